@@ -1,0 +1,117 @@
+//! Command-line interface (clap): parsing only; `main` dispatches.
+
+use crate::domain::period::{Month, Quarter};
+use crate::telemetry::LogFormat;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "ict-partners", version, about = "Assessment, grading and settlement of ICT support partners (ICT支撑合作伙伴)")]
+pub struct Cli {
+    /// Application configuration file (default: config/ict-partners.toml, else the built-in default).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Rules file to use instead of the configured one.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one job for one period.
+    Run {
+        #[command(subcommand)]
+        job: RunJob,
+    },
+    /// Make a demo operations database and store under a folder, run every job, say where to look.
+    Demo {
+        /// Folder for the demo database, store and outputs.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+    },
+    /// Write a synthetic operations database of the contract's shape.
+    GenData(GenDataArgs),
+    /// Validate the configuration, rules and calendar; print every problem at once.
+    CheckConfig,
+}
+
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct PeriodFlags {
+    /// Run a period that is not over yet: outputs marked as a preview, nothing stored as final.
+    #[arg(long)]
+    pub preview: bool,
+    /// Compute and write outputs, but store nothing as final and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunJob {
+    /// Monthly assessment, grading, settlement and flags.
+    Monthly {
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+        #[command(flatten)]
+        flags: PeriodFlags,
+    },
+    /// Quarterly presales fee settlement.
+    Quarterly {
+        #[arg(long, value_parser = parse_quarter)]
+        quarter: Quarter,
+        #[command(flatten)]
+        flags: PeriodFlags,
+    },
+    /// Pre-expiry renewal summary, exits and blacklist breaches as of a day (default today).
+    Renewal {
+        #[arg(long, value_parser = crate::settings::parse_cli_date)]
+        as_of: Option<NaiveDate>,
+        #[command(flatten)]
+        flags: PeriodFlags,
+    },
+    /// Annual grades, credit points and tiers.
+    Annual {
+        #[arg(long)]
+        year: i32,
+        #[command(flatten)]
+        flags: PeriodFlags,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GenDataArgs {
+    /// SQLite file to write (replaced if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 12)]
+    pub partners: usize,
+    #[arg(long, default_value_t = 300)]
+    pub tickets_per_month: usize,
+    /// Inclusive month range, e.g. 2026-01..2026-10.
+    #[arg(long, default_value = "2026-01..2026-10", value_parser = parse_month_range)]
+    pub months: (Month, Month),
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn parse_month(s: &str) -> Result<Month, String> {
+    s.parse()
+}
+
+fn parse_quarter(s: &str) -> Result<Quarter, String> {
+    s.parse()
+}
+
+fn parse_month_range(s: &str) -> Result<(Month, Month), String> {
+    let (a, b) = s.split_once("..").ok_or_else(|| format!("not a month range (YYYY-MM..YYYY-MM): {s:?}"))?;
+    let (a, b): (Month, Month) = (a.parse()?, b.parse()?);
+    if a > b {
+        return Err(format!("the range {s} runs backwards"));
+    }
+    Ok((a, b))
+}

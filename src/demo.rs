@@ -1,0 +1,46 @@
+//! `demo`: a demo operations database and store under one folder, every finished month of the demo
+//! year run through the same `run_job` path as production, and where to look afterwards.
+
+use crate::cli::GenDataArgs;
+use crate::domain::period::Month;
+use crate::jobs::{run_job, Job, RunOptions};
+use crate::settings::{self, Environment, LoadOptions};
+use std::path::Path;
+
+/// The demo year: the one the shipped calendar covers.
+const DEMO_YEAR: i32 = 2026;
+
+pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let dir = dir.canonicalize()?;
+    let ops = dir.join("ops.sqlite");
+    let store = dir.join("store.sqlite");
+    let out = dir.join("out");
+    for stale in [&store, &dir.join("store.sqlite-wal"), &dir.join("store.sqlite-shm")] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let env = Environment {
+        config: None,
+        source_url: Some(format!("sqlite://{}", ops.display())),
+        store_url: Some(format!("sqlite://{}", store.display())),
+        output_dir: Some(out.display().to_string()),
+        smtp_url: None,
+    };
+    let settings = settings::load(load, &env)?;
+    let now = crate::clock::now_local(settings.rules.timezone);
+    let first = Month::new(DEMO_YEAR, 1).expect("valid month");
+    let last = Month::of(now.date()).prev().min(Month::new(DEMO_YEAR, 12).expect("valid month"));
+    let args = GenDataArgs { out: ops.clone(), partners: 12, tickets_per_month: 300, months: (first, last), seed: 2026 };
+    println!("{}", crate::gendata::generate(&args).await?);
+    let mut month = first;
+    while month <= last {
+        let summary = run_job(&settings, Job::Monthly(month), RunOptions::default(), now).await?;
+        summary.lines.iter().for_each(|l| println!("{l}"));
+        month = month.next();
+    }
+    println!();
+    println!("demo operations database: {}", ops.display());
+    println!("results store:            {}", store.display());
+    println!("outputs:                  {}/monthly/YYYY-MM/ (scores.csv, indicators.csv, data_quality.csv)", out.display());
+    Ok(())
+}

@@ -1,0 +1,847 @@
+//! The monthly assessment (rules.md §2–§6): who is assessed, ticket and order attribution,
+//! indicators, credit deductions, score, grade, settlement, flags, holds and data quality.
+
+use super::inputs::*;
+use super::money::{decimals, round2};
+use super::period::Month;
+use super::rules::*;
+use super::sla::{self, Attribution, Due, Pause};
+use chrono::{NaiveDate, NaiveDateTime};
+use polars::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// One month of source data, as frames of the contract's datasets.
+#[derive(Debug, Clone)]
+pub struct MonthInput {
+    pub month: Month,
+    pub partners: DataFrame,
+    pub contracts: DataFrame,
+    pub tickets: DataFrame,
+    pub pauses: DataFrame,
+    pub orders: DataFrame,
+    pub complaints: DataFrame,
+    pub surveys: DataFrame,
+    pub manual_scores: DataFrame,
+    pub violations: DataFrame,
+    pub fee_items: DataFrame,
+    pub audit_exclusions: DataFrame,
+}
+
+/// Earlier months' grades from the store: partner → month → grade (`None` for an on-hold month),
+/// plus the months for which a monthly run was stored at all.
+#[derive(Debug, Clone, Default)]
+pub struct GradeHistory {
+    pub grades: HashMap<String, BTreeMap<Month, Option<Grade>>>,
+    pub months_run: BTreeSet<Month>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flag {
+    TwoCGrades,
+    ClassOneViolation,
+    BlacklistRecommended,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::TwoCGrades => "two_c_grades",
+            Flag::ClassOneViolation => "class_one_violation",
+            Flag::BlacklistRecommended => "blacklist_recommended",
+        }
+    }
+}
+
+/// The numbers of an assessed (not on-hold) partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub effectiveness: Decimal,
+    pub credit_deduction: Decimal,
+    pub score: Decimal,
+    pub grade: Grade,
+    pub fees_total: Decimal,
+    pub fees_excluded: Decimal,
+    pub settlement: Decimal,
+}
+
+/// One row of `scores.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerResult {
+    pub partner_id: String,
+    pub partner_name: String,
+    /// `None` when the partner is on hold.
+    pub assessment: Option<Assessment>,
+    pub c_grades_window: u32,
+    pub flags: BTreeSet<Flag>,
+    pub hold_reasons: BTreeSet<String>,
+    /// 归口管理部门 of the partner's after-sales contracts in force.
+    pub departments: BTreeSet<String>,
+}
+
+/// One row of `indicators.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorResult {
+    pub partner_id: String,
+    pub indicator: String,
+    /// `None` when a rate or average had no data.
+    pub measured: Option<Decimal>,
+    pub counted: u64,
+    pub points: Decimal,
+    pub weight: Decimal,
+}
+
+/// One quarantined or ignored row of `data_quality.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DataQualityRow {
+    pub source: String,
+    pub row_id: String,
+    pub problem: String,
+}
+
+/// A source row behind a number: which ticket counted, on time or late, which event cost what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub partner_id: String,
+    /// Indicator id, `credit` or `settlement`.
+    pub indicator: String,
+    pub source: String,
+    pub row_id: String,
+    pub started_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    /// `on_time`, `late`, `event`, `included`, `excluded`, `answered`, `entered`.
+    pub outcome: String,
+    pub value: Option<Decimal>,
+    pub detail: String,
+}
+
+/// Everything a monthly run produces.
+#[derive(Debug, Clone)]
+pub struct MonthResult {
+    pub month: Month,
+    pub partners: Vec<PartnerResult>,
+    pub indicators: Vec<IndicatorResult>,
+    pub data_quality: Vec<DataQualityRow>,
+    pub evidence: Vec<Evidence>,
+    /// Months of the C-grade window before this one with no stored monthly run.
+    pub missing_history_months: Vec<Month>,
+}
+
+/// Partners assessed in `month` (§2) with the departments of their contracts in force.
+pub fn assessed_partners(contracts: &DataFrame, month: Month) -> BTreeMap<String, BTreeSet<String>> {
+    let (first, last) = (month.first_day(), month.last_day());
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let ids = text(contracts, "partner_id");
+    let kinds = text(contracts, "kind");
+    let starts = text(contracts, "start_date");
+    let ends = text(contracts, "end_date");
+    let terms = text(contracts, "terminated_on");
+    let depts = text(contracts, "department");
+    for i in 0..contracts.height() {
+        let (Some(partner), Some("aftersales")) = (ids.get(i), kinds.get(i)) else { continue };
+        let (Ok(Some(start)), Ok(Some(end)), Ok(term)) =
+            (opt_date(starts.get(i)), opt_date(ends.get(i)), opt_date(terms.get(i)))
+        else {
+            continue;
+        };
+        if in_force(start, end, term, first, last) {
+            out.entry(partner.to_string()).or_default().extend(depts.get(i).map(str::to_string));
+        }
+    }
+    out
+}
+
+/// A contract is in force during `[first, last]` (§2).
+pub fn in_force(start: NaiveDate, end: NaiveDate, terminated: Option<NaiveDate>, first: NaiveDate, last: NaiveDate) -> bool {
+    start <= last && end >= first && terminated.is_none_or(|t| t >= first)
+}
+
+struct Collector<'a> {
+    month: Month,
+    assessed: &'a BTreeMap<String, BTreeSet<String>>,
+    dq: Vec<DataQualityRow>,
+    evidence: Vec<Evidence>,
+}
+
+impl Collector<'_> {
+    fn quarantine(&mut self, source: &str, row_id: &str, problem: &str) {
+        self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
+    }
+    /// Quarantines a row in the month of its own timestamp only.
+    fn quarantine_in(&mut self, at: Option<Month>, source: &str, row_id: &str, problem: &str) {
+        if at.is_none_or(|m| m == self.month) {
+            self.quarantine(source, row_id, problem);
+        }
+    }
+    fn is_assessed(&self, partner: &str) -> bool {
+        self.assessed.contains_key(partner)
+    }
+}
+
+/// Per partner: (counted, on time) of a rate indicator, and penalty events.
+#[derive(Default)]
+struct Tally {
+    ticket_counted: HashMap<String, (u64, u64)>,
+    order_counted: HashMap<String, (u64, u64)>,
+    /// partner → (penalty, row) events of `service_quality`.
+    penalties: HashMap<String, Vec<Decimal>>,
+}
+
+const RESPONSIBILITIES: [&str; 4] = ["partner", "customer", "third_party", "force_majeure"];
+
+/// Attribution of every valid ticket and order, as a polars frame (`partner_id`, `month`, `on_time`),
+/// the source of the rate indicators.
+struct Attributed {
+    partner: Vec<String>,
+    month: Vec<String>,
+    on_time: Vec<bool>,
+}
+
+impl Attributed {
+    fn new() -> Self {
+        Self { partner: vec![], month: vec![], on_time: vec![] }
+    }
+    fn push(&mut self, partner: &str, a: Attribution) {
+        self.partner.push(partner.to_string());
+        self.month.push(a.month.to_string());
+        self.on_time.push(a.on_time);
+    }
+    /// (counted, on time) per partner for `month`, aggregated with polars' lazy API.
+    fn counts(self, month: Month) -> PolarsResult<HashMap<String, (u64, u64)>> {
+        let height = self.partner.len();
+        let df = DataFrame::new(
+            height,
+            vec![
+                Column::new("partner_id".into(), self.partner),
+                Column::new("month".into(), self.month),
+                Column::new("on_time".into(), self.on_time),
+            ],
+        )?;
+        let out = df
+            .lazy()
+            .filter(col("month").eq(lit(month.to_string())))
+            .group_by([col("partner_id")])
+            .agg([len().alias("counted"), col("on_time").cast(DataType::UInt64).sum().alias("on_time")])
+            .collect()?;
+        let ids = out.column("partner_id")?.str()?;
+        let counted = out.column("counted")?.cast(&DataType::UInt64)?;
+        let on_time = out.column("on_time")?.cast(&DataType::UInt64)?;
+        let (counted, on_time) = (counted.u64()?, on_time.u64()?);
+        let mut map = HashMap::new();
+        for i in 0..out.height() {
+            if let Some(id) = ids.get(i) {
+                map.insert(id.to_string(), (counted.get(i).unwrap_or(0), on_time.get(i).unwrap_or(0)));
+            }
+        }
+        Ok(map)
+    }
+}
+
+fn month_of(t: Option<NaiveDateTime>) -> Option<Month> {
+    t.map(Month::of_instant)
+}
+
+
+fn evaluate_tickets(input: &MonthInput, rules: &Rules, c: &mut Collector, tally: &mut Tally) -> PolarsResult<Attributed> {
+    // Pauses first: invalid ones are reported in the month of `paused_at` and left out.
+    let mut pauses: HashMap<&str, Vec<Pause>> = HashMap::new();
+    let p_ticket = text(&input.pauses, "ticket_id");
+    let p_paused = text(&input.pauses, "paused_at");
+    let p_resumed = text(&input.pauses, "resumed_at");
+    for i in 0..input.pauses.height() {
+        let ticket = p_ticket.get(i).unwrap_or("");
+        let raw_paused = p_paused.get(i).unwrap_or("");
+        let row_id = format!("{ticket}@{raw_paused}");
+        match (opt_timestamp(p_paused.get(i)), opt_timestamp(p_resumed.get(i))) {
+            (Ok(Some(paused)), Ok(resumed)) => {
+                if resumed.is_some_and(|r| r < paused) {
+                    c.quarantine_in(Some(Month::of_instant(paused)), "ticket_pauses", &row_id, "resumed_before_paused");
+                } else {
+                    pauses.entry(ticket).or_default().push(Pause { paused_at: paused, resumed_at: resumed });
+                }
+            }
+            (Ok(paused), _) => c.quarantine_in(month_of(paused), "ticket_pauses", &row_id, "unparsable_value"),
+            (Err(()), _) => c.quarantine(&"ticket_pauses".to_string(), &row_id, "unparsable_value"),
+        }
+    }
+
+    let penalties = rules.indicators.iter().find_map(|i| match &i.kind {
+        IndicatorKind::Penalty(p) => Some((i.id.clone(), *p)),
+        _ => None,
+    });
+    let rate_id = |source| {
+        rules.indicators.iter().find_map(|i| match i.kind {
+            IndicatorKind::Rate { source: s, .. } if s == source => Some(i.id.clone()),
+            _ => None,
+        })
+    };
+    let ticket_indicator = rate_id(RateSource::Tickets).unwrap_or_else(|| "fault_timeliness".into());
+
+    let df = &input.tickets;
+    let (ids, partners, classes, resp) =
+        (text(df, "ticket_id"), text(df, "partner_id"), text(df, "sla_class"), text(df, "responsibility"));
+    let (opened_col, resolved_col) = (text(df, "opened_at"), text(df, "resolved_at"));
+    let (crit, disp, falsei) = (text(df, "critical_outage"), text(df, "dispatch_violation"), text(df, "false_info"));
+    let mut attributed = Attributed::new();
+    for i in 0..df.height() {
+        let id = ids.get(i).unwrap_or("");
+        let partner = partners.get(i).unwrap_or("");
+        let opened = match opt_timestamp(opened_col.get(i)) {
+            Ok(Some(t)) => t,
+            _ => {
+                c.quarantine("tickets", id, "unparsable_opened_at");
+                continue;
+            }
+        };
+        let here = Some(Month::of_instant(opened));
+        let responsibility = resp.get(i).unwrap_or("");
+        if !RESPONSIBILITIES.contains(&responsibility) {
+            c.quarantine_in(here, "tickets", id, "unknown_responsibility");
+            continue;
+        }
+        if responsibility != "partner" {
+            continue;
+        }
+        let resolved = match opt_timestamp(resolved_col.get(i)) {
+            Ok(r) => r,
+            Err(()) => {
+                c.quarantine_in(here, "tickets", id, "unparsable_resolved_at");
+                continue;
+            }
+        };
+        if resolved.is_some_and(|r| r < opened) {
+            c.quarantine_in(here, "tickets", id, "resolved_before_opened");
+            continue;
+        }
+        let Some(class) = classes.get(i).and_then(|k| rules.sla_classes.get(k)) else {
+            c.quarantine_in(here, "tickets", id, "unknown_sla_class");
+            continue;
+        };
+        let (Ok(f_crit), Ok(f_disp), Ok(f_false)) = (flag(crit.get(i)), flag(disp.get(i)), flag(falsei.get(i))) else {
+            c.quarantine_in(here, "tickets", id, "invalid_flag");
+            continue;
+        };
+        let merged = sla::merge_pauses(opened, resolved, pauses.get(id).map_or(&[][..], Vec::as_slice));
+        let due = match sla::due_at(*class, &rules.calendar, opened, &merged) {
+            Ok(d) => d,
+            Err(_) => {
+                c.quarantine_in(here, "tickets", id, "no_calendar_year");
+                continue;
+            }
+        };
+        let Some(attribution) = sla::attribute(resolved, due) else { continue };
+        if attribution.month != c.month {
+            // Other months' counts come from their own runs; only the frame needs every row.
+            attributed.push(partner, attribution);
+            continue;
+        }
+        if !c.is_assessed(partner) {
+            c.quarantine("tickets", id, "partner_not_assessed");
+            continue;
+        }
+        attributed.push(partner, attribution);
+        let paused_seconds: i64 = merged
+            .iter()
+            .map(|p| (p.resumed_at.unwrap_or(opened.max(p.paused_at)) - p.paused_at).num_seconds().max(0))
+            .sum();
+        c.evidence.push(Evidence {
+            partner_id: partner.into(),
+            indicator: ticket_indicator.clone(),
+            source: "tickets".into(),
+            row_id: id.into(),
+            started_at: Some(opened),
+            due_at: match due {
+                Due::At(d) => Some(d),
+                Due::Never => None,
+            },
+            finished_at: resolved,
+            outcome: if attribution.on_time { "on_time" } else { "late" }.into(),
+            value: None,
+            detail: format!("sla_class={} paused_seconds={paused_seconds}", classes.get(i).unwrap_or("")),
+        });
+        if let Some((indicator, p)) = &penalties {
+            for (on, what, points) in [
+                (f_crit, "critical_outage", p.critical_outage),
+                (f_disp, "dispatch_violation", p.dispatch_violation),
+                (f_false, "false_info", p.false_info),
+            ] {
+                if on {
+                    tally.penalties.entry(partner.into()).or_default().push(points);
+                    c.evidence.push(event(partner, indicator, "tickets", id, what, points, Some(opened)));
+                }
+            }
+        }
+    }
+    Ok(attributed)
+}
+
+fn event(partner: &str, indicator: &str, source: &str, id: &str, what: &str, points: Decimal, at: Option<NaiveDateTime>) -> Evidence {
+    Evidence {
+        partner_id: partner.into(),
+        indicator: indicator.into(),
+        source: source.into(),
+        row_id: id.into(),
+        started_at: at,
+        due_at: None,
+        finished_at: None,
+        outcome: "event".into(),
+        value: Some(points),
+        detail: what.into(),
+    }
+}
+
+fn evaluate_orders(input: &MonthInput, rules: &Rules, c: &mut Collector) -> PolarsResult<Attributed> {
+    let indicator = rules
+        .indicators
+        .iter()
+        .find_map(|i| matches!(i.kind, IndicatorKind::Rate { source: RateSource::Orders, .. }).then(|| i.id.clone()))
+        .unwrap_or_else(|| "provisioning_timeliness".into());
+    let df = &input.orders;
+    let (ids, partners) = (text(df, "order_id"), text(df, "partner_id"));
+    let (acc, due_col, done_col) = (text(df, "accepted_at"), text(df, "due_at"), text(df, "completed_at"));
+    let mut attributed = Attributed::new();
+    for i in 0..df.height() {
+        let id = ids.get(i).unwrap_or("");
+        let partner = partners.get(i).unwrap_or("");
+        let Ok(Some(accepted)) = opt_timestamp(acc.get(i)) else {
+            c.quarantine("orders", id, "unparsable_accepted_at");
+            continue;
+        };
+        let here = Some(Month::of_instant(accepted));
+        let (Ok(Some(due)), Ok(completed)) = (opt_timestamp(due_col.get(i)), opt_timestamp(done_col.get(i))) else {
+            c.quarantine_in(here, "orders", id, "unparsable_value");
+            continue;
+        };
+        if due < accepted {
+            c.quarantine_in(here, "orders", id, "due_before_accepted");
+            continue;
+        }
+        if completed.is_some_and(|t| t < accepted) {
+            c.quarantine_in(here, "orders", id, "completed_before_accepted");
+            continue;
+        }
+        let Some(attribution) = sla::attribute(completed, Due::At(due)) else { continue };
+        if attribution.month != c.month {
+            continue;
+        }
+        if !c.is_assessed(partner) {
+            c.quarantine("orders", id, "partner_not_assessed");
+            continue;
+        }
+        attributed.push(partner, attribution);
+        c.evidence.push(Evidence {
+            partner_id: partner.into(),
+            indicator: indicator.clone(),
+            source: "orders".into(),
+            row_id: id.into(),
+            started_at: Some(accepted),
+            due_at: Some(due),
+            finished_at: completed,
+            outcome: if attribution.on_time { "on_time" } else { "late" }.into(),
+            value: None,
+            detail: String::new(),
+        });
+    }
+    Ok(attributed)
+}
+
+fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tally: &mut Tally) {
+    let Some((indicator, p)) = rules.indicators.iter().find_map(|i| match &i.kind {
+        IndicatorKind::Penalty(p) => Some((i.id.clone(), *p)),
+        _ => None,
+    }) else {
+        return;
+    };
+    let df = &input.complaints;
+    let (ids, partners, received) = (text(df, "complaint_id"), text(df, "partner_id"), text(df, "received_at"));
+    let (channels, steps, justified) = (text(df, "channel"), text(df, "escalation_steps"), text(df, "justified"));
+    for i in 0..df.height() {
+        let id = ids.get(i).unwrap_or("");
+        let partner = partners.get(i).unwrap_or("");
+        let Ok(Some(at)) = opt_timestamp(received.get(i)) else {
+            c.quarantine("complaints", id, "unparsable_received_at");
+            continue;
+        };
+        if Month::of_instant(at) != c.month {
+            continue;
+        }
+        let steps = match opt_int(steps.get(i)) {
+            Ok(None) => Some(0),
+            Ok(Some(n)) if n >= 0 => Some(n),
+            _ => None,
+        };
+        let justified = match opt_int(justified.get(i)) {
+            Ok(Some(0)) => Some(false),
+            Ok(Some(1)) => Some(true),
+            _ => None,
+        };
+        let channel = channels.get(i).unwrap_or("");
+        let points = match (channel, steps) {
+            ("miit", Some(_)) => Some(p.complaint_miit),
+            ("group", Some(_)) => Some(p.complaint_group),
+            ("account_manager", Some(n)) => Some(p.complaint_account_manager + p.complaint_escalation_step * Decimal::from(n)),
+            _ => None,
+        };
+        let (Some(points), Some(justified)) = (points, justified) else {
+            c.quarantine("complaints", id, "invalid_complaint");
+            continue;
+        };
+        if !c.is_assessed(partner) {
+            c.quarantine("complaints", id, "partner_not_assessed");
+            continue;
+        }
+        if justified {
+            tally.penalties.entry(partner.into()).or_default().push(points);
+            c.evidence.push(event(partner, &indicator, "complaints", id, &format!("complaint_{channel}"), points, Some(at)));
+        }
+    }
+}
+
+/// Survey scores per partner answered in the month.
+fn evaluate_surveys(input: &MonthInput, rules: &Rules, c: &mut Collector) -> HashMap<String, Vec<Decimal>> {
+    let indicator =
+        rules.indicators.iter().find(|i| matches!(i.kind, IndicatorKind::Average)).map(|i| i.id.clone()).unwrap_or_default();
+    let df = &input.surveys;
+    let (ids, partners, answered, scores) =
+        (text(df, "survey_id"), text(df, "partner_id"), text(df, "answered_at"), text(df, "score"));
+    let mut out: HashMap<String, Vec<Decimal>> = HashMap::new();
+    for i in 0..df.height() {
+        let id = ids.get(i).unwrap_or("");
+        let partner = partners.get(i).unwrap_or("");
+        let Ok(Some(at)) = opt_timestamp(answered.get(i)) else {
+            c.quarantine("surveys", id, "unparsable_answered_at");
+            continue;
+        };
+        if Month::of_instant(at) != c.month {
+            continue;
+        }
+        let score = match opt_decimal(scores.get(i)) {
+            Ok(Some(s)) if (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&s) => s,
+            Ok(Some(_)) => {
+                c.quarantine("surveys", id, "score_out_of_range");
+                continue;
+            }
+            _ => {
+                c.quarantine("surveys", id, "unparsable_score");
+                continue;
+            }
+        };
+        if !c.is_assessed(partner) {
+            c.quarantine("surveys", id, "partner_not_assessed");
+            continue;
+        }
+        out.entry(partner.into()).or_default().push(score);
+        c.evidence.push(Evidence {
+            partner_id: partner.into(),
+            indicator: indicator.clone(),
+            source: "surveys".into(),
+            row_id: id.into(),
+            started_at: Some(at),
+            due_at: None,
+            finished_at: None,
+            outcome: "answered".into(),
+            value: Some(score),
+            detail: String::new(),
+        });
+    }
+    out
+}
+
+/// Manual points per (partner, indicator); invalid ones become hold reasons.
+fn evaluate_manual(
+    input: &MonthInput,
+    rules: &Rules,
+    c: &mut Collector,
+    holds: &mut HashMap<String, BTreeSet<String>>,
+) -> HashMap<(String, String), Decimal> {
+    let df = &input.manual_scores;
+    let (partners, months, inds, points) =
+        (text(df, "partner_id"), text(df, "month"), text(df, "indicator"), text(df, "points"));
+    let mut out = HashMap::new();
+    let month = c.month.to_string();
+    for i in 0..df.height() {
+        if months.get(i).map(str::trim) != Some(month.as_str()) {
+            continue;
+        }
+        let partner = partners.get(i).unwrap_or("");
+        let ind = inds.get(i).unwrap_or("");
+        let row_id = format!("{partner}/{month}/{ind}");
+        let Some(indicator) = rules.indicator(ind).filter(|x| matches!(x.kind, IndicatorKind::Manual)) else {
+            c.quarantine("manual_scores", &row_id, "unknown_indicator");
+            continue;
+        };
+        if !c.is_assessed(partner) {
+            c.quarantine("manual_scores", &row_id, "partner_not_assessed");
+            continue;
+        }
+        match opt_decimal(points.get(i)) {
+            Ok(Some(p)) if p >= Decimal::ZERO && p <= indicator.weight && decimals(p) <= 2 => {
+                out.insert((partner.to_string(), ind.to_string()), p);
+            }
+            _ => {
+                holds.entry(partner.into()).or_default().insert(format!("invalid_manual_score:{ind}"));
+            }
+        }
+    }
+    out
+}
+
+/// A confirmed violation in the month.
+struct ValidViolation {
+    class_one: bool,
+    severe: bool,
+    deduction: Decimal,
+}
+
+fn evaluate_violations(
+    input: &MonthInput,
+    rules: &Rules,
+    c: &mut Collector,
+    holds: &mut HashMap<String, BTreeSet<String>>,
+) -> HashMap<String, Vec<ValidViolation>> {
+    let df = &input.violations;
+    let (ids, partners, confirmed) = (text(df, "violation_id"), text(df, "partner_id"), text(df, "confirmed_on"));
+    let (classes, points, severe) = (text(df, "class"), text(df, "points"), text(df, "severe"));
+    let mut out: HashMap<String, Vec<ValidViolation>> = HashMap::new();
+    for i in 0..df.height() {
+        let id = ids.get(i).unwrap_or("");
+        let partner = partners.get(i).unwrap_or("");
+        let Ok(Some(day)) = opt_date(confirmed.get(i)) else {
+            c.quarantine("violations", id, "unparsable_confirmed_on");
+            continue;
+        };
+        if Month::of(day) != c.month {
+            continue;
+        }
+        if !c.is_assessed(partner) {
+            c.quarantine("violations", id, "partner_not_assessed");
+            continue;
+        }
+        let valid = match opt_int(classes.get(i)) {
+            Ok(Some(1)) => Some(ValidViolation {
+                class_one: true,
+                severe: flag(severe.get(i)).unwrap_or(false),
+                deduction: rules.credit.class_one_deduction,
+            }),
+            Ok(Some(2)) => match opt_decimal(points.get(i)) {
+                Ok(Some(p)) if p >= rules.credit.class_two_min && p <= rules.credit.class_two_max && decimals(p) <= 2 => {
+                    Some(ValidViolation { class_one: false, severe: false, deduction: p })
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match valid {
+            Some(v) => {
+                c.evidence.push(Evidence {
+                    partner_id: partner.into(),
+                    indicator: "credit".into(),
+                    source: "violations".into(),
+                    row_id: id.into(),
+                    started_at: Some(day.and_time(chrono::NaiveTime::MIN)),
+                    due_at: None,
+                    finished_at: None,
+                    outcome: "event".into(),
+                    value: Some(v.deduction),
+                    detail: format!("class={}{}", if v.class_one { 1 } else { 2 }, if v.severe { " severe" } else { "" }),
+                });
+                out.entry(partner.into()).or_default().push(v);
+            }
+            None => {
+                holds.entry(partner.into()).or_default().insert(format!("invalid_violation:{id}"));
+            }
+        }
+    }
+    out
+}
+
+/// (fees_total, fees_excluded) per partner; invalid items become hold reasons.
+fn evaluate_fees(
+    input: &MonthInput,
+    c: &mut Collector,
+    holds: &mut HashMap<String, BTreeSet<String>>,
+) -> HashMap<String, (Decimal, Decimal)> {
+    let contract_partner: HashMap<&str, &str> = values(&input.contracts, "contract_id")
+        .zip(values(&input.contracts, "partner_id"))
+        .filter_map(|(c, p)| Some((c?, p?)))
+        .collect();
+    let excluded: HashSet<&str> = values(&input.audit_exclusions, "fee_id").flatten().collect();
+    let df = &input.fee_items;
+    let (ids, contracts, months, amounts) =
+        (text(df, "fee_id"), text(df, "contract_id"), text(df, "service_month"), text(df, "amount"));
+    let month = c.month.to_string();
+    let mut out: HashMap<String, (Decimal, Decimal)> = HashMap::new();
+    for i in 0..df.height() {
+        if months.get(i).map(str::trim) != Some(month.as_str()) {
+            continue;
+        }
+        let id = ids.get(i).unwrap_or("");
+        let Some(partner) = contracts.get(i).and_then(|k| contract_partner.get(k)) else {
+            c.quarantine("fee_items", id, "unknown_contract");
+            continue;
+        };
+        if !c.is_assessed(partner) {
+            c.quarantine("fee_items", id, "partner_not_assessed");
+            continue;
+        }
+        let amount = match opt_decimal(amounts.get(i)) {
+            Ok(Some(a)) if a >= Decimal::ZERO && decimals(a) <= 2 => a,
+            _ => {
+                holds.entry(partner.to_string()).or_default().insert(format!("invalid_fee_item:{id}"));
+                continue;
+            }
+        };
+        let entry = out.entry(partner.to_string()).or_default();
+        let is_excluded = excluded.contains(id);
+        if is_excluded {
+            entry.1 += amount;
+        } else {
+            entry.0 += amount;
+        }
+        c.evidence.push(Evidence {
+            partner_id: partner.to_string(),
+            indicator: "settlement".into(),
+            source: "fee_items".into(),
+            row_id: id.into(),
+            started_at: None,
+            due_at: None,
+            finished_at: None,
+            outcome: if is_excluded { "excluded" } else { "included" }.into(),
+            value: Some(amount),
+            detail: contracts.get(i).unwrap_or("").into(),
+        });
+    }
+    out
+}
+
+fn rate_points(weight: Decimal, target: Decimal, per_pct: Decimal, counted: u64, on_time: u64) -> (Option<Decimal>, Decimal) {
+    if counted == 0 {
+        return (None, weight);
+    }
+    let pct = round2(Decimal::ONE_HUNDRED * Decimal::from(on_time) / Decimal::from(counted));
+    let shortfall = (target - pct).max(Decimal::ZERO);
+    (Some(pct), round2((weight - shortfall * per_pct).max(Decimal::ZERO)))
+}
+
+/// Assesses every partner for the month. Pure: frames, rules and stored history in, results out.
+pub fn assess(input: &MonthInput, rules: &Rules, history: &GradeHistory) -> PolarsResult<MonthResult> {
+    let month = input.month;
+    let assessed = assessed_partners(&input.contracts, month);
+    let mut c = Collector { month, assessed: &assessed, dq: vec![], evidence: vec![] };
+    let mut tally = Tally::default();
+    let mut holds: HashMap<String, BTreeSet<String>> = HashMap::new();
+
+    tally.ticket_counted = evaluate_tickets(input, rules, &mut c, &mut tally)?.counts(month)?;
+    tally.order_counted = evaluate_orders(input, rules, &mut c)?.counts(month)?;
+    evaluate_complaints(input, rules, &mut c, &mut tally);
+    let surveys = evaluate_surveys(input, rules, &mut c);
+    let manual = evaluate_manual(input, rules, &mut c, &mut holds);
+    let violations = evaluate_violations(input, rules, &mut c, &mut holds);
+    let fees = evaluate_fees(input, &mut c, &mut holds);
+
+    let names: HashMap<&str, &str> = values(&input.partners, "partner_id")
+        .zip(values(&input.partners, "name"))
+        .filter_map(|(id, name)| Some((id?, name.unwrap_or(""))))
+        .collect();
+
+    let window = rules.flags.c_grade_window_months.max(1) as i32;
+    let window_months: Vec<Month> = (1..window).map(|k| month.plus(-k)).collect();
+    let missing_history_months: Vec<Month> =
+        window_months.iter().copied().filter(|m| !history.months_run.contains(m)).rev().collect();
+
+    let mut partners = Vec::new();
+    let mut indicators = Vec::new();
+    for (partner_id, departments) in &assessed {
+        let mut reasons = holds.remove(partner_id).unwrap_or_default();
+        for ind in rules.indicators.iter().filter(|i| matches!(i.kind, IndicatorKind::Manual)) {
+            let key = (partner_id.clone(), ind.id.clone());
+            if !manual.contains_key(&key) && !reasons.contains(&format!("invalid_manual_score:{}", ind.id)) {
+                reasons.insert(format!("missing_manual_score:{}", ind.id));
+            }
+        }
+        let empty = Vec::new();
+        let partner_violations = violations.get(partner_id).unwrap_or(&empty);
+        let mut flags = BTreeSet::new();
+        if partner_violations.iter().any(|v| v.class_one) {
+            flags.insert(Flag::ClassOneViolation);
+        }
+        if partner_violations.iter().any(|v| v.class_one && v.severe) {
+            flags.insert(Flag::BlacklistRecommended);
+        }
+        let past_c = history.grades.get(partner_id).map_or(0, |by_month| {
+            window_months.iter().filter(|m| by_month.get(m).copied().flatten() == Some(Grade::C)).count() as u32
+        });
+
+        let assessment = if reasons.is_empty() {
+            let mut effectiveness = Decimal::ZERO;
+            for ind in &rules.indicators {
+                let (measured, counted, points) = match &ind.kind {
+                    IndicatorKind::Rate { source, target_pct, points_per_pct } => {
+                        let counts = match source {
+                            RateSource::Tickets => &tally.ticket_counted,
+                            RateSource::Orders => &tally.order_counted,
+                        };
+                        let (n, k) = counts.get(partner_id).copied().unwrap_or((0, 0));
+                        let (m, p) = rate_points(ind.weight, *target_pct, *points_per_pct, n, k);
+                        (m, n, p)
+                    }
+                    IndicatorKind::Penalty(_) => {
+                        let events = tally.penalties.get(partner_id).map_or(&[][..], Vec::as_slice);
+                        let total: Decimal = events.iter().sum();
+                        (Some(total), events.len() as u64, round2((ind.weight - total).max(Decimal::ZERO)))
+                    }
+                    IndicatorKind::Average => match surveys.get(partner_id) {
+                        Some(scores) if !scores.is_empty() => {
+                            let mean = round2(scores.iter().sum::<Decimal>() / Decimal::from(scores.len()));
+                            (Some(mean), scores.len() as u64, round2(ind.weight * mean / Decimal::ONE_HUNDRED))
+                        }
+                        _ => (None, 0, ind.weight),
+                    },
+                    IndicatorKind::Manual => {
+                        let p = manual[&(partner_id.clone(), ind.id.clone())];
+                        (Some(p), 1, p)
+                    }
+                };
+                effectiveness += points;
+                indicators.push(IndicatorResult {
+                    partner_id: partner_id.clone(),
+                    indicator: ind.id.clone(),
+                    measured,
+                    counted,
+                    points,
+                    weight: ind.weight,
+                });
+            }
+            let credit_deduction: Decimal = partner_violations.iter().map(|v| v.deduction).sum();
+            let score = round2((effectiveness - credit_deduction).clamp(Decimal::ZERO, Decimal::ONE_HUNDRED));
+            let grade = rules.grades.grade(score);
+            let (fees_total, fees_excluded) = fees.get(partner_id).copied().unwrap_or_default();
+            let settlement = round2(fees_total * score / Decimal::ONE_HUNDRED);
+            Some(Assessment { effectiveness, credit_deduction, score, grade, fees_total, fees_excluded, settlement })
+        } else {
+            None
+        };
+        let c_grades_window = past_c + u32::from(assessment.as_ref().is_some_and(|a| a.grade == Grade::C));
+        if c_grades_window >= rules.flags.c_grade_threshold {
+            flags.insert(Flag::TwoCGrades);
+        }
+        partners.push(PartnerResult {
+            partner_id: partner_id.clone(),
+            partner_name: names.get(partner_id.as_str()).unwrap_or(&"").to_string(),
+            assessment,
+            c_grades_window,
+            flags,
+            hold_reasons: reasons,
+            departments: departments.clone(),
+        });
+    }
+    let mut data_quality = c.dq;
+    data_quality.sort();
+    data_quality.dedup();
+    indicators.sort_by(|a, b| (&a.partner_id, &a.indicator).cmp(&(&b.partner_id, &b.indicator)));
+    Ok(MonthResult { month, partners, indicators, data_quality, evidence: c.evidence, missing_history_months })
+}
+
+#[cfg(test)]
+mod tests;

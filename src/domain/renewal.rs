@@ -1,0 +1,311 @@
+//! Contract lifecycle (rules.md §8–§9): the pre-expiry renewal summary (第十三条), exit checks
+//! (第三十一–三十八条) and blacklist breaches (第二十三条 (3), 第三十六条).
+
+use super::inputs::*;
+use super::money::round2;
+use super::period::{add_months, add_years, Month};
+use super::rules::{Grade, Rules};
+use chrono::NaiveDate;
+use polars::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// A stored monthly result, as the lifecycle jobs read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyScore {
+    pub month: Month,
+    pub partner_id: String,
+    /// `None` for an on-hold month.
+    pub score: Option<Decimal>,
+    pub grade: Option<Grade>,
+    pub settlement: Option<Decimal>,
+}
+
+/// Whether a notice for the contract has been sent before this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Sent,
+    AlreadySent,
+}
+
+/// One row of `renewals.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalRow {
+    pub contract_id: String,
+    pub partner_id: String,
+    pub kind: String,
+    pub end_date: NaiveDate,
+    pub department: String,
+    pub owner_email: String,
+    pub months_assessed: u32,
+    pub average_score: Option<Decimal>,
+    pub term_grade: Option<Grade>,
+    /// Empty for presales contracts.
+    pub c_grades: Option<u32>,
+    pub class_one_violations: u32,
+    pub blacklisted: bool,
+    pub eligible: bool,
+    pub reasons: BTreeSet<String>,
+}
+
+/// One row of `exits.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitRow {
+    pub request_id: String,
+    pub partner_id: String,
+    pub contract_id: String,
+    pub exit_type: String,
+    pub requested_on: NaiveDate,
+    pub planned_exit_on: NaiveDate,
+    pub notice_ok: Option<bool>,
+    pub open_tickets: u64,
+    pub held_presales_projects: u64,
+}
+
+/// One row of `blacklist_breaches.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Breach {
+    pub partner_id: String,
+    pub kind: &'static str,
+    pub ref_id: String,
+    pub date: NaiveDate,
+}
+
+/// Bans as `[decided_on, decided_on + ban_years)` per partner.
+pub fn bans(blacklist: &DataFrame, ban_years: i32) -> HashMap<String, Vec<(NaiveDate, NaiveDate)>> {
+    let mut out: HashMap<String, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+    let (ids, decided) = (text(blacklist, "partner_id"), text(blacklist, "decided_on"));
+    for i in 0..blacklist.height() {
+        if let (Some(id), Ok(Some(day))) = (ids.get(i), opt_date(decided.get(i))) {
+            out.entry(id.to_string()).or_default().push((day, add_years(day, ban_years)));
+        }
+    }
+    out
+}
+
+fn banned_on(bans: &HashMap<String, Vec<(NaiveDate, NaiveDate)>>, partner: &str, day: NaiveDate) -> bool {
+    bans.get(partner).is_some_and(|b| b.iter().any(|(from, until)| *from <= day && day < *until))
+}
+
+/// Class-1 violation dates per partner.
+pub fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<NaiveDate>> {
+    let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+    let (ids, days, classes) = (text(violations, "partner_id"), text(violations, "confirmed_on"), text(violations, "class"));
+    for i in 0..violations.height() {
+        if let (Some(id), Ok(Some(day)), Ok(Some(1))) = (ids.get(i), opt_date(days.get(i)), opt_int(classes.get(i))) {
+            out.entry(id.to_string()).or_default().push(day);
+        }
+    }
+    out
+}
+
+/// Inputs of the renewal summary beyond the frames.
+pub struct RenewalInput<'a> {
+    pub as_of: NaiveDate,
+    pub contracts: &'a DataFrame,
+    pub projects: &'a DataFrame,
+    pub supports: &'a DataFrame,
+    pub violations: &'a DataFrame,
+    pub blacklist: &'a DataFrame,
+    pub monthly: &'a [MonthlyScore],
+}
+
+/// Contracts in the notice window with their term summary and eligibility (§8).
+pub fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
+    let d = input.as_of;
+    let window_end = add_months(d, rules.renewal_notice_months);
+    let bans = bans(input.blacklist, rules.ban_years);
+    let class_one = class_one_dates(input.violations);
+    // Presales scores: partner → (support_completed_on, score) for valid scores.
+    let completed: HashMap<&str, NaiveDate> = values(input.projects, "project_id")
+        .zip(values(input.projects, "support_completed_on"))
+        .filter_map(|(p, d)| Some((p?, opt_date(d).ok()??)))
+        .collect();
+    let mut presales_scores: HashMap<&str, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+    let s = input.supports;
+    let (sp, spa, ssc) = (text(s, "project_id"), text(s, "partner_id"), text(s, "assessment_score"));
+    for i in 0..s.height() {
+        let (Some(project), Some(partner)) = (sp.get(i), spa.get(i)) else { continue };
+        let (Some(day), Ok(Some(score))) = (completed.get(project), opt_decimal(ssc.get(i))) else { continue };
+        if (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&score) {
+            presales_scores.entry(partner).or_default().push((*day, score));
+        }
+    }
+
+    let c = input.contracts;
+    let col = |n| text(c, n);
+    let (ids, partners, kinds, starts, ends, depts, owners, terms) = (
+        col("contract_id"),
+        col("partner_id"),
+        col("kind"),
+        col("start_date"),
+        col("end_date"),
+        col("department"),
+        col("owner_email"),
+        col("terminated_on"),
+    );
+    let mut rows = Vec::new();
+    for i in 0..c.height() {
+        let (Ok(Some(start)), Ok(Some(end)), Ok(terminated)) = (opt_date(starts.get(i)), opt_date(ends.get(i)), opt_date(terms.get(i)))
+        else {
+            continue;
+        };
+        if terminated.is_some() || end < d || end > window_end {
+            continue;
+        }
+        let partner = partners.get(i).unwrap_or("");
+        let kind = kinds.get(i).unwrap_or("");
+        let (months_assessed, average, c_grades) = if kind == "aftersales" {
+            let scores: Vec<&MonthlyScore> = input
+                .monthly
+                .iter()
+                .filter(|m| m.partner_id == partner && m.score.is_some())
+                .filter(|m| m.month.first_day() <= end && m.month.last_day() >= start && m.month.last_day() <= d)
+                .collect();
+            let sum: Decimal = scores.iter().filter_map(|m| m.score).sum();
+            let average = (!scores.is_empty()).then(|| round2(sum / Decimal::from(scores.len())));
+            let c = scores.iter().filter(|m| m.grade == Some(Grade::C)).count() as u32;
+            (scores.len() as u32, average, Some(c))
+        } else {
+            let scores: Vec<Decimal> = presales_scores
+                .get(partner)
+                .map(|v| v.iter().filter(|(day, _)| *day >= start && *day <= d).map(|(_, s)| *s).collect())
+                .unwrap_or_default();
+            let average = (!scores.is_empty()).then(|| round2(scores.iter().sum::<Decimal>() / Decimal::from(scores.len())));
+            (0, average, None)
+        };
+        let term_grade = average.map(|a| rules.grades.grade(a));
+        let blacklisted = banned_on(&bans, partner, d);
+        let mut reasons = BTreeSet::new();
+        match term_grade {
+            None => {
+                reasons.insert("no_assessment_history".to_string());
+            }
+            Some(Grade::C) => {
+                reasons.insert("grade_c".to_string());
+            }
+            _ => {}
+        }
+        if blacklisted {
+            reasons.insert("blacklisted".to_string());
+        }
+        let class_one_violations =
+            class_one.get(partner).map_or(0, |v| v.iter().filter(|day| **day >= start && **day <= d).count() as u32);
+        rows.push(RenewalRow {
+            contract_id: ids.get(i).unwrap_or("").to_string(),
+            partner_id: partner.to_string(),
+            kind: kind.to_string(),
+            end_date: end,
+            department: depts.get(i).unwrap_or("").to_string(),
+            owner_email: owners.get(i).unwrap_or("").to_string(),
+            months_assessed,
+            average_score: average,
+            term_grade,
+            c_grades: if kind == "aftersales" { c_grades } else { None },
+            class_one_violations,
+            blacklisted,
+            eligible: reasons.is_empty(),
+            reasons,
+        });
+    }
+    rows.sort_by(|a, b| a.contract_id.cmp(&b.contract_id));
+    rows
+}
+
+/// Exit requests planned on or after `D − 1 month` with notice and outstanding items (§9).
+pub fn exits(
+    as_of: NaiveDate,
+    requests: &DataFrame,
+    contracts: &DataFrame,
+    open_tickets: &HashMap<String, u64>,
+    held_projects: &HashMap<String, u64>,
+    rules: &Rules,
+) -> Vec<ExitRow> {
+    let kinds: HashMap<&str, &str> = values(contracts, "contract_id")
+        .zip(values(contracts, "kind"))
+        .filter_map(|(c, k)| Some((c?, k?)))
+        .collect();
+    let from = add_months(as_of, -1);
+    let col = |n| text(requests, n);
+    let (ids, partners, contract_ids, types, requested, planned) =
+        (col("request_id"), col("partner_id"), col("contract_id"), col("exit_type"), col("requested_on"), col("planned_exit_on"));
+    let mut rows = Vec::new();
+    for i in 0..requests.height() {
+        let (Ok(Some(req)), Ok(Some(plan))) = (opt_date(requested.get(i)), opt_date(planned.get(i))) else { continue };
+        if plan < from {
+            continue;
+        }
+        let partner = partners.get(i).unwrap_or("").to_string();
+        let contract = contract_ids.get(i).unwrap_or("");
+        let exit_type = types.get(i).unwrap_or("");
+        let notice_ok = (exit_type == "voluntary").then(|| {
+            let months = match kinds.get(contract) {
+                Some(&"presales") => rules.exit.presales_notice_months,
+                _ => rules.exit.aftersales_notice_months,
+            };
+            add_months(req, months) <= plan
+        });
+        rows.push(ExitRow {
+            request_id: ids.get(i).unwrap_or("").to_string(),
+            open_tickets: open_tickets.get(&partner).copied().unwrap_or(0),
+            held_presales_projects: held_projects.get(&partner).copied().unwrap_or(0),
+            partner_id: partner,
+            contract_id: contract.to_string(),
+            exit_type: exit_type.to_string(),
+            requested_on: req,
+            planned_exit_on: plan,
+            notice_ok,
+        });
+    }
+    rows.sort_by(|a, b| a.request_id.cmp(&b.request_id));
+    rows
+}
+
+/// Contracts starting, and presales supports applied for, inside a ban, whatever their date.
+pub fn breaches(contracts: &DataFrame, projects: &DataFrame, supports: &DataFrame, blacklist: &DataFrame, rules: &Rules) -> Vec<Breach> {
+    let bans = bans(blacklist, rules.ban_years);
+    let mut out = BTreeSet::new();
+    let (ids, partners, starts) = (text(contracts, "contract_id"), text(contracts, "partner_id"), text(contracts, "start_date"));
+    for i in 0..contracts.height() {
+        if let (Some(id), Some(partner), Ok(Some(start))) = (ids.get(i), partners.get(i), opt_date(starts.get(i))) {
+            if banned_on(&bans, partner, start) {
+                out.insert(Breach { partner_id: partner.into(), kind: "contract", ref_id: id.into(), date: start });
+            }
+        }
+    }
+    let applied: HashMap<&str, NaiveDate> = values(projects, "project_id")
+        .zip(values(projects, "applied_on"))
+        .filter_map(|(p, d)| Some((p?, opt_date(d).ok()??)))
+        .collect();
+    let (sp, spa) = (text(supports, "project_id"), text(supports, "partner_id"));
+    for i in 0..supports.height() {
+        let (Some(project), Some(partner)) = (sp.get(i), spa.get(i)) else { continue };
+        if let Some(day) = applied.get(project) {
+            if banned_on(&bans, partner, *day) {
+                out.insert(Breach { partner_id: partner.into(), kind: "presales_support", ref_id: project.into(), date: *day });
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Which contracts were noticed before, for `notice`: contract → the day its notice went out.
+pub fn notice_state(row: &RenewalRow, sent_before: &BTreeMap<String, NaiveDate>, as_of: NaiveDate) -> Notice {
+    match sent_before.get(&row.contract_id) {
+        Some(day) if *day < as_of => Notice::AlreadySent,
+        _ => Notice::Sent,
+    }
+}
+
+/// Count per partner of a set of (partner, item) pairs.
+pub fn count_by_partner<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> HashMap<String, u64> {
+    let unique: HashSet<(&str, &str)> = pairs.into_iter().collect();
+    let mut out = HashMap::new();
+    for (p, _) in unique {
+        *out.entry(p.to_string()).or_insert(0) += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+//! `gen-data`: a realistic synthetic operations database of the contract's shape, deterministic by
+//! seed: partners with after-sales and presales contracts, tickets crossing month ends and holidays,
+//! pauses, orders, complaints, surveys, manual scores, violations, fees, presales projects, exits,
+//! a blacklist, and a sprinkling of invalid rows and on-hold cases.
+
+use crate::cli::GenDataArgs;
+use crate::domain::period::{add_months, Month};
+use anyhow::Context;
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::str::FromStr;
+
+const SCHEMA: &str = include_str!("../sql/contract/sqlite.sql");
+
+const CITIES: [&str; 12] = ["成都", "绵阳", "德阳", "宜宾", "南充", "泸州", "乐山", "达州", "遂宁", "自贡", "眉山", "广安"];
+const TRADES: [&str; 6] = ["信息技术", "通信工程", "网络服务", "数据服务", "系统集成", "科技"];
+const UNITS: [&str; 4] = ["成都分公司政企客户部", "绵阳分公司政企客户部", "德阳分公司政企客户部", "省公司政企客户部"];
+const DEPARTMENTS: [&str; 2] = ["政企客户部", "网络部"];
+
+fn ts(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+type Row = Vec<Option<String>>;
+
+/// Rows per table, inserted in bulk at the end.
+#[derive(Default)]
+struct Tables {
+    tables: Vec<(&'static str, Vec<Row>)>,
+}
+
+impl Tables {
+    fn push(&mut self, table: &'static str, row: Vec<Option<String>>) {
+        match self.tables.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, rows)) => rows.push(row),
+            None => self.tables.push((table, vec![row])),
+        }
+    }
+}
+
+fn s(v: impl ToString) -> Option<String> {
+    Some(v.to_string())
+}
+
+/// Generates the database and returns a one-line summary.
+pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
+    if args.out.exists() {
+        std::fs::remove_file(&args.out).with_context(|| format!("replacing {}", args.out.display()))?;
+    }
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let url = format!("sqlite://{}", args.out.display());
+    let options = SqliteConnectOptions::from_str(&url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Delete)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Off);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    sqlx::raw_sql(SCHEMA).execute(&pool).await.context("creating the contract schema")?;
+
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let (first, last) = args.months;
+    let mut t = Tables::default();
+    let n = args.partners.max(1);
+    let term_start = first.plus(-6).first_day();
+    let term_end = add_months(last.last_day(), 9);
+
+    for p in 0..n {
+        let id = format!("P{:02}", p + 1);
+        let name = format!("{}{}{}有限公司", CITIES[p % CITIES.len()], ["天府", "蜀信", "科联", "恒通", "川南", "嘉陵"][p % 6], TRADES[p % TRADES.len()]);
+        t.push("partners", vec![s(&id), s(name), s(format!("ops@{}.example.cn", id.to_lowercase()))]);
+        let dept = DEPARTMENTS[p % 2];
+        // Most partners hold an after-sales contract for the whole range; some start late, one ends
+        // early, and every third also does presales.
+        let (start, end, terminated) = match p % 7 {
+            3 => (first.plus(2).first_day() + Duration::days(14), term_end, None),
+            5 => (term_start, add_months(first.plus(4).last_day(), 0), None),
+            6 if p > 6 => (term_start, term_end, Some(first.plus(6).first_day() + Duration::days(19))),
+            _ => (term_start, term_end, None),
+        };
+        let cid = format!("C-{id}-AS1");
+        t.push(
+            "contracts",
+            vec![s(&cid), s(&id), s("aftersales"), s(start), s(end), s(dept), s(format!("owner.{}@sc.example.cn", cid.to_lowercase())), terminated.map(|d: NaiveDate| d.to_string())],
+        );
+        if p % 3 == 2 {
+            let pid = format!("C-{id}-PS1");
+            let ps_end = add_months(last.last_day(), (p % 4) as i32);
+            t.push(
+                "contracts",
+                vec![s(&pid), s(&id), s("presales"), s(term_start), s(ps_end), s("政企客户部"), s(format!("owner.{}@sc.example.cn", pid.to_lowercase())), None],
+            );
+        }
+    }
+
+    let classes = [("AAA", 4.0), ("AA", 8.0), ("A", 24.0), ("standard", 40.0)];
+    let mut ticket_no = 0u64;
+    let mut order_no = 0u64;
+    let mut survey_no = 0u64;
+    let mut complaint_no = 0u64;
+    let mut fee_no = 0u64;
+    let mut month = first;
+    while month <= last {
+        let seconds_in_month = (month.end() - month.start()).num_seconds();
+        for _ in 0..args.tickets_per_month {
+            ticket_no += 1;
+            let tid = format!("TK{ticket_no:07}");
+            let p = rng.gen_range(0..n);
+            // Partners differ in quality: higher index, more late tickets.
+            let quality = 0.55 + 0.4 * ((n - p) as f64 / n as f64);
+            let opened = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
+            let (class, hours) = classes[rng.gen_range(0..classes.len())];
+            let factor = if rng.gen_bool(quality) { rng.gen_range(0.05..0.9) } else { rng.gen_range(1.05..2.5) };
+            let resolved = (!rng.gen_bool(0.01)).then(|| opened + Duration::seconds((hours * 3600.0 * factor) as i64 + 60));
+            let responsibility = match rng.gen_range(0..100) {
+                0..=84 => "partner",
+                85..=92 => "customer",
+                93..=97 => "third_party",
+                _ => "force_majeure",
+            };
+            let mut row = vec![
+                s(&tid),
+                s(format!("P{:02}", p + 1)),
+                s(format!("CU{:04}", rng.gen_range(1..400))),
+                s(class),
+                s(responsibility),
+                s(ts(opened)),
+                resolved.map(ts),
+                s(u8::from(rng.gen_bool(0.01))),
+                s(u8::from(rng.gen_bool(0.01))),
+                s(u8::from(rng.gen_bool(0.02))),
+            ];
+            // A few invalid rows for the data-quality report.
+            match rng.gen_range(0..2000) {
+                0 => row[6] = s(ts(opened - Duration::hours(1))),
+                1 => row[3] = s("premium"),
+                _ => {}
+            }
+            t.push("tickets", row);
+            if rng.gen_bool(0.08) {
+                let paused = opened + Duration::minutes(rng.gen_range(5..240));
+                let resumed = (!rng.gen_bool(0.05)).then(|| paused + Duration::minutes(rng.gen_range(10..600)));
+                t.push("ticket_pauses", vec![s(&tid), s(ts(paused)), resumed.map(ts)]);
+            }
+        }
+        for _ in 0..(args.tickets_per_month / 3).max(1) {
+            order_no += 1;
+            let p = rng.gen_range(0..n);
+            let accepted = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
+            let due = accepted + Duration::hours(rng.gen_range(24..120));
+            let completed = (!rng.gen_bool(0.02)).then(|| accepted + Duration::hours(rng.gen_range(2..140)));
+            t.push("orders", vec![s(format!("OR{order_no:07}")), s(format!("P{:02}", p + 1)), s(ts(accepted)), s(ts(due)), completed.map(ts)]);
+        }
+        for p in 0..n {
+            let pid = format!("P{:02}", p + 1);
+            for _ in 0..rng.gen_range(0..5) {
+                survey_no += 1;
+                let at = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
+                let score = if rng.gen_bool(0.005) { 120 } else { rng.gen_range(60..=100) };
+                t.push("surveys", vec![s(format!("SV{survey_no:06}")), s(&pid), s(ts(at)), s(score)]);
+            }
+            if rng.gen_bool(0.15) {
+                complaint_no += 1;
+                let at = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
+                let channel = ["miit", "group", "account_manager"][rng.gen_range(0..3)];
+                let steps = if channel == "account_manager" { rng.gen_range(0..3) } else { 0 };
+                t.push("complaints", vec![s(format!("CP{complaint_no:06}")), s(&pid), s(ts(at)), s(channel), s(steps), s(u8::from(rng.gen_bool(0.7)))]);
+            }
+            // Manual scores: almost always entered; a missing one puts the partner on hold.
+            if !rng.gen_bool(0.02) {
+                let points = format!("{}.{}", rng.gen_range(12..20), [0, 5][rng.gen_range(0..2)]);
+                t.push("manual_scores", vec![s(&pid), s(month), s("cooperation"), s(points), s("mgr.zhang@sc.example.cn")]);
+            }
+            for k in 0..rng.gen_range(1..4) {
+                fee_no += 1;
+                let cents: i64 = rng.gen_range(500_000..4_000_000);
+                let amount = format!("{}.{:02}", cents / 100, cents % 100);
+                t.push("fee_items", vec![s(format!("FE{fee_no:06}")), s(format!("C-{pid}-AS1")), s(month), s(amount), s(format!("月度运维支撑费 {}", k + 1))]);
+                if rng.gen_bool(0.02) {
+                    t.push("audit_exclusions", vec![s(format!("FE{fee_no:06}")), s("稽核发现重复计费"), s(month.last_day())]);
+                }
+            }
+        }
+        month = month.next();
+    }
+
+    // Violations: class 2 with points, a class-1 event, a severe one that recommends the blacklist.
+    let months: Vec<Month> = std::iter::successors(Some(first), |m| (m.next() <= last).then(|| m.next())).collect();
+    for v in 0..(n * months.len() / 8).max(3) {
+        let p = rng.gen_range(0..n);
+        let m = months[rng.gen_range(0..months.len())];
+        let day = m.first_day() + Duration::days(rng.gen_range(0..28));
+        let class = if v % 11 == 5 { 1 } else { 2 };
+        let points = (class == 2).then(|| rng.gen_range(1..=10).to_string());
+        let severe = u8::from(class == 1 && v % 22 == 5);
+        t.push("violations", vec![s(format!("VI{:05}", v + 1)), s(format!("P{:02}", p + 1)), s(day), s(class), s(["业务逻辑错误", "系统错误", "一般信息安全问题"][v % 3]), points, s(severe), s("synthetic")]);
+    }
+
+    // Presales projects across the range, every type and outcome, supported by one to three partners.
+    let types = ["dedicated_line", "integrated", "mixed", "single_own_business"];
+    let outcomes = ["won_other_implementer", "won_by_supporter", "not_implemented_other_cause", "not_implemented_supporter_cause", "pending"];
+    for j in 0..(months.len() * 4).max(8) {
+        let pid = format!("PJ{:04}", j + 1);
+        let applied = first.plus(-2).first_day() + Duration::days(rng.gen_range(0..(months.len() as i64 * 30)));
+        let completed = (!rng.gen_bool(0.05)).then(|| applied + Duration::days(rng.gen_range(10..60)));
+        let outcome = outcomes[if j % 9 == 8 { 4 } else { rng.gen_range(0..4) }];
+        let outcome_on = (outcome != "pending").then(|| applied + Duration::days(rng.gen_range(20..90)));
+        let class = ["A1", "A2", "B", "C"][rng.gen_range(0..4)];
+        let value = (outcome == "won_other_implementer" || rng.gen_bool(0.5))
+            .then(|| [600_000, 999_999, 1_000_000, 3_000_000, 5_000_000, 15_000_000][rng.gen_range(0..6)]);
+        let deliverables = if rng.gen_bool(0.05) { None } else { Some(format!("DOC-{:04}", j + 1)) };
+        t.push(
+            "presales_projects",
+            vec![s(&pid), s(format!("{}{}类项目{:03}", CITIES[j % CITIES.len()], class, j + 1)), s(format!("客户{:03}", j + 1)), s(class), s(types[if j % 13 == 12 { 3 } else { rng.gen_range(0..3) }]), s(UNITS[rng.gen_range(0..UNITS.len())]), s(applied), completed.map(|d| d.to_string()), deliverables, s(outcome), outcome_on.map(|d| d.to_string()), value.map(|v| format!("{v}.00"))],
+        );
+        let supporters = rng.gen_range(1..=3usize);
+        let shares: &[&str] = match supporters {
+            1 => &["1"],
+            2 => &["0.6", "0.4"],
+            _ => &["0.3333", "0.3333", "0.3334"],
+        };
+        let mut chosen: Vec<usize> = Vec::new();
+        while chosen.len() < supporters.min(n) {
+            let p = rng.gen_range(0..n);
+            if !chosen.contains(&p) {
+                chosen.push(p);
+            }
+        }
+        for (k, p) in chosen.iter().enumerate() {
+            let score = (!rng.gen_bool(0.03)).then(|| format!("{}.{}", rng.gen_range(60..100), rng.gen_range(0..10)));
+            t.push("presales_supports", vec![s(&pid), s(format!("P{:02}", p + 1)), s(shares[k.min(shares.len() - 1)]), score]);
+        }
+    }
+    if n >= 2 {
+        let d = last.first_day();
+        t.push("exit_requests", vec![s("EX001"), s("P01"), s("C-P01-AS1"), s("voluntary"), s(add_months(d, -2)), s(add_months(d, 2))]);
+        t.push("exit_requests", vec![s("EX002"), s("P02"), s("C-P02-AS1"), s("voluntary"), s(add_months(d, -1)), s(add_months(d, 1))]);
+        t.push("blacklist_entries", vec![s(format!("P{:02}", n)), s(first.plus(1).first_day() + Duration::days(9)), s("泄露用户资料 (一类违约, 情节恶劣)")]);
+    }
+
+    let mut total = 0usize;
+    let mut tx = pool.begin().await?;
+    for (table, rows) in &t.tables {
+        total += rows.len();
+        insert(&mut tx, table, rows).await.with_context(|| format!("filling {table}"))?;
+    }
+    tx.commit().await?;
+    pool.close().await;
+    Ok(format!("wrote {} rows ({} tickets) to {} (seed {})", total, ticket_no, args.out.display(), args.seed))
+}
+
+async fn insert(tx: &mut sqlx::Transaction<'_, Sqlite>, table: &str, rows: &[Row]) -> anyhow::Result<()> {
+    let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
+    // SQLite allows 32766 bound values per statement.
+    for chunk in rows.chunks(30_000 / width) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} "));
+        q.push_values(chunk, |mut b, row| {
+            for v in row {
+                b.push_bind(v.clone());
+            }
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Opens a generated database for tests.
+pub async fn open(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
+    Ok(SqlitePool::connect(&format!("sqlite://{}", path.display())).await?)
+}

@@ -1,0 +1,49 @@
+//! The annual job: annual grade, credit points, revenue and tier per partner.
+
+use super::{write_outputs, Job, RunOptions, RunSummary};
+use crate::domain::annual::{annual, AnnualInput};
+use crate::domain::inputs::*;
+use crate::domain::period::Month;
+use crate::report::{csv, period_dir};
+use crate::settings::Settings;
+use crate::sources::{Source, Window};
+use crate::store::Store;
+
+pub async fn run(settings: &Settings, year: i32, _options: RunOptions) -> anyhow::Result<RunSummary> {
+    let (first, last) = (
+        Month::new(year, 1).ok_or_else(|| crate::error::AppError::Usage(format!("not a year: {year}")))?,
+        Month::new(year, 12).expect("valid"),
+    );
+    let source = Source::connect(&settings.source_url).await?;
+    let window = Window::between(first.start(), last.end());
+    let mut f = source.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?.into_iter();
+    source.close().await;
+    let mut next = || f.next().expect("one frame per dataset");
+    let (partners, violations, complaints, blacklist) = (next(), next(), next(), next());
+    let store = Store::connect(&settings.store_url).await?;
+    let monthly = store.stored_months(first, last).await?;
+    let presales_revenue = store.presales_revenue(year).await?;
+    store.close().await;
+    let input = AnnualInput {
+        year,
+        partners: &partners,
+        violations: &violations,
+        complaints: &complaints,
+        blacklist: &blacklist,
+        monthly: &monthly,
+        presales_revenue: &presales_revenue,
+    };
+    let rows = annual(&input, &settings.rules);
+    let dir = period_dir(&settings.output_dir, "annual", &year.to_string());
+    write_outputs(&dir, &[("annual.csv", csv::annual(&rows))])?;
+    let tiers = |t| rows.iter().filter(|r| r.tier == t).count();
+    let line = format!(
+        "annual {year}: {} partners, tiers A {} / B {} / C {} / D {}",
+        rows.len(),
+        tiers('A'),
+        tiers('B'),
+        tiers('C'),
+        tiers('D')
+    );
+    Ok(RunSummary { job: Job::Annual(year), output_dir: dir, lines: vec![line] })
+}

@@ -1,0 +1,15 @@
+//! ict-partners: monthly assessment, grading and settlement of ICT support partners
+//! (ICT支撑合作伙伴), quarterly presales settlement, renewal summaries and annual tiers.
+
+pub mod cli;
+pub mod clock;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod report;
+pub mod settings;
+pub mod sources;
+pub mod store;
+pub mod telemetry;
+pub mod demo;
+pub mod gendata;

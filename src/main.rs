@@ -1,0 +1,85 @@
+//! The `ict-partners` binary: parse, set up logging, load settings, dispatch, map errors to the
+//! documented exit codes (0, 64, 65, 69, 78, 1).
+
+use clap::Parser;
+use ict_partners::cli::{Cli, Command, RunJob};
+use ict_partners::error::{exit_code_of, AppError};
+use ict_partners::jobs::{run_job, Job, RunOptions};
+use ict_partners::settings::{self, Environment, LoadOptions};
+use ict_partners::{clock, demo, gendata, telemetry};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 64 } else { 0 });
+        }
+    };
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit_code_of(&e);
+            eprintln!("error: {e:#}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let load = LoadOptions { config: cli.config.clone(), rules: cli.rules.clone() };
+    match cli.command {
+        Command::GenData(args) => {
+            let summary = gendata::generate(&args).await?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Demo { dir } => demo::run(&dir, &load).await,
+        Command::CheckConfig => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let year = chrono::Datelike::year(&clock::today(settings.rules.timezone));
+            let missing = settings::missing_calendar_years(&settings.rules.calendar, year);
+            for origin in &settings.origins {
+                println!("{origin}");
+            }
+            if !missing.is_empty() {
+                let years: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                return Err(AppError::Config(vec![format!(
+                    "calendar: no holiday data for {} (working-clock tickets of those years would be quarantined)",
+                    years.join(", ")
+                )])
+                .into());
+            }
+            println!("source: {:?}\nstore: {:?}\noutput: {}", settings.source_url, settings.store_url, settings.output_dir.display());
+            println!("rules: {} indicators, hash {}", settings.rules.indicators.len(), settings.rules.hash);
+            println!("configuration OK");
+            Ok(())
+        }
+        Command::Run { job } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let now = clock::now_local(settings.rules.timezone);
+            let (job, flags) = match job {
+                RunJob::Monthly { month, flags } => (Job::Monthly(month), flags),
+                RunJob::Quarterly { quarter, flags } => (Job::Quarterly(quarter), flags),
+                RunJob::Renewal { as_of, flags } => (Job::Renewal(as_of.unwrap_or(now.date())), flags),
+                RunJob::Annual { year, flags } => (Job::Annual(year), flags),
+            };
+            let options = RunOptions { preview: flags.preview, dry_run: flags.dry_run };
+            let summary = run_job(&settings, job, options, now).await?;
+            for line in summary.lines {
+                println!("{line}");
+            }
+            println!("outputs: {}", summary.output_dir.display());
+            Ok(())
+        }
+    }
+}
