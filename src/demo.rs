@@ -32,15 +32,32 @@ pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
     let last = Month::of(now.date()).prev().min(Month::new(DEMO_YEAR, 12).expect("valid month"));
     let args = GenDataArgs { out: ops.clone(), partners: 12, tickets_per_month: 300, months: (first, last), seed: 2026 };
     println!("{}", crate::gendata::generate(&args).await?);
+    let mut jobs = Vec::new();
     let mut month = first;
     while month <= last {
-        let summary = run_job(&settings, Job::Monthly(month), RunOptions::default(), now).await?;
-        summary.lines.iter().for_each(|l| println!("{l}"));
+        jobs.push((Job::Monthly(month), false));
         month = month.next();
+    }
+    let mut quarter = first.quarter();
+    while quarter.last_month() <= last {
+        jobs.push((Job::Quarterly(quarter), false));
+        quarter = quarter.next();
+    }
+    // As of the day after the last finished month: presales contracts, one after-sales contract and
+    // the blacklisted partner's contract fall in the three-month window.
+    jobs.push((Job::Renewal(last.next().first_day()), false));
+    jobs.push((Job::Annual(DEMO_YEAR), last < Month::new(DEMO_YEAR, 12).expect("valid month")));
+    for (job, preview) in jobs {
+        let summary = run_job(&settings, job, RunOptions { preview, dry_run: false }, now).await?;
+        summary.lines.iter().for_each(|l| println!("{l}"));
     }
     println!();
     println!("demo operations database: {}", ops.display());
     println!("results store:            {}", store.display());
-    println!("outputs:                  {}/monthly/YYYY-MM/ (scores.csv, indicators.csv, data_quality.csv)", out.display());
+    println!("outputs:                  {}", out.display());
+    println!("  monthly/YYYY-MM/    scores.csv, indicators.csv, data_quality.csv");
+    println!("  quarterly/YYYY-Qn/  presales.csv");
+    println!("  renewal/YYYY-MM-DD/ renewals.csv, exits.csv, blacklist_breaches.csv");
+    println!("  annual/{DEMO_YEAR}/        annual.csv");
     Ok(())
 }

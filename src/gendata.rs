@@ -77,7 +77,7 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         // early, and every third also does presales.
         let (start, end, terminated) = match p % 7 {
             3 => (first.plus(2).first_day() + Duration::days(14), term_end, None),
-            5 => (term_start, add_months(first.plus(4).last_day(), 0), None),
+            5 => (term_start, add_months(last.last_day(), 2), None),
             6 if p > 6 => (term_start, term_end, Some(first.plus(6).first_day() + Duration::days(19))),
             _ => (term_start, term_end, None),
         };

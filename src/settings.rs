@@ -159,7 +159,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
     };
     let app: Option<RawApp> = parse_toml("config", &app_text, &mut problems);
 
-    let rules_ref = app.as_ref().and_then(|a| a.rules.as_ref());
+    // The built-in configuration names the built-in rules and calendar, not files in the cwd.
+    let rules_ref = app.as_ref().filter(|_| base.is_some()).and_then(|a| a.rules.as_ref());
     let rules_path = options
         .rules
         .clone()
@@ -741,6 +742,13 @@ pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &
 
 fn hex_sha256(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The shipped rules and calendar, compiled (tests, examples and the demo rely on them).
+pub fn builtin_rules() -> Rules {
+    let mut problems = Vec::new();
+    let years = parse_calendar(DEFAULT_CALENDAR, &mut problems).expect("shipped calendar is valid");
+    compile_rules(DEFAULT_RULES, years, &mut problems).expect("shipped rules are valid")
 }
 
 /// Years between the earliest covered year and `through` that have no calendar data.

@@ -1,0 +1,210 @@
+//! End-to-end tests through the real binary: conformance, exit codes, reruns, gen-data and demo.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ict-partners");
+
+fn shared() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
+    assert!(dir.join("ops.sqlite").exists(), "the conformance example is missing at {} (it sits beside the repository)", dir.display());
+    dir
+}
+
+/// A scratch store and output folder, with the source of the caller's choice.
+struct Env {
+    dir: tempfile::TempDir,
+    source: PathBuf,
+}
+
+impl Env {
+    fn new(source: &Path) -> Self {
+        Env { dir: tempfile::tempdir().unwrap(), source: source.to_path_buf() }
+    }
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store.sqlite")
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("ICT_PARTNERS_SOURCE_URL", format!("sqlite://{}", self.source.display()))
+            .env("ICT_PARTNERS_STORE_URL", format!("sqlite://{}", self.store().display()))
+            .env("ICT_PARTNERS_OUTPUT_DIR", self.out())
+            .env_remove("ICT_PARTNERS_SMTP_URL")
+            .env_remove("ICT_PARTNERS_CONFIG");
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    }
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.out().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+/// Creates a SQLite database with the given schema.
+fn make_db(path: &Path, sql: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn conformance_example_matches_in_full() {
+    let dir = shared();
+    let o = Command::new("bash").arg(dir.join("check.sh")).arg(BIN).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && stdout.contains("(100.0%)"), "conformance differs:\n{stdout}");
+}
+
+#[test]
+fn rerunning_a_month_gives_identical_results() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    for m in ["2026-01", "2026-02", "2026-03"] {
+        env.ok(&["run", "monthly", "--month", m]);
+    }
+    let before = env.read("monthly/2026-03/scores.csv");
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    assert_eq!(before, env.read("monthly/2026-03/scores.csv"));
+    assert!(before.contains("P04,") && before.contains("two_c_grades"), "{before}");
+}
+
+#[test]
+fn a_period_that_is_not_over_is_refused_without_preview() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let o = env.run(&["run", "monthly", "--month", "2999-01"]);
+    assert_eq!(code(&o), 64, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--preview"));
+    // With --preview the same outputs are written and nothing is stored.
+    let o = env.run(&["run", "annual", "--year", "2999", "--preview"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(env.out().join("annual/2999/annual.csv").exists());
+}
+
+#[test]
+fn bad_usage_is_64() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    assert_eq!(code(&env.run(&["run", "monthly", "--month", "2026-13"])), 64);
+    assert_eq!(code(&env.run(&["frobnicate"])), 64);
+}
+
+#[test]
+fn invalid_rules_list_every_problem_and_exit_78() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
+    let broken = rules.replace("weight = 30", "weight = 35").replace("b_min = 75", "b_min = 95").replace("[renewal]", "[renewal]\nbogus = 1");
+    let path = env.dir.path().join("rules.toml");
+    std::fs::write(&path, broken).unwrap();
+    let o = env.run(&["--rules", path.to_str().unwrap(), "check-config"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 78, "{err}");
+    for needle in ["weights add up to 105", "a_min (90) must be above b_min (95)", "unknown key `renewal.bogus`"] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    assert_eq!(code(&env.run(&["--rules", path.to_str().unwrap(), "run", "monthly", "--month", "2026-01"])), 78);
+}
+
+#[test]
+fn shipped_configuration_checks_clean_without_leaking_secrets() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let mut c = env.cmd(&["check-config"]);
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("ICT_PARTNERS_STORE_URL", "postgres://app:hunter2@127.0.0.1/store");
+    let o = c.output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!all.contains("hunter2"), "{all}");
+    assert!(all.contains("configuration OK") || all.contains("calendar: no holiday data"), "{all}");
+}
+
+#[test]
+fn a_missing_table_is_65_and_an_unreadable_source_is_69() {
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("partial.sqlite");
+    make_db(&partial, "CREATE TABLE partners (partner_id TEXT, name TEXT, contact_email TEXT);");
+    let o = Env::new(&partial).run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 65, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("contracts"));
+    let env = Env::new(&dir.path().join("nowhere.sqlite"));
+    let o = env.run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!env.out().join("monthly/2026-01/scores.csv").exists(), "nothing is written when the source is down");
+}
+
+#[test]
+fn quarters_never_pay_a_project_twice_and_renewal_notices_go_out_once() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    for m in 1..=10 {
+        env.ok(&["run", "monthly", "--month", &format!("2026-{m:02}")]);
+    }
+    for q in ["2026-Q1", "2026-Q2", "2026-Q2", "2026-Q3"] {
+        env.ok(&["run", "quarterly", "--quarter", q]);
+    }
+    let settled = |q: &str| -> Vec<String> {
+        env.read(&format!("quarterly/{q}/presales.csv"))
+            .lines()
+            .filter(|l| l.contains(",settled,"))
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    let (q1, q2, q3) = (settled("2026-Q1"), settled("2026-Q2"), settled("2026-Q3"));
+    assert!(!q1.is_empty() && !q2.is_empty() && !q3.is_empty());
+    for p in &q2 {
+        assert!(!q1.contains(p) && !q3.contains(p), "{p} settled twice");
+    }
+    env.ok(&["run", "renewal", "--as-of", "2026-11-01"]);
+    assert!(env.read("renewal/2026-11-01/renewals.csv").lines().skip(1).all(|l| l.ends_with(",sent")));
+    env.ok(&["run", "renewal", "--as-of", "2026-11-02"]);
+    let later = env.read("renewal/2026-11-02/renewals.csv");
+    assert!(later.lines().any(|l| l.starts_with("C-P01-AS1,") && l.ends_with(",already_sent")), "{later}");
+}
+
+#[test]
+fn gen_data_is_deterministic_and_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.sqlite");
+    let gen = |out: &Path, seed: &str| {
+        let o = Command::new(BIN)
+            .args(["gen-data", "--out", out.to_str().unwrap(), "--partners", "6", "--tickets-per-month", "200", "--months", "2026-01..2026-03", "--seed", seed])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    gen(&a, "7");
+    let env = Env::new(&a);
+    env.ok(&["run", "monthly", "--month", "2026-02"]);
+    let first = env.read("monthly/2026-02/scores.csv");
+    assert!(first.lines().count() >= 4, "{first}");
+    gen(&a, "7");
+    let again = Env::new(&a);
+    again.ok(&["run", "monthly", "--month", "2026-02"]);
+    assert_eq!(first, again.read("monthly/2026-02/scores.csv"));
+    gen(&a, "8");
+    let other = Env::new(&a);
+    other.ok(&["run", "monthly", "--month", "2026-02"]);
+    assert_ne!(first, other.read("monthly/2026-02/scores.csv"));
+}
+
+#[test]
+fn demo_runs_without_a_server_and_says_where_to_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN).args(["demo", "--dir"]).arg(dir.path()).current_dir(dir.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("outputs:"), "{stdout}");
+    assert!(dir.path().join("out/monthly/2026-01/scores.csv").exists());
+}
