@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "ict-partners", version, about = "Assessment, grading and settlement of ICT support partners (ICT支撑合作伙伴)")]
+#[command(
+    name = "ict-partners",
+    version,
+    about = "Assessment, grading and settlement of ICT support partners (ICT支撑合作伙伴)"
+)]
 pub struct Cli {
     /// Application configuration file (default: config/ict-partners.toml, else the built-in default).
     #[arg(long, global = true, value_name = "PATH")]

@@ -30,7 +30,8 @@ pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
     let now = crate::clock::now_local(settings.rules.timezone);
     let first = Month::new(DEMO_YEAR, 1).expect("valid month");
     let last = Month::of(now.date()).prev().min(Month::new(DEMO_YEAR, 12).expect("valid month"));
-    let args = GenDataArgs { out: ops.clone(), partners: 12, tickets_per_month: 300, months: (first, last), seed: 2026 };
+    let args =
+        GenDataArgs { out: ops.clone(), partners: 12, tickets_per_month: 300, months: (first, last), seed: 2026 };
     println!("{}", crate::gendata::generate(&args).await?);
     let mut jobs = Vec::new();
     let mut month = first;

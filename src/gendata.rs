@@ -15,7 +15,8 @@ use std::str::FromStr;
 
 const SCHEMA: &str = include_str!("../sql/contract/sqlite.sql");
 
-const CITIES: [&str; 12] = ["成都", "绵阳", "德阳", "宜宾", "南充", "泸州", "乐山", "达州", "遂宁", "自贡", "眉山", "广安"];
+const CITIES: [&str; 12] =
+    ["成都", "绵阳", "德阳", "宜宾", "南充", "泸州", "乐山", "达州", "遂宁", "自贡", "眉山", "广安"];
 const TRADES: [&str; 6] = ["信息技术", "通信工程", "网络服务", "数据服务", "系统集成", "科技"];
 const UNITS: [&str; 4] = ["成都分公司政企客户部", "绵阳分公司政企客户部", "德阳分公司政企客户部", "省公司政企客户部"];
 const DEPARTMENTS: [&str; 2] = ["政企客户部", "网络部"];
@@ -70,7 +71,12 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
 
     for p in 0..n {
         let id = format!("P{:02}", p + 1);
-        let name = format!("{}{}{}有限公司", CITIES[p % CITIES.len()], ["天府", "蜀信", "科联", "恒通", "川南", "嘉陵"][p % 6], TRADES[p % TRADES.len()]);
+        let name = format!(
+            "{}{}{}有限公司",
+            CITIES[p % CITIES.len()],
+            ["天府", "蜀信", "科联", "恒通", "川南", "嘉陵"][p % 6],
+            TRADES[p % TRADES.len()]
+        );
         t.push("partners", vec![s(&id), s(name), s(format!("ops@{}.example.cn", id.to_lowercase()))]);
         let dept = DEPARTMENTS[p % 2];
         // Most partners hold an after-sales contract for the whole range; some start late, one ends
@@ -84,14 +90,32 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         let cid = format!("C-{id}-AS1");
         t.push(
             "contracts",
-            vec![s(&cid), s(&id), s("aftersales"), s(start), s(end), s(dept), s(format!("owner.{}@sc.example.cn", cid.to_lowercase())), terminated.map(|d: NaiveDate| d.to_string())],
+            vec![
+                s(&cid),
+                s(&id),
+                s("aftersales"),
+                s(start),
+                s(end),
+                s(dept),
+                s(format!("owner.{}@sc.example.cn", cid.to_lowercase())),
+                terminated.map(|d: NaiveDate| d.to_string()),
+            ],
         );
         if p % 3 == 2 {
             let pid = format!("C-{id}-PS1");
             let ps_end = add_months(last.last_day(), (p % 4) as i32);
             t.push(
                 "contracts",
-                vec![s(&pid), s(&id), s("presales"), s(term_start), s(ps_end), s("政企客户部"), s(format!("owner.{}@sc.example.cn", pid.to_lowercase())), None],
+                vec![
+                    s(&pid),
+                    s(&id),
+                    s("presales"),
+                    s(term_start),
+                    s(ps_end),
+                    s("政企客户部"),
+                    s(format!("owner.{}@sc.example.cn", pid.to_lowercase())),
+                    None,
+                ],
             );
         }
     }
@@ -114,7 +138,8 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
             let opened = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
             let (class, hours) = classes[rng.gen_range(0..classes.len())];
             let factor = if rng.gen_bool(quality) { rng.gen_range(0.05..0.9) } else { rng.gen_range(1.05..2.5) };
-            let resolved = (!rng.gen_bool(0.01)).then(|| opened + Duration::seconds((hours * 3600.0 * factor) as i64 + 60));
+            let resolved =
+                (!rng.gen_bool(0.01)).then(|| opened + Duration::seconds((hours * 3600.0 * factor) as i64 + 60));
             let responsibility = match rng.gen_range(0..100) {
                 0..=84 => "partner",
                 85..=92 => "customer",
@@ -152,7 +177,16 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
             let accepted = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
             let due = accepted + Duration::hours(rng.gen_range(24..120));
             let completed = (!rng.gen_bool(0.02)).then(|| accepted + Duration::hours(rng.gen_range(2..140)));
-            t.push("orders", vec![s(format!("OR{order_no:07}")), s(format!("P{:02}", p + 1)), s(ts(accepted)), s(ts(due)), completed.map(ts)]);
+            t.push(
+                "orders",
+                vec![
+                    s(format!("OR{order_no:07}")),
+                    s(format!("P{:02}", p + 1)),
+                    s(ts(accepted)),
+                    s(ts(due)),
+                    completed.map(ts),
+                ],
+            );
         }
         for p in 0..n {
             let pid = format!("P{:02}", p + 1);
@@ -167,20 +201,45 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
                 let at = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
                 let channel = ["miit", "group", "account_manager"][rng.gen_range(0..3)];
                 let steps = if channel == "account_manager" { rng.gen_range(0..3) } else { 0 };
-                t.push("complaints", vec![s(format!("CP{complaint_no:06}")), s(&pid), s(ts(at)), s(channel), s(steps), s(u8::from(rng.gen_bool(0.7)))]);
+                t.push(
+                    "complaints",
+                    vec![
+                        s(format!("CP{complaint_no:06}")),
+                        s(&pid),
+                        s(ts(at)),
+                        s(channel),
+                        s(steps),
+                        s(u8::from(rng.gen_bool(0.7))),
+                    ],
+                );
             }
             // Manual scores: almost always entered; a missing one puts the partner on hold.
             if !rng.gen_bool(0.02) {
                 let points = format!("{}.{}", rng.gen_range(12..20), [0, 5][rng.gen_range(0..2)]);
-                t.push("manual_scores", vec![s(&pid), s(month), s("cooperation"), s(points), s("mgr.zhang@sc.example.cn")]);
+                t.push(
+                    "manual_scores",
+                    vec![s(&pid), s(month), s("cooperation"), s(points), s("mgr.zhang@sc.example.cn")],
+                );
             }
             for k in 0..rng.gen_range(1..4) {
                 fee_no += 1;
                 let cents: i64 = rng.gen_range(500_000..4_000_000);
                 let amount = format!("{}.{:02}", cents / 100, cents % 100);
-                t.push("fee_items", vec![s(format!("FE{fee_no:06}")), s(format!("C-{pid}-AS1")), s(month), s(amount), s(format!("月度运维支撑费 {}", k + 1))]);
+                t.push(
+                    "fee_items",
+                    vec![
+                        s(format!("FE{fee_no:06}")),
+                        s(format!("C-{pid}-AS1")),
+                        s(month),
+                        s(amount),
+                        s(format!("月度运维支撑费 {}", k + 1)),
+                    ],
+                );
                 if rng.gen_bool(0.02) {
-                    t.push("audit_exclusions", vec![s(format!("FE{fee_no:06}")), s("稽核发现重复计费"), s(month.last_day())]);
+                    t.push(
+                        "audit_exclusions",
+                        vec![s(format!("FE{fee_no:06}")), s("稽核发现重复计费"), s(month.last_day())],
+                    );
                 }
             }
         }
@@ -196,12 +255,30 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         let class = if v % 11 == 5 { 1 } else { 2 };
         let points = (class == 2).then(|| rng.gen_range(1..=10).to_string());
         let severe = u8::from(class == 1 && v % 22 == 5);
-        t.push("violations", vec![s(format!("VI{:05}", v + 1)), s(format!("P{:02}", p + 1)), s(day), s(class), s(["业务逻辑错误", "系统错误", "一般信息安全问题"][v % 3]), points, s(severe), s("synthetic")]);
+        t.push(
+            "violations",
+            vec![
+                s(format!("VI{:05}", v + 1)),
+                s(format!("P{:02}", p + 1)),
+                s(day),
+                s(class),
+                s(["业务逻辑错误", "系统错误", "一般信息安全问题"][v % 3]),
+                points,
+                s(severe),
+                s("synthetic"),
+            ],
+        );
     }
 
     // Presales projects across the range, every type and outcome, supported by one to three partners.
     let types = ["dedicated_line", "integrated", "mixed", "single_own_business"];
-    let outcomes = ["won_other_implementer", "won_by_supporter", "not_implemented_other_cause", "not_implemented_supporter_cause", "pending"];
+    let outcomes = [
+        "won_other_implementer",
+        "won_by_supporter",
+        "not_implemented_other_cause",
+        "not_implemented_supporter_cause",
+        "pending",
+    ];
     for j in 0..(months.len() * 4).max(8) {
         let pid = format!("PJ{:04}", j + 1);
         let applied = first.plus(-2).first_day() + Duration::days(rng.gen_range(0..(months.len() as i64 * 30)));
@@ -214,7 +291,20 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         let deliverables = if rng.gen_bool(0.05) { None } else { Some(format!("DOC-{:04}", j + 1)) };
         t.push(
             "presales_projects",
-            vec![s(&pid), s(format!("{}{}类项目{:03}", CITIES[j % CITIES.len()], class, j + 1)), s(format!("客户{:03}", j + 1)), s(class), s(types[if j % 13 == 12 { 3 } else { rng.gen_range(0..3) }]), s(UNITS[rng.gen_range(0..UNITS.len())]), s(applied), completed.map(|d| d.to_string()), deliverables, s(outcome), outcome_on.map(|d| d.to_string()), value.map(|v| format!("{v}.00"))],
+            vec![
+                s(&pid),
+                s(format!("{}{}类项目{:03}", CITIES[j % CITIES.len()], class, j + 1)),
+                s(format!("客户{:03}", j + 1)),
+                s(class),
+                s(types[if j % 13 == 12 { 3 } else { rng.gen_range(0..3) }]),
+                s(UNITS[rng.gen_range(0..UNITS.len())]),
+                s(applied),
+                completed.map(|d| d.to_string()),
+                deliverables,
+                s(outcome),
+                outcome_on.map(|d| d.to_string()),
+                value.map(|v| format!("{v}.00")),
+            ],
         );
         let supporters = rng.gen_range(1..=3usize);
         let shares: &[&str] = match supporters {
@@ -231,14 +321,30 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         }
         for (k, p) in chosen.iter().enumerate() {
             let score = (!rng.gen_bool(0.03)).then(|| format!("{}.{}", rng.gen_range(60..100), rng.gen_range(0..10)));
-            t.push("presales_supports", vec![s(&pid), s(format!("P{:02}", p + 1)), s(shares[k.min(shares.len() - 1)]), score]);
+            t.push(
+                "presales_supports",
+                vec![s(&pid), s(format!("P{:02}", p + 1)), s(shares[k.min(shares.len() - 1)]), score],
+            );
         }
     }
     if n >= 2 {
         let d = last.first_day();
-        t.push("exit_requests", vec![s("EX001"), s("P01"), s("C-P01-AS1"), s("voluntary"), s(add_months(d, -2)), s(add_months(d, 2))]);
-        t.push("exit_requests", vec![s("EX002"), s("P02"), s("C-P02-AS1"), s("voluntary"), s(add_months(d, -1)), s(add_months(d, 1))]);
-        t.push("blacklist_entries", vec![s(format!("P{:02}", n)), s(first.plus(1).first_day() + Duration::days(9)), s("泄露用户资料 (一类违约, 情节恶劣)")]);
+        t.push(
+            "exit_requests",
+            vec![s("EX001"), s("P01"), s("C-P01-AS1"), s("voluntary"), s(add_months(d, -2)), s(add_months(d, 2))],
+        );
+        t.push(
+            "exit_requests",
+            vec![s("EX002"), s("P02"), s("C-P02-AS1"), s("voluntary"), s(add_months(d, -1)), s(add_months(d, 1))],
+        );
+        t.push(
+            "blacklist_entries",
+            vec![
+                s(format!("P{:02}", n)),
+                s(first.plus(1).first_day() + Duration::days(9)),
+                s("泄露用户资料 (一类违约, 情节恶劣)"),
+            ],
+        );
     }
 
     let mut total = 0usize;

@@ -3,13 +3,13 @@
 
 pub mod cli;
 pub mod clock;
+pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod gendata;
 pub mod jobs;
 pub mod report;
 pub mod settings;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
-pub mod demo;
-pub mod gendata;

@@ -59,7 +59,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 )])
                 .into());
             }
-            println!("source: {:?}\nstore: {:?}\noutput: {}", settings.source_url, settings.store_url, settings.output_dir.display());
+            println!(
+                "source: {:?}\nstore: {:?}\noutput: {}",
+                settings.source_url,
+                settings.store_url,
+                settings.output_dir.display()
+            );
             println!("rules: {} indicators, hash {}", settings.rules.indicators.len(), settings.rules.hash);
             println!("configuration OK");
             Ok(())

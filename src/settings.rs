@@ -161,12 +161,18 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
 
     // The built-in configuration names the built-in rules and calendar, not files in the cwd.
     let rules_ref = app.as_ref().filter(|_| base.is_some()).and_then(|a| a.rules.as_ref());
-    let rules_path = options
-        .rules
-        .clone()
-        .or_else(|| rules_ref.and_then(|r| r.path.as_ref()).map(|p| resolve(base.as_deref(), p)));
+    let rules_path =
+        options.rules.clone().or_else(|| rules_ref.and_then(|r| r.path.as_ref()).map(|p| resolve(base.as_deref(), p)));
     let calendar_path = rules_ref.and_then(|r| r.calendar.as_ref()).map(|p| resolve(base.as_deref(), p));
-    let rules_text = read_or_default("rules", rules_path.as_deref(), base.as_deref(), "rules.toml", DEFAULT_RULES, &mut problems, &mut origins);
+    let rules_text = read_or_default(
+        "rules",
+        rules_path.as_deref(),
+        base.as_deref(),
+        "rules.toml",
+        DEFAULT_RULES,
+        &mut problems,
+        &mut origins,
+    );
     let calendar_text = read_or_default(
         "calendar",
         calendar_path.as_deref(),
@@ -177,9 +183,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         &mut origins,
     );
     let calendar_years = calendar_text.as_deref().and_then(|t| parse_calendar(t, &mut problems));
-    let rules = rules_text
-        .as_deref()
-        .and_then(|t| compile_rules(t, calendar_years.clone().unwrap_or_default(), &mut problems));
+    let rules =
+        rules_text.as_deref().and_then(|t| compile_rules(t, calendar_years.clone().unwrap_or_default(), &mut problems));
 
     let Some(app) = app else {
         return Err(AppError::Config(problems));
@@ -206,7 +211,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
     let store_url = env.store_url.clone().unwrap_or(app.store.url);
     for (what, url) in [("source.url", &source_url), ("store.url", &store_url)] {
         if !["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"].iter().any(|s| url.starts_with(s)) {
-            problems.push(format!("{what}: unsupported scheme in {} (sqlite://, postgres://, mysql://)", redact_url(url)));
+            problems
+                .push(format!("{what}: unsupported scheme in {} (sqlite://, postgres://, mysql://)", redact_url(url)));
         }
     }
     if !problems.is_empty() {
@@ -337,10 +343,9 @@ fn parse_calendar(text: &str, problems: &mut Vec<String>) -> Option<BTreeMap<i32
             continue;
         };
         let mut parsed = CalendarYear::default();
-        for (list, weekend_expected, target) in [
-            ("holidays", false, &raw_year.holidays),
-            ("working_weekends", true, &raw_year.working_weekends),
-        ] {
+        for (list, weekend_expected, target) in
+            [("holidays", false, &raw_year.holidays), ("working_weekends", true, &raw_year.working_weekends)]
+        {
             for s in target {
                 let Some(day) = crate::domain::period::parse_date(s) else {
                     problems.push(format!("calendar: years.{key}.{list}: not a date: {s:?}"));
@@ -493,7 +498,10 @@ pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &
         p(format!("timezone {:?} is not an IANA time zone", raw.timezone));
     }
     if raw.grades.a_min <= raw.grades.b_min {
-        p(format!("grades: a_min ({}) must be above b_min ({}) so the bands do not overlap", raw.grades.a_min, raw.grades.b_min));
+        p(format!(
+            "grades: a_min ({}) must be above b_min ({}) so the bands do not overlap",
+            raw.grades.a_min, raw.grades.b_min
+        ));
     }
     if raw.grades.b_min < Decimal::ZERO || raw.grades.a_min > Decimal::ONE_HUNDRED {
         p("grades: thresholds must lie within 0..100".into());
@@ -565,7 +573,9 @@ pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &
                 };
                 match (source, ind.target_pct, ind.points_per_pct) {
                     (Some(source), Some(target_pct), Some(points_per_pct)) => {
-                        if !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&target_pct) || points_per_pct < Decimal::ZERO {
+                        if !(Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&target_pct)
+                            || points_per_pct < Decimal::ZERO
+                        {
                             p(format!("indicators.{id}: target_pct must lie in 0..100 and points_per_pct must not be negative"));
                         }
                         Some(IndicatorKind::Rate { source, target_pct, points_per_pct })
@@ -657,8 +667,11 @@ pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &
         }
     }
     let co = &raw.presales.coefficients;
-    let bands: Vec<CoefficientBand> =
-        co.won_other_implementer.iter().map(|b| CoefficientBand { below: b.below, coefficient: b.coefficient }).collect();
+    let bands: Vec<CoefficientBand> = co
+        .won_other_implementer
+        .iter()
+        .map(|b| CoefficientBand { below: b.below, coefficient: b.coefficient })
+        .collect();
     match bands.split_last() {
         None => p("presales.coefficients.won_other_implementer: at least one band is needed".into()),
         Some((last, rest)) => {
@@ -810,7 +823,9 @@ mod tests {
             .replace("kind = \"manual\"", "kind = \"magic\"\nsurprise = 1");
         let problems = compile(&text).unwrap_err();
         let all = problems.join("\n");
-        for needle in ["weights add up", "a_min", "lunar", "must be open", "unknown kind", "unknown key `indicators.4.surprise`"] {
+        for needle in
+            ["weights add up", "a_min", "lunar", "must be open", "unknown kind", "unknown key `indicators.4.surprise`"]
+        {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
     }

@@ -7,7 +7,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_ict-partners");
 
 fn shared() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
-    assert!(dir.join("ops.sqlite").exists(), "the conformance example is missing at {} (it sits beside the repository)", dir.display());
+    assert!(
+        dir.join("ops.sqlite").exists(),
+        "the conformance example is missing at {} (it sits beside the repository)",
+        dir.display()
+    );
     dir
 }
 
@@ -108,7 +112,10 @@ fn bad_usage_is_64() {
 fn invalid_rules_list_every_problem_and_exit_78() {
     let env = Env::new(&shared().join("ops.sqlite"));
     let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
-    let broken = rules.replace("weight = 30", "weight = 35").replace("b_min = 75", "b_min = 95").replace("[renewal]", "[renewal]\nbogus = 1");
+    let broken = rules
+        .replace("weight = 30", "weight = 35")
+        .replace("b_min = 75", "b_min = 95")
+        .replace("[renewal]", "[renewal]\nbogus = 1");
     let path = env.dir.path().join("rules.toml");
     std::fs::write(&path, broken).unwrap();
     let o = env.run(&["--rules", path.to_str().unwrap(), "check-config"]);
@@ -179,7 +186,19 @@ fn gen_data_is_deterministic_and_runs_end_to_end() {
     let a = dir.path().join("a.sqlite");
     let gen = |out: &Path, seed: &str| {
         let o = Command::new(BIN)
-            .args(["gen-data", "--out", out.to_str().unwrap(), "--partners", "6", "--tickets-per-month", "200", "--months", "2026-01..2026-03", "--seed", seed])
+            .args([
+                "gen-data",
+                "--out",
+                out.to_str().unwrap(),
+                "--partners",
+                "6",
+                "--tickets-per-month",
+                "200",
+                "--months",
+                "2026-01..2026-03",
+                "--seed",
+                seed,
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

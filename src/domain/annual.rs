@@ -38,7 +38,8 @@ pub struct AnnualInput<'a> {
 fn credit_deductions(input: &AnnualInput, rules: &Rules) -> HashMap<String, Decimal> {
     let mut out: HashMap<String, Decimal> = HashMap::new();
     let v = input.violations;
-    let (ids, days, classes, points) = (text(v, "partner_id"), text(v, "confirmed_on"), text(v, "class"), text(v, "points"));
+    let (ids, days, classes, points) =
+        (text(v, "partner_id"), text(v, "confirmed_on"), text(v, "class"), text(v, "points"));
     for i in 0..v.height() {
         let (Some(id), Ok(Some(day))) = (ids.get(i), opt_date(days.get(i))) else { continue };
         if chrono::Datelike::year(&day) != input.year {
@@ -47,7 +48,13 @@ fn credit_deductions(input: &AnnualInput, rules: &Rules) -> HashMap<String, Deci
         let deduction = match opt_int(classes.get(i)) {
             Ok(Some(1)) => Some(rules.credit.class_one_deduction),
             Ok(Some(2)) => match opt_decimal(points.get(i)) {
-                Ok(Some(p)) if p >= rules.credit.class_two_min && p <= rules.credit.class_two_max && super::money::decimals(p) <= 2 => Some(p),
+                Ok(Some(p))
+                    if p >= rules.credit.class_two_min
+                        && p <= rules.credit.class_two_max
+                        && super::money::decimals(p) <= 2 =>
+                {
+                    Some(p)
+                }
                 _ => None,
             },
             _ => None,
@@ -57,8 +64,13 @@ fn credit_deductions(input: &AnnualInput, rules: &Rules) -> HashMap<String, Deci
         }
     }
     let c = input.complaints;
-    let (ids, channels, steps, justified, received) =
-        (text(c, "partner_id"), text(c, "channel"), text(c, "escalation_steps"), text(c, "justified"), text(c, "received_at"));
+    let (ids, channels, steps, justified, received) = (
+        text(c, "partner_id"),
+        text(c, "channel"),
+        text(c, "escalation_steps"),
+        text(c, "justified"),
+        text(c, "received_at"),
+    );
     for i in 0..c.height() {
         let Some(id) = ids.get(i) else { continue };
         let in_year = matches!(opt_timestamp(received.get(i)), Ok(Some(t)) if chrono::Datelike::year(&t) == input.year);
@@ -85,7 +97,8 @@ pub fn annual(input: &AnnualInput, rules: &Rules) -> Vec<AnnualRow> {
         let months: Vec<&MonthlyScore> =
             input.monthly.iter().filter(|m| m.partner_id == id && m.month.year() == input.year).collect();
         let scores: Vec<Decimal> = months.iter().filter_map(|m| m.score).collect();
-        let average = (!scores.is_empty()).then(|| round2(scores.iter().sum::<Decimal>() / Decimal::from(scores.len())));
+        let average =
+            (!scores.is_empty()).then(|| round2(scores.iter().sum::<Decimal>() / Decimal::from(scores.len())));
         let revenue = months.iter().filter_map(|m| m.settlement).sum::<Decimal>()
             + input.presales_revenue.get(id).copied().unwrap_or_default();
         let credit = (Decimal::ONE_HUNDRED - deductions.get(id).copied().unwrap_or_default()).max(Decimal::ZERO);

@@ -17,7 +17,16 @@ pub struct Dataset {
 pub const PARTNERS: Dataset = Dataset { name: "partners", columns: &["partner_id", "name", "contact_email"] };
 pub const CONTRACTS: Dataset = Dataset {
     name: "contracts",
-    columns: &["contract_id", "partner_id", "kind", "start_date", "end_date", "department", "owner_email", "terminated_on"],
+    columns: &[
+        "contract_id",
+        "partner_id",
+        "kind",
+        "start_date",
+        "end_date",
+        "department",
+        "owner_email",
+        "terminated_on",
+    ],
 };
 pub const TICKETS: Dataset = Dataset {
     name: "tickets",
@@ -49,8 +58,7 @@ pub const VIOLATIONS: Dataset = Dataset {
 };
 pub const FEE_ITEMS: Dataset =
     Dataset { name: "fee_items", columns: &["fee_id", "contract_id", "service_month", "amount", "description"] };
-pub const AUDIT_EXCLUSIONS: Dataset =
-    Dataset { name: "audit_exclusions", columns: &["fee_id", "reason", "found_on"] };
+pub const AUDIT_EXCLUSIONS: Dataset = Dataset { name: "audit_exclusions", columns: &["fee_id", "reason", "found_on"] };
 pub const PRESALES_PROJECTS: Dataset = Dataset {
     name: "presales_projects",
     columns: &[
@@ -67,10 +75,8 @@ pub const PRESALES_PROJECTS: Dataset = Dataset {
         "contract_value",
     ],
 };
-pub const PRESALES_SUPPORTS: Dataset = Dataset {
-    name: "presales_supports",
-    columns: &["project_id", "partner_id", "workload_share", "assessment_score"],
-};
+pub const PRESALES_SUPPORTS: Dataset =
+    Dataset { name: "presales_supports", columns: &["project_id", "partner_id", "workload_share", "assessment_score"] };
 pub const EXIT_REQUESTS: Dataset = Dataset {
     name: "exit_requests",
     columns: &["request_id", "partner_id", "contract_id", "exit_type", "requested_on", "planned_exit_on"],
@@ -133,15 +139,21 @@ pub fn values<'a>(df: &'a DataFrame, column: &str) -> impl Iterator<Item = Optio
     (0..ca.len()).map(move |i| ca.get(i))
 }
 
-/// A nullable value that failed to parse is `Err(())`: callers decide whether that quarantines a row.
-pub type Parsed<T> = Result<Option<T>, ()>;
+/// A source value that does not parse as its contract type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unparsable value")]
+pub struct Unparsable;
+
+/// A nullable value that failed to parse is `Err(Unparsable)`: callers decide whether that
+/// quarantines a row.
+pub type Parsed<T> = Result<Option<T>, Unparsable>;
 
 pub fn opt_timestamp(v: Option<&str>) -> Parsed<NaiveDateTime> {
-    v.filter(|s| !s.trim().is_empty()).map(|s| parse_timestamp(s).ok_or(())).transpose()
+    v.filter(|s| !s.trim().is_empty()).map(|s| parse_timestamp(s).ok_or(Unparsable)).transpose()
 }
 
 pub fn opt_date(v: Option<&str>) -> Parsed<NaiveDate> {
-    v.filter(|s| !s.trim().is_empty()).map(|s| parse_date(s).ok_or(())).transpose()
+    v.filter(|s| !s.trim().is_empty()).map(|s| parse_date(s).ok_or(Unparsable)).transpose()
 }
 
 /// Exact decimal from canonical text; scientific notation is accepted (REAL columns may print it).
@@ -149,7 +161,7 @@ pub fn opt_decimal(v: Option<&str>) -> Parsed<Decimal> {
     v.filter(|s| !s.trim().is_empty())
         .map(|s| {
             let s = s.trim();
-            Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)).map_err(|_| ())
+            Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)).map_err(|_| Unparsable)
         })
         .transpose()
 }
@@ -157,17 +169,17 @@ pub fn opt_decimal(v: Option<&str>) -> Parsed<Decimal> {
 pub fn opt_int(v: Option<&str>) -> Parsed<i64> {
     match opt_decimal(v)? {
         None => Ok(None),
-        Some(d) if d.fract().is_zero() => i64::try_from(d).map(Some).map_err(|_| ()),
-        Some(_) => Err(()),
+        Some(d) if d.fract().is_zero() => i64::try_from(d).map(Some).map_err(|_| Unparsable),
+        Some(_) => Err(Unparsable),
     }
 }
 
 /// A 0/1 flag; NULL reads as the contract's default 0.
-pub fn flag(v: Option<&str>) -> Result<bool, ()> {
+pub fn flag(v: Option<&str>) -> Result<bool, Unparsable> {
     match opt_int(v)? {
         None | Some(0) => Ok(false),
         Some(1) => Ok(true),
-        Some(_) => Err(()),
+        Some(_) => Err(Unparsable),
     }
 }
 
@@ -182,11 +194,11 @@ mod tests {
         assert_eq!(opt_decimal(Some(" 12.340 ")), Ok(Some(dec!(12.340))));
         assert_eq!(opt_decimal(Some("1e6")), Ok(Some(dec!(1000000))));
         assert_eq!(opt_decimal(Some("")), Ok(None));
-        assert_eq!(opt_decimal(Some("abc")), Err(()));
+        assert_eq!(opt_decimal(Some("abc")), Err(Unparsable));
         assert_eq!(opt_int(Some("2.0")), Ok(Some(2)));
-        assert_eq!(opt_int(Some("2.5")), Err(()));
+        assert_eq!(opt_int(Some("2.5")), Err(Unparsable));
         assert_eq!(flag(None), Ok(false));
-        assert_eq!(flag(Some("2")), Err(()));
+        assert_eq!(flag(Some("2")), Err(Unparsable));
     }
 
     #[test]

@@ -153,7 +153,13 @@ pub fn assessed_partners(contracts: &DataFrame, month: Month) -> BTreeMap<String
 }
 
 /// A contract is in force during `[first, last]` (§2).
-pub fn in_force(start: NaiveDate, end: NaiveDate, terminated: Option<NaiveDate>, first: NaiveDate, last: NaiveDate) -> bool {
+pub fn in_force(
+    start: NaiveDate,
+    end: NaiveDate,
+    terminated: Option<NaiveDate>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> bool {
     start <= last && end >= first && terminated.is_none_or(|t| t >= first)
 }
 
@@ -242,8 +248,12 @@ fn month_of(t: Option<NaiveDateTime>) -> Option<Month> {
     t.map(Month::of_instant)
 }
 
-
-fn evaluate_tickets(input: &MonthInput, rules: &Rules, c: &mut Collector, tally: &mut Tally) -> PolarsResult<Attributed> {
+fn evaluate_tickets(
+    input: &MonthInput,
+    rules: &Rules,
+    c: &mut Collector,
+    tally: &mut Tally,
+) -> PolarsResult<Attributed> {
     // Pauses first: invalid ones are reported in the month of `paused_at` and left out.
     let mut pauses: HashMap<&str, Vec<Pause>> = HashMap::new();
     let p_ticket = text(&input.pauses, "ticket_id");
@@ -262,7 +272,7 @@ fn evaluate_tickets(input: &MonthInput, rules: &Rules, c: &mut Collector, tally:
                 }
             }
             (Ok(paused), _) => c.quarantine_in(month_of(paused), "ticket_pauses", &row_id, "unparsable_value"),
-            (Err(()), _) => c.quarantine(&"ticket_pauses".to_string(), &row_id, "unparsable_value"),
+            (Err(_), _) => c.quarantine("ticket_pauses", &row_id, "unparsable_value"),
         }
     }
 
@@ -305,7 +315,7 @@ fn evaluate_tickets(input: &MonthInput, rules: &Rules, c: &mut Collector, tally:
         }
         let resolved = match opt_timestamp(resolved_col.get(i)) {
             Ok(r) => r,
-            Err(()) => {
+            Err(_) => {
                 c.quarantine_in(here, "tickets", id, "unparsable_resolved_at");
                 continue;
             }
@@ -376,7 +386,15 @@ fn evaluate_tickets(input: &MonthInput, rules: &Rules, c: &mut Collector, tally:
     Ok(attributed)
 }
 
-fn event(partner: &str, indicator: &str, source: &str, id: &str, what: &str, points: Decimal, at: Option<NaiveDateTime>) -> Evidence {
+fn event(
+    partner: &str,
+    indicator: &str,
+    source: &str,
+    id: &str,
+    what: &str,
+    points: Decimal,
+    at: Option<NaiveDateTime>,
+) -> Evidence {
     Evidence {
         partner_id: partner.into(),
         indicator: indicator.into(),
@@ -480,7 +498,9 @@ fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tal
         let points = match (channel, steps) {
             ("miit", Some(_)) => Some(p.complaint_miit),
             ("group", Some(_)) => Some(p.complaint_group),
-            ("account_manager", Some(n)) => Some(p.complaint_account_manager + p.complaint_escalation_step * Decimal::from(n)),
+            ("account_manager", Some(n)) => {
+                Some(p.complaint_account_manager + p.complaint_escalation_step * Decimal::from(n))
+            }
             _ => None,
         };
         let (Some(points), Some(justified)) = (points, justified) else {
@@ -493,15 +513,27 @@ fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tal
         }
         if justified {
             tally.penalties.entry(partner.into()).or_default().push(points);
-            c.evidence.push(event(partner, &indicator, "complaints", id, &format!("complaint_{channel}"), points, Some(at)));
+            c.evidence.push(event(
+                partner,
+                &indicator,
+                "complaints",
+                id,
+                &format!("complaint_{channel}"),
+                points,
+                Some(at),
+            ));
         }
     }
 }
 
 /// Survey scores per partner answered in the month.
 fn evaluate_surveys(input: &MonthInput, rules: &Rules, c: &mut Collector) -> HashMap<String, Vec<Decimal>> {
-    let indicator =
-        rules.indicators.iter().find(|i| matches!(i.kind, IndicatorKind::Average)).map(|i| i.id.clone()).unwrap_or_default();
+    let indicator = rules
+        .indicators
+        .iter()
+        .find(|i| matches!(i.kind, IndicatorKind::Average))
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
     let df = &input.surveys;
     let (ids, partners, answered, scores) =
         (text(df, "survey_id"), text(df, "partner_id"), text(df, "answered_at"), text(df, "score"));
@@ -625,7 +657,9 @@ fn evaluate_violations(
                 deduction: rules.credit.class_one_deduction,
             }),
             Ok(Some(2)) => match opt_decimal(points.get(i)) {
-                Ok(Some(p)) if p >= rules.credit.class_two_min && p <= rules.credit.class_two_max && decimals(p) <= 2 => {
+                Ok(Some(p))
+                    if p >= rules.credit.class_two_min && p <= rules.credit.class_two_max && decimals(p) <= 2 =>
+                {
                     Some(ValidViolation { class_one: false, severe: false, deduction: p })
                 }
                 _ => None,
@@ -644,7 +678,11 @@ fn evaluate_violations(
                     finished_at: None,
                     outcome: "event".into(),
                     value: Some(v.deduction),
-                    detail: format!("class={}{}", if v.class_one { 1 } else { 2 }, if v.severe { " severe" } else { "" }),
+                    detail: format!(
+                        "class={}{}",
+                        if v.class_one { 1 } else { 2 },
+                        if v.severe { " severe" } else { "" }
+                    ),
                 });
                 out.entry(partner.into()).or_default().push(v);
             }
@@ -715,7 +753,13 @@ fn evaluate_fees(
     out
 }
 
-fn rate_points(weight: Decimal, target: Decimal, per_pct: Decimal, counted: u64, on_time: u64) -> (Option<Decimal>, Decimal) {
+fn rate_points(
+    weight: Decimal,
+    target: Decimal,
+    per_pct: Decimal,
+    counted: u64,
+    on_time: u64,
+) -> (Option<Decimal>, Decimal) {
     if counted == 0 {
         return (None, weight);
     }

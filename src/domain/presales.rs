@@ -61,8 +61,8 @@ pub struct QuarterResult {
 
 struct Support {
     partner_id: String,
-    share: Result<Decimal, ()>,
-    score: Result<Option<Decimal>, ()>,
+    share: Result<Decimal, Unparsable>,
+    score: Result<Option<Decimal>, Unparsable>,
 }
 
 /// The coefficient of 第三十条 for an outcome; `won_other_implementer` needs the contract value.
@@ -73,7 +73,11 @@ pub fn coefficient(rules: &PresalesRules, outcome: &str, contract_value: Option<
         "not_implemented_supporter_cause" => Some(rules.not_implemented_supporter_cause),
         "won_other_implementer" => {
             let value = contract_value?;
-            rules.won_other_implementer.iter().find(|b| b.below.is_none_or(|below| value < below)).map(|b| b.coefficient)
+            rules
+                .won_other_implementer
+                .iter()
+                .find(|b| b.below.is_none_or(|below| value < below))
+                .map(|b| b.coefficient)
         }
         _ => None,
     }
@@ -123,7 +127,7 @@ pub fn settle(
         let Some(project) = sp.get(i) else { continue };
         by_project.entry(project).or_default().push(Support {
             partner_id: spa.get(i).unwrap_or("").to_string(),
-            share: opt_decimal(sws.get(i)).and_then(|s| s.ok_or(())),
+            share: opt_decimal(sws.get(i)).and_then(|s| s.ok_or(Unparsable)),
             score: opt_decimal(ssc.get(i)),
         });
     }
@@ -200,7 +204,9 @@ pub fn settle(
         }
         let fee = base_fee(rules, &class, project_type);
         if fee.is_none() {
-            reasons.insert(if rules.fees.contains_key(&class) { "unknown_project_type" } else { "unknown_project_class" }.into());
+            reasons.insert(
+                if rules.fees.contains_key(&class) { "unknown_project_type" } else { "unknown_project_class" }.into(),
+            );
         }
         let coef = coefficient(rules, outcome, value.ok().flatten());
         if coef.is_none() && outcome != "won_other_implementer" {
@@ -263,21 +269,35 @@ mod tests {
         }
     }
 
-    type P<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>, &'a str, Option<&'a str>, Option<&'a str>);
+    type P<'a> =
+        (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>, &'a str, Option<&'a str>, Option<&'a str>);
 
     /// (id, class, type, completed, deliverables, outcome, outcome_on, value)
     fn projects(rows: &[P]) -> DataFrame {
         let rows: Vec<Vec<Option<&str>>> = rows
             .iter()
             .map(|(id, class, ty, done, deliv, outcome, on, value)| {
-                vec![Some(*id), Some("项目"), Some(*class), Some(*ty), Some("成都分公司政企客户部"), Some("2026-01-01"), *done, *deliv, Some(*outcome), *on, *value]
+                vec![
+                    Some(*id),
+                    Some("项目"),
+                    Some(*class),
+                    Some(*ty),
+                    Some("成都分公司政企客户部"),
+                    Some("2026-01-01"),
+                    *done,
+                    *deliv,
+                    Some(*outcome),
+                    *on,
+                    *value,
+                ]
             })
             .collect();
         frame_from_rows(PRESALES_PROJECTS, &rows)
     }
 
     fn supports(rows: &[(&str, &str, &str, Option<&str>)]) -> DataFrame {
-        let rows: Vec<Vec<Option<&str>>> = rows.iter().map(|(p, who, share, score)| vec![Some(*p), Some(*who), Some(*share), *score]).collect();
+        let rows: Vec<Vec<Option<&str>>> =
+            rows.iter().map(|(p, who, share, score)| vec![Some(*p), Some(*who), Some(*share), *score]).collect();
         frame_from_rows(PRESALES_SUPPORTS, &rows)
     }
 
@@ -286,7 +306,10 @@ mod tests {
     }
 
     fn amounts(r: &QuarterResult) -> Vec<(String, String, Decimal)> {
-        r.rows.iter().filter_map(|x| x.share.as_ref().map(|s| (x.project_id.clone(), s.partner_id.clone(), s.amount))).collect()
+        r.rows
+            .iter()
+            .filter_map(|x| x.share.as_ref().map(|s| (x.project_id.clone(), s.partner_id.clone(), s.amount)))
+            .collect()
     }
 
     #[test]
@@ -315,12 +338,29 @@ mod tests {
         // 3000 × 1.2 × 0.3333 × 85.5 / 100 = 1025.8974 → 1025.90
         // 3000 × 1.2 × 0.3333 × 90   / 100 = 1079.892  → 1079.89
         // 3000 × 1.2 × 0.3334 × 70   / 100 = 840.168   → 840.17
-        let p = projects(&[("PJ1", "A1", "dedicated_line", Some("2026-02-01"), Some("DOC"), "won_other_implementer", Some("2026-02-10"), Some("2500000"))]);
-        let s = supports(&[("PJ1", "P1", "0.3333", Some("85.5")), ("PJ1", "P2", "0.3333", Some("90")), ("PJ1", "P3", "0.3334", Some("70"))]);
+        let p = projects(&[(
+            "PJ1",
+            "A1",
+            "dedicated_line",
+            Some("2026-02-01"),
+            Some("DOC"),
+            "won_other_implementer",
+            Some("2026-02-10"),
+            Some("2500000"),
+        )]);
+        let s = supports(&[
+            ("PJ1", "P1", "0.3333", Some("85.5")),
+            ("PJ1", "P2", "0.3333", Some("90")),
+            ("PJ1", "P3", "0.3334", Some("70")),
+        ]);
         let r = settle(q("2026-Q1"), &p, &s, &rules(), &HashSet::new());
         assert_eq!(
             amounts(&r),
-            vec![("PJ1".into(), "P1".into(), dec!(1025.90)), ("PJ1".into(), "P2".into(), dec!(1079.89)), ("PJ1".into(), "P3".into(), dec!(840.17))]
+            vec![
+                ("PJ1".into(), "P1".into(), dec!(1025.90)),
+                ("PJ1".into(), "P2".into(), dec!(1079.89)),
+                ("PJ1".into(), "P3".into(), dec!(840.17))
+            ]
         );
     }
 
@@ -334,17 +374,38 @@ mod tests {
         let r = settle(q("2026-Q1"), &p, &s, &rules(), &HashSet::new());
         assert_eq!(amounts(&r), vec![("PJ1".into(), "P1".into(), dec!(0))]);
         let own = r.rows.iter().find(|x| x.project_id == "PJ2").unwrap();
-        assert_eq!((own.status, own.reasons.iter().next().unwrap().as_str()), (Status::NotPayable, "single_own_business"));
+        assert_eq!(
+            (own.status, own.reasons.iter().next().unwrap().as_str()),
+            (Status::NotPayable, "single_own_business")
+        );
     }
 
     #[test]
     fn held_for_missing_deliverables_then_settled_once_they_arrive() {
         let s = supports(&[("PJ1", "P1", "1", Some("80"))]);
-        let held = projects(&[("PJ1", "C", "integrated", Some("2026-02-01"), None, "not_implemented_other_cause", Some("2026-03-01"), None)]);
+        let held = projects(&[(
+            "PJ1",
+            "C",
+            "integrated",
+            Some("2026-02-01"),
+            None,
+            "not_implemented_other_cause",
+            Some("2026-03-01"),
+            None,
+        )]);
         let q1 = settle(q("2026-Q1"), &held, &s, &rules(), &HashSet::new());
         assert_eq!(q1.rows[0].status, Status::Held);
         assert!(q1.rows[0].reasons.contains("no_deliverables"));
-        let fixed = projects(&[("PJ1", "C", "integrated", Some("2026-02-01"), Some("DOC"), "not_implemented_other_cause", Some("2026-03-01"), None)]);
+        let fixed = projects(&[(
+            "PJ1",
+            "C",
+            "integrated",
+            Some("2026-02-01"),
+            Some("DOC"),
+            "not_implemented_other_cause",
+            Some("2026-03-01"),
+            None,
+        )]);
         let q2 = settle(q("2026-Q2"), &fixed, &s, &rules(), &HashSet::new());
         // C integrated 2000 × 1 × 1 × 80 / 100 = 1600.00
         assert_eq!(amounts(&q2), vec![("PJ1".into(), "P1".into(), dec!(1600))]);
@@ -357,8 +418,26 @@ mod tests {
     fn every_hold_reason_is_listed_and_shares_tolerate_rounding() {
         let p = projects(&[
             ("PJ1", "A2", "integrated", Some("2026-02-01"), None, "won_other_implementer", Some("2026-02-10"), None),
-            ("PJ2", "A2", "integrated", Some("2026-02-01"), Some("D"), "not_implemented_other_cause", Some("2026-02-10"), None),
-            ("PJ3", "A2", "integrated", Some("2026-02-01"), Some("D"), "not_implemented_other_cause", Some("2026-02-10"), None),
+            (
+                "PJ2",
+                "A2",
+                "integrated",
+                Some("2026-02-01"),
+                Some("D"),
+                "not_implemented_other_cause",
+                Some("2026-02-10"),
+                None,
+            ),
+            (
+                "PJ3",
+                "A2",
+                "integrated",
+                Some("2026-02-01"),
+                Some("D"),
+                "not_implemented_other_cause",
+                Some("2026-02-10"),
+                None,
+            ),
         ]);
         let s = supports(&[
             ("PJ1", "P1", "0.5", None),
@@ -369,7 +448,16 @@ mod tests {
         let r = settle(q("2026-Q1"), &p, &s, &rules(), &HashSet::new());
         let pj1 = r.rows.iter().find(|x| x.project_id == "PJ1").unwrap();
         let codes: Vec<&str> = pj1.reasons.iter().map(String::as_str).collect();
-        assert_eq!(codes, ["invalid_assessment_score", "invalid_workload_shares", "missing_assessment_score", "missing_contract_value", "no_deliverables"]);
+        assert_eq!(
+            codes,
+            [
+                "invalid_assessment_score",
+                "invalid_workload_shares",
+                "missing_assessment_score",
+                "missing_contract_value",
+                "no_deliverables"
+            ]
+        );
         // 0.9999 is within 0.0001 of 1: settled.
         assert_eq!(r.rows.iter().filter(|x| x.project_id == "PJ2" && x.status == Status::Settled).count(), 2);
         // No supporting partner at all.
@@ -379,7 +467,16 @@ mod tests {
     #[test]
     fn not_ready_until_both_dates_fall_in_the_quarter() {
         let p = projects(&[
-            ("PJ1", "C", "integrated", Some("2026-03-20"), Some("D"), "not_implemented_other_cause", Some("2026-04-02"), None),
+            (
+                "PJ1",
+                "C",
+                "integrated",
+                Some("2026-03-20"),
+                Some("D"),
+                "not_implemented_other_cause",
+                Some("2026-04-02"),
+                None,
+            ),
             ("PJ2", "C", "integrated", Some("2026-03-20"), Some("D"), "pending", None, None),
         ]);
         let s = supports(&[("PJ1", "P1", "1", Some("80")), ("PJ2", "P1", "1", Some("80"))]);

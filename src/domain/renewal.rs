@@ -90,7 +90,8 @@ fn banned_on(bans: &HashMap<String, Vec<(NaiveDate, NaiveDate)>>, partner: &str,
 /// Class-1 violation dates per partner.
 pub fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<NaiveDate>> {
     let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
-    let (ids, days, classes) = (text(violations, "partner_id"), text(violations, "confirmed_on"), text(violations, "class"));
+    let (ids, days, classes) =
+        (text(violations, "partner_id"), text(violations, "confirmed_on"), text(violations, "class"));
     for i in 0..violations.height() {
         if let (Some(id), Ok(Some(day)), Ok(Some(1))) = (ids.get(i), opt_date(days.get(i)), opt_int(classes.get(i))) {
             out.entry(id.to_string()).or_default().push(day);
@@ -146,7 +147,8 @@ pub fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
     );
     let mut rows = Vec::new();
     for i in 0..c.height() {
-        let (Ok(Some(start)), Ok(Some(end)), Ok(terminated)) = (opt_date(starts.get(i)), opt_date(ends.get(i)), opt_date(terms.get(i)))
+        let (Ok(Some(start)), Ok(Some(end)), Ok(terminated)) =
+            (opt_date(starts.get(i)), opt_date(ends.get(i)), opt_date(terms.get(i)))
         else {
             continue;
         };
@@ -171,7 +173,8 @@ pub fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
                 .get(partner)
                 .map(|v| v.iter().filter(|(day, _)| *day >= start && *day <= d).map(|(_, s)| *s).collect())
                 .unwrap_or_default();
-            let average = (!scores.is_empty()).then(|| round2(scores.iter().sum::<Decimal>() / Decimal::from(scores.len())));
+            let average =
+                (!scores.is_empty()).then(|| round2(scores.iter().sum::<Decimal>() / Decimal::from(scores.len())));
             (0, average, None)
         };
         let term_grade = average.map(|a| rules.grades.grade(a));
@@ -221,14 +224,18 @@ pub fn exits(
     held_projects: &HashMap<String, u64>,
     rules: &Rules,
 ) -> Vec<ExitRow> {
-    let kinds: HashMap<&str, &str> = values(contracts, "contract_id")
-        .zip(values(contracts, "kind"))
-        .filter_map(|(c, k)| Some((c?, k?)))
-        .collect();
+    let kinds: HashMap<&str, &str> =
+        values(contracts, "contract_id").zip(values(contracts, "kind")).filter_map(|(c, k)| Some((c?, k?))).collect();
     let from = add_months(as_of, -1);
     let col = |n| text(requests, n);
-    let (ids, partners, contract_ids, types, requested, planned) =
-        (col("request_id"), col("partner_id"), col("contract_id"), col("exit_type"), col("requested_on"), col("planned_exit_on"));
+    let (ids, partners, contract_ids, types, requested, planned) = (
+        col("request_id"),
+        col("partner_id"),
+        col("contract_id"),
+        col("exit_type"),
+        col("requested_on"),
+        col("planned_exit_on"),
+    );
     let mut rows = Vec::new();
     for i in 0..requests.height() {
         let (Ok(Some(req)), Ok(Some(plan))) = (opt_date(requested.get(i)), opt_date(planned.get(i))) else { continue };
@@ -262,10 +269,17 @@ pub fn exits(
 }
 
 /// Contracts starting, and presales supports applied for, inside a ban, whatever their date.
-pub fn breaches(contracts: &DataFrame, projects: &DataFrame, supports: &DataFrame, blacklist: &DataFrame, rules: &Rules) -> Vec<Breach> {
+pub fn breaches(
+    contracts: &DataFrame,
+    projects: &DataFrame,
+    supports: &DataFrame,
+    blacklist: &DataFrame,
+    rules: &Rules,
+) -> Vec<Breach> {
     let bans = bans(blacklist, rules.ban_years);
     let mut out = BTreeSet::new();
-    let (ids, partners, starts) = (text(contracts, "contract_id"), text(contracts, "partner_id"), text(contracts, "start_date"));
+    let (ids, partners, starts) =
+        (text(contracts, "contract_id"), text(contracts, "partner_id"), text(contracts, "start_date"));
     for i in 0..contracts.height() {
         if let (Some(id), Some(partner), Ok(Some(start))) = (ids.get(i), partners.get(i), opt_date(starts.get(i))) {
             if banned_on(&bans, partner, start) {
@@ -282,7 +296,12 @@ pub fn breaches(contracts: &DataFrame, projects: &DataFrame, supports: &DataFram
         let (Some(project), Some(partner)) = (sp.get(i), spa.get(i)) else { continue };
         if let Some(day) = applied.get(project) {
             if banned_on(&bans, partner, *day) {
-                out.insert(Breach { partner_id: partner.into(), kind: "presales_support", ref_id: project.into(), date: *day });
+                out.insert(Breach {
+                    partner_id: partner.into(),
+                    kind: "presales_support",
+                    ref_id: project.into(),
+                    date: *day,
+                });
             }
         }
     }

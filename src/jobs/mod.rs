@@ -87,7 +87,12 @@ pub struct RunSummary {
 }
 
 /// Runs one job for one period: the only function that computes results.
-pub async fn run_job(settings: &Settings, job: Job, options: RunOptions, now: NaiveDateTime) -> anyhow::Result<RunSummary> {
+pub async fn run_job(
+    settings: &Settings,
+    job: Job,
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<RunSummary> {
     if now < job.period_end() && !options.preview {
         return Err(AppError::Usage(format!(
             "{} {} is not over yet (it ends {}); use --preview to compute it anyway",

@@ -10,7 +10,12 @@ use crate::store::Store;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 
-pub async fn run(settings: &Settings, month: Month, options: RunOptions, now: NaiveDateTime) -> anyhow::Result<RunSummary> {
+pub async fn run(
+    settings: &Settings,
+    month: Month,
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<RunSummary> {
     let rules = &settings.rules;
     let source = Source::connect(&settings.source_url).await?;
     let input = source.month_input(month).await?;
@@ -57,6 +62,12 @@ pub async fn run(settings: &Settings, month: Month, options: RunOptions, now: Na
     } else if options.dry_run {
         lines.push("dry run: nothing was stored".into());
     }
-    tracing::info!(partners = result.partners.len(), on_hold, flagged, quarantined = result.data_quality.len(), "assessed");
+    tracing::info!(
+        partners = result.partners.len(),
+        on_hold,
+        flagged,
+        quarantined = result.data_quality.len(),
+        "assessed"
+    );
     Ok(RunSummary { job: Job::Monthly(month), output_dir: dir, lines })
 }

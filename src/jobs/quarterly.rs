@@ -10,7 +10,12 @@ use crate::sources::{Source, Window};
 use crate::store::Store;
 use chrono::NaiveDateTime;
 
-pub async fn run(settings: &Settings, quarter: Quarter, options: RunOptions, now: NaiveDateTime) -> anyhow::Result<RunSummary> {
+pub async fn run(
+    settings: &Settings,
+    quarter: Quarter,
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<RunSummary> {
     let source = Source::connect(&settings.source_url).await?;
     let window = Window::between(quarter.first_month().start(), quarter.last_month().end());
     let mut frames = source.fetch_all(&[PRESALES_PROJECTS, PRESALES_SUPPORTS], &window).await?.into_iter();

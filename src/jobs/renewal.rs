@@ -15,7 +15,8 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
     let source = Source::connect(&settings.source_url).await?;
     let midnight = chrono::NaiveTime::MIN;
     let window = Window::between(as_of.and_time(midnight), (as_of + Duration::days(1)).and_time(midnight));
-    let datasets = [CONTRACTS, PRESALES_PROJECTS, PRESALES_SUPPORTS, VIOLATIONS, BLACKLIST, EXIT_REQUESTS, OPEN_TICKETS];
+    let datasets =
+        [CONTRACTS, PRESALES_PROJECTS, PRESALES_SUPPORTS, VIOLATIONS, BLACKLIST, EXIT_REQUESTS, OPEN_TICKETS];
     let mut f = source.fetch_all(&datasets, &window).await?.into_iter();
     source.close().await;
     let mut next = || f.next().expect("one frame per dataset");
@@ -37,7 +38,9 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
         monthly: &monthly,
     };
     let rows = renewals(&input, rules);
-    let open_tickets = count_by_partner(values(&open, "partner_id").zip(values(&open, "ticket_id")).filter_map(|(p, t)| Some((p?, t?))));
+    let open_tickets = count_by_partner(
+        values(&open, "partner_id").zip(values(&open, "ticket_id")).filter_map(|(p, t)| Some((p?, t?))),
+    );
     let held_by_partner = count_by_partner(
         values(&supports, "partner_id")
             .zip(values(&supports, "project_id"))

@@ -1,7 +1,7 @@
 //! The machine-readable CSVs of interface.md: exact values, fixed headers, sorted rows.
 
-use crate::domain::money::{fmt2, fmt_plain};
 use crate::domain::annual::AnnualRow;
+use crate::domain::money::{fmt2, fmt_plain};
 use crate::domain::monthly::MonthResult;
 use crate::domain::presales::QuarterResult;
 use crate::domain::renewal::{Breach, ExitRow, Notice, RenewalRow};
@@ -203,7 +203,8 @@ pub fn exits(rows: &[ExitRow]) -> Vec<u8> {
 }
 
 pub fn breaches(rows: &[Breach]) -> Vec<u8> {
-    let rows = rows.iter().map(|b| vec![b.partner_id.clone(), b.kind.to_string(), b.ref_id.clone(), b.date.to_string()]);
+    let rows =
+        rows.iter().map(|b| vec![b.partner_id.clone(), b.kind.to_string(), b.ref_id.clone(), b.date.to_string()]);
     to_csv(&["partner_id", "kind", "ref_id", "date"], rows)
 }
 
@@ -221,7 +222,16 @@ pub fn annual(rows: &[AnnualRow]) -> Vec<u8> {
         ]
     });
     to_csv(
-        &["partner_id", "partner_name", "months_assessed", "average_score", "annual_grade", "credit_points", "revenue", "tier"],
+        &[
+            "partner_id",
+            "partner_name",
+            "months_assessed",
+            "average_score",
+            "annual_grade",
+            "credit_points",
+            "revenue",
+            "tier",
+        ],
         rows,
     )
 }
@@ -232,7 +242,8 @@ mod tests {
 
     #[test]
     fn quotes_only_where_rfc4180_needs_it() {
-        let out = to_csv(&["a", "b"], [vec!["x,y".to_string(), "plain".to_string()], vec!["say \"hi\"".into(), "".into()]]);
+        let out =
+            to_csv(&["a", "b"], [vec!["x,y".to_string(), "plain".to_string()], vec!["say \"hi\"".into(), "".into()]]);
         assert_eq!(String::from_utf8(out).unwrap(), "a,b\n\"x,y\",plain\n\"say \"\"hi\"\"\",\n");
     }
 

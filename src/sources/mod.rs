@@ -179,9 +179,9 @@ impl Source {
 /// unusable source (exit 65), named.
 fn append_row(row: &SqliteRow, dataset: &Dataset, builders: &mut [StringChunkedBuilder]) -> anyhow::Result<()> {
     for (i, column) in dataset.columns.iter().enumerate() {
-        let raw = row.try_get_raw(*column).map_err(|_| {
-            AppError::SourceUnusable(format!("the {} query returns no column {column}", dataset.name))
-        })?;
+        let raw = row
+            .try_get_raw(*column)
+            .map_err(|_| AppError::SourceUnusable(format!("the {} query returns no column {column}", dataset.name)))?;
         let b = &mut builders[i];
         if raw.is_null() {
             b.append_null();

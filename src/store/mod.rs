@@ -6,15 +6,15 @@ use crate::domain::monthly::{GradeHistory, MonthResult};
 use crate::domain::period::{Month, Quarter};
 use crate::domain::presales::QuarterResult;
 use crate::domain::renewal::{MonthlyScore, RenewalRow};
-use anyhow::Context;
-use chrono::NaiveDate;
-use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::domain::rules::Grade;
 use crate::error::{classify_sqlx, redact_url, AppError};
 use crate::settings::Secret;
+use anyhow::Context;
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -98,7 +98,13 @@ impl Store {
     pub async fn save_month(&self, result: &MonthResult, rules_hash: &str, computed_at: &str) -> anyhow::Result<()> {
         let m = result.month.to_string();
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the store write"))?;
-        for table in ["monthly_evidence", "monthly_data_quality", "monthly_indicator_results", "monthly_partner_results", "monthly_runs"] {
+        for table in [
+            "monthly_evidence",
+            "monthly_data_quality",
+            "monthly_indicator_results",
+            "monthly_partner_results",
+            "monthly_runs",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE month = ?1")).bind(&m).execute(&mut *tx).await?;
         }
         let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count() as i64;
@@ -226,7 +232,12 @@ impl Store {
     }
 
     /// Replaces the quarter's presales rows in one transaction.
-    pub async fn save_quarter(&self, result: &QuarterResult, rules_hash: &str, computed_at: &str) -> anyhow::Result<()> {
+    pub async fn save_quarter(
+        &self,
+        result: &QuarterResult,
+        rules_hash: &str,
+        computed_at: &str,
+    ) -> anyhow::Result<()> {
         let q = result.quarter.to_string();
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the store write"))?;
         sqlx::query("DELETE FROM presales_results WHERE quarter = ?1").bind(&q).execute(&mut *tx).await?;
@@ -276,11 +287,12 @@ impl Store {
 
     /// Presales amounts settled in the year's quarters, per partner.
     pub async fn presales_revenue(&self, year: i32) -> anyhow::Result<HashMap<String, Decimal>> {
-        let rows = sqlx::query("SELECT partner_id, amount FROM presales_results WHERE status = 'settled' AND quarter LIKE ?1")
-            .bind(format!("{year:04}-Q%"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| classify_sqlx(e, "reading presales revenue"))?;
+        let rows =
+            sqlx::query("SELECT partner_id, amount FROM presales_results WHERE status = 'settled' AND quarter LIKE ?1")
+                .bind(format!("{year:04}-Q%"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| classify_sqlx(e, "reading presales revenue"))?;
         let mut out: HashMap<String, Decimal> = HashMap::new();
         for r in rows {
             let amount: String = r.get(1);

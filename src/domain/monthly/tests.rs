@@ -44,7 +44,17 @@ impl Case {
         }
     }
     fn ticket(&mut self, id: &str, partner: &str, class: &str, opened: &str, resolved: Option<&str>) -> &mut Self {
-        self.tickets.push(vec![s(id), s(partner), s(class), s("partner"), s(opened), resolved.and_then(s), s("0"), s("0"), s("0")]);
+        self.tickets.push(vec![
+            s(id),
+            s(partner),
+            s(class),
+            s("partner"),
+            s(opened),
+            resolved.and_then(s),
+            s("0"),
+            s("0"),
+            s("0"),
+        ]);
         self
     }
     fn input(&self) -> MonthInput {
@@ -52,11 +62,23 @@ impl Case {
             let rows: Vec<Vec<Option<&str>>> = rows.iter().map(|r| r.iter().map(|c| c.as_deref()).collect()).collect();
             frame_from_rows(d, &rows)
         };
-        let partners: Vec<Vec<Option<String>>> = self.partners.iter().map(|p| vec![s(p), s(&format!("{p} 有限公司")), None]).collect();
+        let partners: Vec<Vec<Option<String>>> =
+            self.partners.iter().map(|p| vec![s(p), s(&format!("{p} 有限公司")), None]).collect();
         let contracts: Vec<Vec<Option<String>>> = self
             .partners
             .iter()
-            .map(|p| vec![s(&format!("C-{p}")), s(p), s("aftersales"), s("2026-01-01"), s("2026-12-31"), s("政企客户部"), s("o@x.cn"), None])
+            .map(|p| {
+                vec![
+                    s(&format!("C-{p}")),
+                    s(p),
+                    s("aftersales"),
+                    s("2026-01-01"),
+                    s("2026-12-31"),
+                    s("政企客户部"),
+                    s("o@x.cn"),
+                    None,
+                ]
+            })
             .collect();
         let mut manual = self.manual.clone();
         if !self.skip_manual {
@@ -140,8 +162,13 @@ fn late_ticket_resolved_next_month_counts_in_its_due_month() {
 fn lunch_break_resolution_after_noon_deadline_is_late_in_the_due_month() {
     // standard opened Mon 03-02 13:30 → due Wed 03-04 12:00:00; resolved 13:15 → late (March).
     let mut c = Case::new("2026-03", &["P1"]);
-    c.ticket("T1", "P1", "standard", "2026-03-02 13:30:00", Some("2026-03-04 13:15:00"))
-        .ticket("T2", "P1", "standard", "2026-03-02 13:30:00", Some("2026-03-04 12:00:00"));
+    c.ticket("T1", "P1", "standard", "2026-03-02 13:30:00", Some("2026-03-04 13:15:00")).ticket(
+        "T2",
+        "P1",
+        "standard",
+        "2026-03-02 13:30:00",
+        Some("2026-03-04 12:00:00"),
+    );
     let r = c.run();
     let outcome = |id: &str| r.evidence.iter().find(|e| e.row_id == id).unwrap().outcome.clone();
     assert_eq!((outcome("T1").as_str(), outcome("T2").as_str()), ("late", "on_time"));
@@ -166,7 +193,14 @@ fn invalid_pause_is_reported_and_ignored() {
     c.pauses.push(vec![s("T1"), s("2026-07-02 11:00:00"), s("2026-07-02 09:00:00")]);
     let r = c.run();
     assert_eq!(indicator(&r, "P1", "fault_timeliness").measured, Some(dec!(0)));
-    assert_eq!(r.data_quality, vec![DataQualityRow { source: "ticket_pauses".into(), row_id: "T1@2026-07-02 11:00:00".into(), problem: "resumed_before_paused".into() }]);
+    assert_eq!(
+        r.data_quality,
+        vec![DataQualityRow {
+            source: "ticket_pauses".into(),
+            row_id: "T1@2026-07-02 11:00:00".into(),
+            problem: "resumed_before_paused".into()
+        }]
+    );
 }
 
 #[test]
@@ -280,8 +314,28 @@ fn rows_of_partners_not_assessed_are_listed_as_ignored() {
 #[test]
 fn non_partner_responsibility_is_neither_counted_nor_reported() {
     let mut c = Case::new("2026-03", &["P1"]);
-    c.tickets.push(vec![s("T1"), s("P1"), s("AAA"), s("customer"), s("2026-03-10 08:00:00"), s("2026-03-10 20:00:00"), s("1"), s("0"), s("0")]);
-    c.tickets.push(vec![s("T2"), s("P1"), s("AAA"), s("vendor"), s("2026-03-10 08:00:00"), None, s("0"), s("0"), s("0")]);
+    c.tickets.push(vec![
+        s("T1"),
+        s("P1"),
+        s("AAA"),
+        s("customer"),
+        s("2026-03-10 08:00:00"),
+        s("2026-03-10 20:00:00"),
+        s("1"),
+        s("0"),
+        s("0"),
+    ]);
+    c.tickets.push(vec![
+        s("T2"),
+        s("P1"),
+        s("AAA"),
+        s("vendor"),
+        s("2026-03-10 08:00:00"),
+        None,
+        s("0"),
+        s("0"),
+        s("0"),
+    ]);
     let r = c.run();
     assert_eq!(indicator(&r, "P1", "fault_timeliness").counted, 0);
     assert_eq!(indicator(&r, "P1", "service_quality").counted, 0);
@@ -301,7 +355,17 @@ fn working_clock_without_calendar_year_is_quarantined() {
 fn a_ticket_with_two_flags_is_two_penalty_events() {
     // critical_outage 2.5 + false_info 0.5 = 3.00 → 17.00.
     let mut c = Case::new("2026-03", &["P1"]);
-    c.tickets.push(vec![s("T1"), s("P1"), s("AAA"), s("partner"), s("2026-03-10 08:00:00"), s("2026-03-10 09:00:00"), s("1"), s("0"), s("1")]);
+    c.tickets.push(vec![
+        s("T1"),
+        s("P1"),
+        s("AAA"),
+        s("partner"),
+        s("2026-03-10 08:00:00"),
+        s("2026-03-10 09:00:00"),
+        s("1"),
+        s("0"),
+        s("1"),
+    ]);
     c.complaints.push(vec![s("K1"), s("P1"), s("2026-03-03 09:00:00"), s("account_manager"), s("2"), s("0")]);
     let i = indicator(&c.run(), "P1", "service_quality").clone();
     assert_eq!((i.measured, i.counted, i.points), (Some(dec!(3.0)), 2, dec!(17)));

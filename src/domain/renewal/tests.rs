@@ -11,7 +11,9 @@ fn d(s: &str) -> NaiveDate {
 fn contracts(rows: &[(&str, &str, &str, &str, &str)]) -> DataFrame {
     let rows: Vec<Vec<Option<&str>>> = rows
         .iter()
-        .map(|(id, p, kind, start, end)| vec![Some(*id), Some(*p), Some(*kind), Some(*start), Some(*end), Some("政企客户部"), Some("o@x.cn"), None])
+        .map(|(id, p, kind, start, end)| {
+            vec![Some(*id), Some(*p), Some(*kind), Some(*start), Some(*end), Some("政企客户部"), Some("o@x.cn"), None]
+        })
         .collect();
     frame_from_rows(CONTRACTS, &rows)
 }
@@ -78,21 +80,33 @@ fn window_ends_exactly_three_calendar_months_later() {
 #[test]
 fn average_of_74_99_is_grade_c_and_75_00_is_eligible() {
     // (74.98 + 75.00) / 2 = 74.99 → C, not eligible; (75.00 + 75.00) / 2 = 75.00 → B, eligible.
-    let f = Frames::new(contracts(&[("C1", "P1", "aftersales", "2026-01-01", "2026-12-31"), ("C2", "P2", "aftersales", "2026-01-01", "2026-12-31")]));
+    let f = Frames::new(contracts(&[
+        ("C1", "P1", "aftersales", "2026-01-01", "2026-12-31"),
+        ("C2", "P2", "aftersales", "2026-01-01", "2026-12-31"),
+    ]));
     let mut monthly = month_scores("P1", &[("2026-09", dec!(74.98)), ("2026-10", dec!(75.00))]);
     monthly.extend(month_scores("P2", &[("2026-09", dec!(75.00)), ("2026-10", dec!(75.00))]));
     let rows = f.run("2026-11-01", &monthly);
-    assert_eq!((rows[0].average_score, rows[0].term_grade, rows[0].eligible), (Some(dec!(74.99)), Some(Grade::C), false));
+    assert_eq!(
+        (rows[0].average_score, rows[0].term_grade, rows[0].eligible),
+        (Some(dec!(74.99)), Some(Grade::C), false)
+    );
     assert_eq!(rows[0].reasons, BTreeSet::from(["grade_c".to_string()]));
     assert_eq!(rows[0].c_grades, Some(1));
-    assert_eq!((rows[1].average_score, rows[1].term_grade, rows[1].eligible), (Some(dec!(75.00)), Some(Grade::B), true));
+    assert_eq!(
+        (rows[1].average_score, rows[1].term_grade, rows[1].eligible),
+        (Some(dec!(75.00)), Some(Grade::B), true)
+    );
 }
 
 #[test]
 fn months_outside_the_term_or_not_yet_over_do_not_count() {
     let f = Frames::new(contracts(&[("C1", "P1", "aftersales", "2026-03-15", "2026-12-31")]));
     // February ends before the term starts; November is not over on 2026-11-20.
-    let monthly = month_scores("P1", &[("2026-02", dec!(10)), ("2026-03", dec!(90)), ("2026-10", dec!(80)), ("2026-11", dec!(10))]);
+    let monthly = month_scores(
+        "P1",
+        &[("2026-02", dec!(10)), ("2026-03", dec!(90)), ("2026-10", dec!(80)), ("2026-11", dec!(10))],
+    );
     let r = &f.run("2026-11-20", &monthly)[0];
     assert_eq!((r.months_assessed, r.average_score), (2, Some(dec!(85.00))));
 }
@@ -103,9 +117,29 @@ fn presales_contract_is_averaged_from_assessment_scores() {
     // and a NULL score are left out: (80 + 85.5) / 2 = 82.75 → B.
     let mut f = Frames::new(contracts(&[("PS1", "P1", "presales", "2026-01-01", "2026-12-31")]));
     let project = |id: &'static str, done: &'static str| {
-        vec![Some(id), Some("n"), Some("B"), Some("integrated"), Some("u"), Some("2026-01-01"), Some(done), Some("D"), Some("pending"), None, None]
+        vec![
+            Some(id),
+            Some("n"),
+            Some("B"),
+            Some("integrated"),
+            Some("u"),
+            Some("2026-01-01"),
+            Some(done),
+            Some("D"),
+            Some("pending"),
+            None,
+            None,
+        ]
     };
-    f.projects = frame_from_rows(PRESALES_PROJECTS, &[project("J1", "2026-03-01"), project("J2", "2026-10-31"), project("J3", "2026-11-02"), project("J4", "2026-05-01")]);
+    f.projects = frame_from_rows(
+        PRESALES_PROJECTS,
+        &[
+            project("J1", "2026-03-01"),
+            project("J2", "2026-10-31"),
+            project("J3", "2026-11-02"),
+            project("J4", "2026-05-01"),
+        ],
+    );
     f.supports = frame_from_rows(
         PRESALES_SUPPORTS,
         &[
@@ -116,7 +150,10 @@ fn presales_contract_is_averaged_from_assessment_scores() {
         ],
     );
     let r = &f.run("2026-11-01", &[])[0];
-    assert_eq!((r.months_assessed, r.average_score, r.term_grade, r.c_grades), (0, Some(dec!(82.75)), Some(Grade::B), None));
+    assert_eq!(
+        (r.months_assessed, r.average_score, r.term_grade, r.c_grades),
+        (0, Some(dec!(82.75)), Some(Grade::B), None)
+    );
 }
 
 #[test]
@@ -140,7 +177,10 @@ fn no_history_is_not_eligible() {
 fn voluntary_aftersales_exit_with_two_months_notice_is_short() {
     // After-sales needs 3 months: 2026-09-15 + 3 months = 2026-12-15 > 2026-11-15 → no.
     // Presales needs 1 month: 2026-10-15 + 1 month = 2026-11-15 <= 2026-11-15 → yes.
-    let c = contracts(&[("AS", "P1", "aftersales", "2025-01-01", "2027-12-31"), ("PS", "P2", "presales", "2025-01-01", "2027-12-31")]);
+    let c = contracts(&[
+        ("AS", "P1", "aftersales", "2025-01-01", "2027-12-31"),
+        ("PS", "P2", "presales", "2025-01-01", "2027-12-31"),
+    ]);
     let requests = frame_from_rows(
         EXIT_REQUESTS,
         &[
@@ -152,7 +192,8 @@ fn voluntary_aftersales_exit_with_two_months_notice_is_short() {
     );
     let open = HashMap::from([("P1".to_string(), 4)]);
     let rows = exits(d("2026-11-01"), &requests, &c, &open, &HashMap::new(), &builtin_rules());
-    let got: Vec<(&str, Option<bool>, u64)> = rows.iter().map(|r| (r.request_id.as_str(), r.notice_ok, r.open_tickets)).collect();
+    let got: Vec<(&str, Option<bool>, u64)> =
+        rows.iter().map(|r| (r.request_id.as_str(), r.notice_ok, r.open_tickets)).collect();
     // E4 is planned before D − 1 month (2026-10-01, inclusive) and is left out.
     assert_eq!(got, [("E1", Some(false), 4), ("E2", Some(true), 0), ("E3", None, 4)]);
 }
@@ -160,11 +201,26 @@ fn voluntary_aftersales_exit_with_two_months_notice_is_short() {
 #[test]
 fn breach_inside_the_ban_and_not_a_day_after() {
     // Ban decided 2024-03-15 lasts until 2026-03-14 inclusive.
-    let c = contracts(&[("IN", "P1", "aftersales", "2026-03-14", "2027-03-13"), ("AFTER", "P1", "aftersales", "2026-03-15", "2027-03-14")]);
+    let c = contracts(&[
+        ("IN", "P1", "aftersales", "2026-03-14", "2027-03-13"),
+        ("AFTER", "P1", "aftersales", "2026-03-15", "2027-03-14"),
+    ]);
     let blacklist = frame_from_rows(BLACKLIST, &[vec![Some("P1"), Some("2024-03-15"), Some("欺诈")]]);
     let projects = frame_from_rows(
         PRESALES_PROJECTS,
-        &[vec![Some("J1"), Some("n"), Some("B"), Some("integrated"), Some("u"), Some("2025-01-01"), None, None, Some("pending"), None, None]],
+        &[vec![
+            Some("J1"),
+            Some("n"),
+            Some("B"),
+            Some("integrated"),
+            Some("u"),
+            Some("2025-01-01"),
+            None,
+            None,
+            Some("pending"),
+            None,
+            None,
+        ]],
     );
     let supports = frame_from_rows(PRESALES_SUPPORTS, &[vec![Some("J1"), Some("P1"), Some("1"), None]]);
     let got = breaches(&c, &projects, &supports, &blacklist, &builtin_rules());
