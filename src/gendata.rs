@@ -82,6 +82,8 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         // Most partners hold an after-sales contract for the whole range; some start late, one ends
         // early, and every third also does presales.
         let (start, end, terminated) = match p % 7 {
+            // The weakest partners' contract comes up for renewal right after the range.
+            _ if p + 2 == n && n > 2 => (term_start, add_months(last.last_day(), 1), None),
             3 => (first.plus(2).first_day() + Duration::days(14), term_end, None),
             5 => (term_start, add_months(last.last_day(), 2), None),
             6 if p > 6 => (term_start, term_end, Some(first.plus(6).first_day() + Duration::days(19))),
@@ -134,7 +136,7 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
             let tid = format!("TK{ticket_no:07}");
             let p = rng.gen_range(0..n);
             // Partners differ in quality: higher index, more late tickets.
-            let quality = 0.55 + 0.4 * ((n - p) as f64 / n as f64);
+            let quality = 0.80 + 0.195 * ((n - p) as f64 / n as f64);
             let opened = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
             let (class, hours) = classes[rng.gen_range(0..classes.len())];
             let factor = if rng.gen_bool(quality) { rng.gen_range(0.05..0.9) } else { rng.gen_range(1.05..2.5) };
@@ -175,8 +177,16 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
             order_no += 1;
             let p = rng.gen_range(0..n);
             let accepted = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
-            let due = accepted + Duration::hours(rng.gen_range(24..120));
-            let completed = (!rng.gen_bool(0.02)).then(|| accepted + Duration::hours(rng.gen_range(2..140)));
+            let quality = 0.80 + 0.195 * ((n - p) as f64 / n as f64);
+            let window = rng.gen_range(24..120);
+            let due = accepted + Duration::hours(window);
+            let completed = (!rng.gen_bool(0.02)).then(|| {
+                if rng.gen_bool(quality) {
+                    accepted + Duration::minutes(rng.gen_range(30..window * 60))
+                } else {
+                    due + Duration::minutes(rng.gen_range(1..48 * 60))
+                }
+            });
             t.push(
                 "orders",
                 vec![
@@ -193,7 +203,7 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
             for _ in 0..rng.gen_range(0..5) {
                 survey_no += 1;
                 let at = month.start() + Duration::seconds(rng.gen_range(0..seconds_in_month));
-                let score = if rng.gen_bool(0.005) { 120 } else { rng.gen_range(60..=100) };
+                let score = if rng.gen_bool(0.005) { 120 } else { rng.gen_range(75..=100) };
                 t.push("surveys", vec![s(format!("SV{survey_no:06}")), s(&pid), s(ts(at)), s(score)]);
             }
             if rng.gen_bool(0.15) {

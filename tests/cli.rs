@@ -227,3 +227,25 @@ fn demo_runs_without_a_server_and_says_where_to_look() {
     assert!(stdout.contains("outputs:"), "{stdout}");
     assert!(dir.path().join("out/monthly/2026-01/scores.csv").exists());
 }
+
+#[test]
+fn human_outputs_sit_beside_the_csvs() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN).args(["demo", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out");
+    let q1 = out.join("quarterly/2026-Q1");
+    let book = std::fs::read(q1.join("confirmation_forms.xlsx")).unwrap();
+    assert_eq!(&book[..2], b"PK", "the workbook is an xlsx (zip) file");
+    let forms: Vec<_> = std::fs::read_dir(q1.join("forms")).unwrap().collect();
+    assert!(!forms.is_empty());
+    let form = std::fs::read_to_string(forms[0].as_ref().unwrap().path()).unwrap();
+    assert!(form.contains("部门分管领导(签章)") && form.contains("人民币"));
+    let renewal = std::fs::read_dir(out.join("renewal")).unwrap().next().unwrap().unwrap().path();
+    let csv = std::fs::read_to_string(renewal.join("renewals.csv")).unwrap();
+    let notices = std::fs::read_dir(renewal.join("notices")).unwrap().count();
+    assert_eq!(notices, csv.lines().filter(|l| l.ends_with(",sent")).count(), "one notice per newly noticed contract");
+    assert!(renewal.join("list-01.html").exists());
+    let annual = std::fs::read_to_string(out.join("annual/2026/annual.html")).unwrap();
+    assert!(annual.contains("激励名单") && annual.contains("需重点关注"));
+}

@@ -20,6 +20,8 @@ pub struct AnnualRow {
     pub credit_points: Decimal,
     pub revenue: Decimal,
     pub tier: char,
+    /// A two-year ban overlaps the year (the tier is D whatever else).
+    pub blacklisted: bool,
 }
 
 pub struct AnnualInput<'a> {
@@ -124,6 +126,7 @@ pub fn annual(input: &AnnualInput, rules: &Rules) -> Vec<AnnualRow> {
             credit_points: credit,
             revenue,
             tier,
+            blacklisted,
         });
     }
     rows.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));

@@ -4,22 +4,22 @@ use super::{write_outputs, Job, RunOptions, RunSummary};
 use crate::domain::annual::{annual, AnnualInput};
 use crate::domain::inputs::*;
 use crate::domain::period::Month;
-use crate::report::{csv, period_dir};
+use crate::report::{csv, lifecycle, period_dir};
 use crate::settings::Settings;
 use crate::sources::{Source, Window};
 use crate::store::Store;
 
-pub async fn run(settings: &Settings, year: i32, _options: RunOptions) -> anyhow::Result<RunSummary> {
+pub async fn run(settings: &Settings, year: i32, options: RunOptions) -> anyhow::Result<RunSummary> {
     let (first, last) = (
         Month::new(year, 1).ok_or_else(|| crate::error::AppError::Usage(format!("not a year: {year}")))?,
         Month::new(year, 12).expect("valid"),
     );
     let source = Source::connect(&settings.source_url).await?;
     let window = Window::between(first.start(), last.end());
-    let mut f = source.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?.into_iter();
+    let mut f = source.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
     source.close().await;
-    let mut next = || f.next().expect("one frame per dataset");
-    let (partners, violations, complaints, blacklist) = (next(), next(), next(), next());
+    let (partners, violations, complaints, blacklist) =
+        (f.take(PARTNERS), f.take(VIOLATIONS), f.take(COMPLAINTS), f.take(BLACKLIST));
     let store = Store::connect(&settings.store_url).await?;
     let monthly = store.stored_months(first, last).await?;
     let presales_revenue = store.presales_revenue(year).await?;
@@ -35,7 +35,8 @@ pub async fn run(settings: &Settings, year: i32, _options: RunOptions) -> anyhow
     };
     let rows = annual(&input, &settings.rules);
     let dir = period_dir(&settings.output_dir, "annual", &year.to_string());
-    write_outputs(&dir, &[("annual.csv", csv::annual(&rows))])?;
+    let report = lifecycle::annual_report(year, &rows, options.preview)?;
+    write_outputs(&dir, &[("annual.csv", csv::annual(&rows)), ("annual.html", report.into_bytes())])?;
     let tiers = |t| rows.iter().filter(|r| r.tier == t).count();
     let line = format!(
         "annual {year}: {} partners, tiers A {} / B {} / C {} / D {}",

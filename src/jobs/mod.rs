@@ -66,9 +66,9 @@ impl RunOptions {
 }
 
 /// Writes named outputs into a period folder, atomically each.
-pub fn write_outputs(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+pub fn write_outputs<N: AsRef<str>>(dir: &std::path::Path, files: &[(N, Vec<u8>)]) -> anyhow::Result<()> {
     for (name, bytes) in files {
-        let path = dir.join(name);
+        let path = dir.join(name.as_ref());
         crate::report::write_atomic(&path, bytes).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
     Ok(())

@@ -3,12 +3,13 @@
 use super::{write_outputs, Job, RunOptions, RunSummary};
 use crate::domain::inputs::*;
 use crate::domain::period::Month;
-use crate::domain::renewal::{breaches, count_by_partner, exits, notice_state, renewals, RenewalInput};
-use crate::report::{csv, period_dir};
+use crate::domain::renewal::{breaches, count_by_partner, exits, notice_state, renewals, Notice, RenewalInput};
+use crate::report::{csv, forms, lifecycle, period_dir};
 use crate::settings::Settings;
 use crate::sources::{Source, Window};
 use crate::store::Store;
 use chrono::{Duration, NaiveDate};
+use std::collections::{BTreeSet, HashMap};
 
 pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> anyhow::Result<RunSummary> {
     let rules = &settings.rules;
@@ -16,12 +17,13 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
     let midnight = chrono::NaiveTime::MIN;
     let window = Window::between(as_of.and_time(midnight), (as_of + Duration::days(1)).and_time(midnight));
     let datasets =
-        [CONTRACTS, PRESALES_PROJECTS, PRESALES_SUPPORTS, VIOLATIONS, BLACKLIST, EXIT_REQUESTS, OPEN_TICKETS];
-    let mut f = source.fetch_all(&datasets, &window).await?.into_iter();
+        [PARTNERS, CONTRACTS, PRESALES_PROJECTS, PRESALES_SUPPORTS, VIOLATIONS, BLACKLIST, EXIT_REQUESTS, OPEN_TICKETS];
+    let mut f = source.fetch_all(&datasets, &window).await?;
     source.close().await;
-    let mut next = || f.next().expect("one frame per dataset");
-    let (contracts, projects, supports, violations, blacklist, requests, open) =
-        (next(), next(), next(), next(), next(), next(), next());
+    let (partners, contracts, projects, supports) =
+        (f.take(PARTNERS), f.take(CONTRACTS), f.take(PRESALES_PROJECTS), f.take(PRESALES_SUPPORTS));
+    let (violations, blacklist, requests, open) =
+        (f.take(VIOLATIONS), f.take(BLACKLIST), f.take(EXIT_REQUESTS), f.take(OPEN_TICKETS));
 
     let store = Store::connect(&settings.store_url).await?;
     let monthly = store.stored_months(Month::new(1900, 1).expect("valid"), Month::of(as_of)).await?;
@@ -56,14 +58,43 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
     store.close().await;
 
     let dir = period_dir(&settings.output_dir, "renewal", &as_of.to_string());
-    write_outputs(
-        &dir,
-        &[
-            ("renewals.csv", csv::renewals(&with_notice)),
-            ("exits.csv", csv::exits(&exit_rows)),
-            ("blacklist_breaches.csv", csv::breaches(&breach_rows)),
-        ],
-    )?;
+    let mut files = vec![
+        ("renewals.csv".to_string(), csv::renewals(&with_notice)),
+        ("exits.csv".to_string(), csv::exits(&exit_rows)),
+        ("blacklist_breaches.csv".to_string(), csv::breaches(&breach_rows)),
+    ];
+    let names: HashMap<String, String> = values(&partners, "partner_id")
+        .zip(values(&partners, "name"))
+        .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
+        .collect();
+    // One notice per contract, ever: only contracts noticed for the first time get a page.
+    for (row, notice) in &with_notice {
+        if *notice == Notice::Sent {
+            let name = names.get(&row.partner_id).map_or(row.partner_id.as_str(), String::as_str);
+            let page = lifecycle::renewal_notice(row, name, as_of)?;
+            files.push((format!("notices/{}.html", forms::safe_name(&row.contract_id)), page.into_bytes()));
+        }
+    }
+    // Each managing department gets its contracts, and the exits and breaches of its partners.
+    let department_of: HashMap<&str, &str> = values(&contracts, "contract_id")
+        .zip(values(&contracts, "department"))
+        .filter_map(|(c, d)| Some((c?, d?)))
+        .collect();
+    let mut departments: BTreeSet<&str> = with_notice.iter().map(|(r, _)| r.department.as_str()).collect();
+    departments.extend(exit_rows.iter().filter_map(|e| department_of.get(e.contract_id.as_str()).copied()));
+    for (k, department) in departments.iter().enumerate() {
+        let rows: Vec<_> = with_notice.iter().filter(|(r, _)| r.department == *department).collect();
+        let exits: Vec<_> =
+            exit_rows.iter().filter(|e| department_of.get(e.contract_id.as_str()) == Some(department)).collect();
+        let partners_here: BTreeSet<&str> = values(&contracts, "partner_id")
+            .zip(values(&contracts, "department"))
+            .filter_map(|(p, d)| (d? == *department).then_some(p?))
+            .collect();
+        let breaches: Vec<_> = breach_rows.iter().filter(|b| partners_here.contains(b.partner_id.as_str())).collect();
+        let page = lifecycle::renewal_list(department, as_of, &rows, &exits, &breaches, &names)?;
+        files.push((format!("list-{:02}.html", k + 1), page.into_bytes()));
+    }
+    write_outputs(&dir, &files)?;
     let eligible = rows.iter().filter(|r| r.eligible).count();
     let line = format!(
         "renewal {as_of}: {} contracts in the notice window ({eligible} eligible), {} exit requests, {} blacklist breaches",

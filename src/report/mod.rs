@@ -1,6 +1,9 @@
 //! Output writers: pure formatters that return bytes, and the one atomic file write they go through.
 
 pub mod csv;
+pub mod forms;
+pub mod lifecycle;
+pub mod templates;
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};

@@ -73,6 +73,18 @@ fn placeholder_count(sql: &str) -> usize {
     max
 }
 
+/// The frames of one snapshot, by dataset.
+pub struct Extract {
+    frames: std::collections::HashMap<&'static str, DataFrame>,
+}
+
+impl Extract {
+    /// The frame of a dataset that was read; an empty frame for one that was not asked for.
+    pub fn take(&mut self, dataset: Dataset) -> DataFrame {
+        self.frames.remove(dataset.name).unwrap_or_else(|| empty_frame(dataset))
+    }
+}
+
 /// A connection to the operations database.
 pub struct Source {
     pool: SqlitePool,
@@ -109,7 +121,7 @@ impl Source {
     }
 
     /// Reads several datasets from one snapshot (a single read transaction).
-    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Vec<DataFrame>> {
+    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Extract> {
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the source read"))?;
         let mut frames = Vec::with_capacity(datasets.len());
         for dataset in datasets {
@@ -134,7 +146,7 @@ impl Source {
             tracing::debug!(dataset = dataset.name, rows = height, "extracted");
         }
         tx.rollback().await.ok();
-        Ok(frames)
+        Ok(Extract { frames: datasets.iter().map(|d| d.name).zip(frames).collect() })
     }
 
     /// Everything a monthly assessment reads, from one snapshot.
@@ -152,21 +164,20 @@ impl Source {
             FEE_ITEMS,
             AUDIT_EXCLUSIONS,
         ];
-        let mut f = self.fetch_all(&datasets, &Window::month(month)).await?.into_iter();
-        let mut next = || f.next().expect("one frame per dataset");
+        let mut f = self.fetch_all(&datasets, &Window::month(month)).await?;
         Ok(MonthInput {
             month,
-            partners: next(),
-            contracts: next(),
-            tickets: next(),
-            pauses: next(),
-            orders: next(),
-            complaints: next(),
-            surveys: next(),
-            manual_scores: next(),
-            violations: next(),
-            fee_items: next(),
-            audit_exclusions: next(),
+            partners: f.take(PARTNERS),
+            contracts: f.take(CONTRACTS),
+            tickets: f.take(TICKETS),
+            pauses: f.take(PAUSES),
+            orders: f.take(ORDERS),
+            complaints: f.take(COMPLAINTS),
+            surveys: f.take(SURVEYS),
+            manual_scores: f.take(MANUAL_SCORES),
+            violations: f.take(VIOLATIONS),
+            fee_items: f.take(FEE_ITEMS),
+            audit_exclusions: f.take(AUDIT_EXCLUSIONS),
         })
     }
 
