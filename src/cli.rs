@@ -43,6 +43,17 @@ pub enum Command {
     GenData(GenDataArgs),
     /// Validate the configuration, rules and calendar; print every problem at once.
     CheckConfig,
+    /// The outbox.
+    Mail {
+        #[command(subcommand)]
+        action: MailAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailAction {
+    /// Send every queued message (after the mail server was down).
+    Flush,
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]
@@ -53,6 +64,9 @@ pub struct PeriodFlags {
     /// Compute and write outputs, but store nothing as final and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Send this period's messages again, even those sent before (when a person asks).
+    #[arg(long)]
+    pub resend: bool,
 }
 
 #[derive(Debug, Subcommand)]

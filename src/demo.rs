@@ -49,7 +49,7 @@ pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
     jobs.push((Job::Renewal(last.next().first_day()), false));
     jobs.push((Job::Annual(DEMO_YEAR), last < Month::new(DEMO_YEAR, 12).expect("valid month")));
     for (job, preview) in jobs {
-        let summary = run_job(&settings, job, RunOptions { preview, dry_run: false }, now).await?;
+        let summary = run_job(&settings, job, RunOptions { preview, ..RunOptions::default() }, now).await?;
         summary.lines.iter().for_each(|l| println!("{l}"));
     }
     println!();

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod gendata;
 pub mod jobs;
+pub mod mail;
 pub mod report;
 pub mod settings;
 pub mod sources;

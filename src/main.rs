@@ -2,10 +2,12 @@
 //! documented exit codes (0, 64, 65, 69, 78, 1).
 
 use clap::Parser;
-use ict_partners::cli::{Cli, Command, RunJob};
+use ict_partners::cli::{Cli, Command, MailAction, RunJob};
 use ict_partners::error::{exit_code_of, AppError};
 use ict_partners::jobs::{run_job, Job, RunOptions};
+use ict_partners::mail;
 use ict_partners::settings::{self, Environment, LoadOptions};
+use ict_partners::store::Store;
 use ict_partners::{clock, demo, gendata, telemetry};
 use std::process::ExitCode;
 
@@ -69,6 +71,23 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("configuration OK");
             Ok(())
         }
+        Command::Mail { action: MailAction::Flush } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let store = Store::connect(&settings.store_url).await?;
+            let now = clock::now_local(settings.rules.timezone).format("%Y-%m-%d %H:%M:%S").to_string();
+            let outbox = settings.output_dir.join("outbox");
+            let done = mail::deliver(&store, settings.smtp_url.as_ref(), &settings.mail_from, &outbox, &now).await?;
+            store.close().await;
+            println!("mail: {} delivered, {} waiting", done.sent, done.failed);
+            if done.failed > 0 {
+                return Err(AppError::Unavailable(format!(
+                    "{} messages could not be sent and stay queued",
+                    done.failed
+                ))
+                .into());
+            }
+            Ok(())
+        }
         Command::Run { job } => {
             let settings = settings::load(&load, &Environment::from_process())?;
             let now = clock::now_local(settings.rules.timezone);
@@ -78,7 +97,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 RunJob::Renewal { as_of, flags } => (Job::Renewal(as_of.unwrap_or(now.date())), flags),
                 RunJob::Annual { year, flags } => (Job::Annual(year), flags),
             };
-            let options = RunOptions { preview: flags.preview, dry_run: flags.dry_run };
+            let options = RunOptions { preview: flags.preview, dry_run: flags.dry_run, resend: flags.resend };
             let summary = run_job(&settings, job, options, now).await?;
             for line in summary.lines {
                 println!("{line}");

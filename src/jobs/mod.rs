@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub preview: bool,
     /// Compute and write outputs, store nothing and send nothing.
     pub dry_run: bool,
+    /// Queue this period's messages again even if they were sent before (a person asked).
+    pub resend: bool,
 }
 
 impl RunOptions {
@@ -104,10 +106,23 @@ pub async fn run_job(
     }
     let span = tracing::info_span!("run", job = job.name(), period = %job.period());
     let _guard = span.enter();
-    match job {
+    let result = match job {
         Job::Monthly(month) => monthly::run(settings, month, options, now).await,
         Job::Quarterly(quarter) => quarterly::run(settings, quarter, options, now).await,
         Job::Renewal(day) => renewal::run(settings, day, options).await,
         Job::Annual(year) => annual::run(settings, year, options).await,
+    };
+    // The index is rewritten whatever happened to the mail: the period's files are there.
+    write_index(&settings.output_dir);
+    result
+}
+
+/// Rewrites `index.html` at the output root; a failure is logged, never fatal.
+pub fn write_index(root: &std::path::Path) {
+    let page = crate::report::index::html(&crate::report::index::scan(root));
+    match page.map(|p| crate::report::write_atomic(&root.join("index.html"), p.as_bytes())) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not write index.html"),
+        Err(e) => tracing::warn!(error = %e, "could not render index.html"),
     }
 }

@@ -1,11 +1,16 @@
 //! The monthly job: extract the month, assess, store in one transaction, write the CSVs.
 
+use super::write_outputs;
 use super::{Job, RunOptions, RunSummary};
 use crate::domain::monthly::assess;
 use crate::domain::period::Month;
-use crate::report::{csv, period_dir, write_atomic};
+use crate::error::AppError;
+use crate::mail::{self, AttachedFile};
+use crate::report::monthly::{Report, ReportInput};
+use crate::report::{self, csv, period_dir};
 use crate::settings::Settings;
 use crate::sources::Source;
+use crate::store::OutboxMessage;
 use crate::store::Store;
 use anyhow::Context;
 use chrono::NaiveDateTime;
@@ -40,16 +45,56 @@ pub async fn run(
             .await
             .context("storing the month")?;
     }
-    store.close().await;
+    // Reports read the stored months (this one included once stored) for trends and changes.
+    let history = store.stored_months(month.plus(-12), month.prev()).await?;
+    let input = ReportInput {
+        result: &result,
+        history: &history,
+        departments: &settings.departments,
+        grades: rules.grades,
+        locale: &settings.locale,
+        preview: options.preview,
+    };
+    let reports = report::monthly::reports(&input)?;
+    let workbook = report::monthly::workbook(&result, &settings.locale)?;
 
     let dir = period_dir(&settings.output_dir, "monthly", &month.to_string());
-    for (name, bytes) in [
-        ("scores.csv", csv::scores(&result)),
-        ("indicators.csv", csv::indicators(&result)),
-        ("data_quality.csv", csv::data_quality(&result)),
-    ] {
-        write_atomic(&dir.join(name), &bytes).with_context(|| format!("writing {}", dir.join(name).display()))?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("scores.csv".into(), csv::scores(&result)),
+        ("indicators.csv".into(), csv::indicators(&result)),
+        ("data_quality.csv".into(), csv::data_quality(&result)),
+        ("assessment.xlsx".into(), workbook.clone()),
+    ];
+    for (k, r) in reports.iter().enumerate() {
+        let name = if r.department.is_some() { format!("department-{:02}.html", k + 1) } else { "summary.html".into() };
+        files.push((name, r.html_file.clone().into_bytes()));
+        files.extend(r.images.iter().map(|(stem, png)| (format!("{stem}.png"), png.clone())));
     }
+    write_outputs(&dir, &files)?;
+
+    let mut mail_line = None;
+    if options.stores() {
+        let stamp = super::stamp(now);
+        let messages = messages(settings, month, &reports, &workbook)?;
+        let queued = store.enqueue(&messages, options.resend, &stamp).await?;
+        let outbox = settings.output_dir.join("outbox");
+        let delivered = mail::deliver(&store, settings.smtp_url.as_ref(), &settings.mail_from, &outbox, &stamp).await?;
+        mail_line = Some(format!(
+            "mail: {queued} new messages queued, {} delivered ({}), {} waiting",
+            delivered.sent,
+            if settings.smtp_url.is_some() { "SMTP" } else { "written to outbox/" },
+            delivered.failed
+        ));
+        if delivered.failed > 0 {
+            store.close().await;
+            return Err(AppError::Unavailable(format!(
+                "the results of {month} are stored and written, but {} messages could not be sent; they stay queued for the next run or `ict-partners mail flush`",
+                delivered.failed
+            ))
+            .into());
+        }
+    }
+    store.close().await;
     let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
     let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
     let mut lines = vec![format!(
@@ -57,6 +102,7 @@ pub async fn run(
         result.partners.len(),
         result.data_quality.len()
     )];
+    lines.extend(mail_line);
     if options.preview {
         lines.push("preview: nothing was stored as final".into());
     } else if options.dry_run {
@@ -70,4 +116,46 @@ pub async fn run(
         "assessed"
     );
     Ok(RunSummary { job: Job::Monthly(month), output_dir: dir, lines })
+}
+
+/// One message per recipient and report: each department's managers get their page, leadership
+/// the summary; every message carries the month's workbook.
+fn messages(
+    settings: &Settings,
+    month: Month,
+    reports: &[Report],
+    workbook: &[u8],
+) -> anyhow::Result<Vec<OutboxMessage>> {
+    let ascii = format!("ict-partners-{month}.xlsx");
+    let name = format!("{}-{month}.xlsx", report::templates::label(&settings.locale, "workbook", &[]));
+    let xlsx = AttachedFile {
+        ascii_name: &ascii,
+        name: &name,
+        content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes: workbook,
+    };
+    let mut out = Vec::new();
+    for r in reports {
+        let recipients: &[String] = match &r.department {
+            Some(d) => settings.departments.get(d).map_or(&[], Vec::as_slice),
+            None => &settings.leadership,
+        };
+        if recipients.is_empty() {
+            tracing::warn!(kind = %r.kind, "no recipients configured: the report is written but not mailed");
+        }
+        for to in recipients {
+            let id = mail::message_id(&settings.mail_from, "monthly", &month.to_string(), &r.kind, to);
+            let eml = mail::build(&settings.mail_from, to, r, std::slice::from_ref(&xlsx), &id)?;
+            out.push(OutboxMessage {
+                job: "monthly".into(),
+                period: month.to_string(),
+                recipient: to.clone(),
+                kind: r.kind.clone(),
+                subject: r.subject.clone(),
+                message_id: id,
+                eml,
+            });
+        }
+    }
+    Ok(out)
 }

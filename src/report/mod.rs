@@ -1,8 +1,11 @@
 //! Output writers: pure formatters that return bytes, and the one atomic file write they go through.
 
+pub mod charts;
 pub mod csv;
 pub mod forms;
+pub mod index;
 pub mod lifecycle;
+pub mod monthly;
 pub mod templates;
 
 use std::io::Write;

@@ -332,3 +332,101 @@ impl Store {
         Ok(())
     }
 }
+
+/// A message of the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub job: String,
+    pub period: String,
+    pub recipient: String,
+    pub kind: String,
+    pub subject: String,
+    pub message_id: String,
+    pub eml: Vec<u8>,
+}
+
+/// The outbox.
+impl Store {
+    /// Records messages before anything is sent. A message already recorded for the same
+    /// (job, period, recipient, kind) is kept as it is (sent or queued) unless `resend` asks to
+    /// queue it again with the new text.
+    pub async fn enqueue(&self, messages: &[OutboxMessage], resend: bool, now: &str) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the outbox write"))?;
+        let verb = if resend { "INSERT OR REPLACE" } else { "INSERT OR IGNORE" };
+        let mut added = 0;
+        for m in messages {
+            let r = sqlx::query(&format!(
+                "{verb} INTO outbox (job, period, recipient, kind, subject, message_id, eml, status, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8)"
+            ))
+            .bind(&m.job)
+            .bind(&m.period)
+            .bind(&m.recipient)
+            .bind(&m.kind)
+            .bind(&m.subject)
+            .bind(&m.message_id)
+            .bind(&m.eml)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            added += r.rows_affected() as usize;
+        }
+        tx.commit().await.map_err(|e| classify_sqlx(e, "committing the outbox"))?;
+        Ok(added)
+    }
+
+    pub async fn queued_messages(&self) -> anyhow::Result<Vec<OutboxMessage>> {
+        let rows = sqlx::query(
+            "SELECT job, period, recipient, kind, subject, message_id, eml FROM outbox WHERE status = 'queued' \
+             ORDER BY created_at, job, period, kind, recipient",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "reading the outbox"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxMessage {
+                job: r.get(0),
+                period: r.get(1),
+                recipient: r.get(2),
+                kind: r.get(3),
+                subject: r.get(4),
+                message_id: r.get(5),
+                eml: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn mark_sent(&self, m: &OutboxMessage, at: &str, transport: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = ?5, transport = ?6, attempts = attempts + 1, last_error = NULL \
+             WHERE job = ?1 AND period = ?2 AND recipient = ?3 AND kind = ?4",
+        )
+        .bind(&m.job)
+        .bind(&m.period)
+        .bind(&m.recipient)
+        .bind(&m.kind)
+        .bind(at)
+        .bind(transport)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "marking a message sent"))?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, m: &OutboxMessage, error: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?5 \
+             WHERE job = ?1 AND period = ?2 AND recipient = ?3 AND kind = ?4",
+        )
+        .bind(&m.job)
+        .bind(&m.period)
+        .bind(&m.recipient)
+        .bind(&m.kind)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "recording a failed delivery"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,343 @@
+//! The monthly human reports: one page per managing department, the leadership summary, the
+//! charts and the workbook. Pure: results and stored history in, HTML, text, PNG and xlsx out.
+
+use super::charts::{grades_png, trend_png, ChartError, Trend};
+use super::templates::{label, render};
+use crate::domain::money::fmt2;
+use crate::domain::monthly::{MonthResult, PartnerResult};
+use crate::domain::period::Month;
+use crate::domain::renewal::MonthlyScore;
+use crate::domain::rules::{Grade, GradeThresholds};
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A rendered report: the page as a file (images by file name) and as a mail body (images by CID).
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `summary` or `department:<name>`.
+    pub kind: String,
+    pub department: Option<String>,
+    pub subject: String,
+    pub html_file: String,
+    pub html_mail: String,
+    pub text: String,
+    /// (content id and file name stem, PNG bytes).
+    pub images: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    rank: usize,
+    partner_id: String,
+    name: String,
+    on_hold: bool,
+    score: String,
+    grade: String,
+    change: String,
+    ytd: String,
+    settlement: String,
+    flags: String,
+    hold: String,
+}
+
+fn flag_words(locale: &str, p: &PartnerResult) -> String {
+    p.flags.iter().map(|f| label(locale, &format!("flag_{}", f.as_str()), &[])).collect::<Vec<_>>().join("；")
+}
+
+fn hold_words(locale: &str, p: &PartnerResult) -> String {
+    p.hold_reasons
+        .iter()
+        .map(|r| match r.split_once(':') {
+            Some((code, what)) => format!("{} {what}", label(locale, &format!("hold_{code}"), &[])),
+            None => r.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// Everything the reports read besides this month's result.
+pub struct ReportInput<'a> {
+    pub result: &'a MonthResult,
+    /// Stored scores of the last 12 months before this one (and this one, once stored).
+    pub history: &'a [MonthlyScore],
+    /// Configured departments → managers (departments without partners still get nothing).
+    pub departments: &'a BTreeMap<String, Vec<String>>,
+    pub grades: GradeThresholds,
+    pub locale: &'a str,
+    pub preview: bool,
+}
+
+fn rows(input: &ReportInput, partners: &[&PartnerResult]) -> Vec<Row> {
+    let month = input.result.month;
+    let prev = month.prev();
+    let by: HashMap<(&str, Month), &MonthlyScore> =
+        input.history.iter().map(|m| ((m.partner_id.as_str(), m.month), m)).collect();
+    let mut out: Vec<Row> = partners
+        .iter()
+        .map(|p| {
+            let a = p.assessment.as_ref();
+            let last = by.get(&(p.partner_id.as_str(), prev)).and_then(|m| m.score);
+            let change = match (a, last) {
+                (Some(a), Some(l)) => {
+                    let d = a.score - l;
+                    if d > Decimal::ZERO {
+                        format!("+{}", fmt2(d))
+                    } else {
+                        fmt2(d)
+                    }
+                }
+                _ => String::new(),
+            };
+            // Year to date: stored months of this year before this one, plus this one.
+            let mut ytd: Vec<Decimal> = input
+                .history
+                .iter()
+                .filter(|m| m.partner_id == p.partner_id && m.month.year() == month.year() && m.month < month)
+                .filter_map(|m| m.score)
+                .collect();
+            ytd.extend(a.map(|a| a.score));
+            let ytd = (!ytd.is_empty()).then(|| fmt2(ytd.iter().sum::<Decimal>() / Decimal::from(ytd.len())));
+            Row {
+                rank: 0,
+                partner_id: p.partner_id.clone(),
+                name: p.partner_name.clone(),
+                on_hold: a.is_none(),
+                score: a.map(|a| fmt2(a.score)).unwrap_or_default(),
+                grade: a.map(|a| a.grade.as_str().to_string()).unwrap_or_default(),
+                change,
+                ytd: ytd.unwrap_or_default(),
+                settlement: a.map(|a| fmt2(a.settlement)).unwrap_or_default(),
+                flags: flag_words(input.locale, p),
+                hold: hold_words(input.locale, p),
+            }
+        })
+        .collect();
+    let score = |r: &Row| r.score.parse::<Decimal>().ok();
+    out.sort_by(|a, b| score(b).cmp(&score(a)).then(a.partner_id.cmp(&b.partner_id)));
+    for (i, r) in out.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    out
+}
+
+fn trend(input: &ReportInput, partners: &[&PartnerResult]) -> Trend {
+    let month = input.result.month;
+    let months: Vec<Month> = (0..12).rev().map(|k| month.plus(-k)).collect();
+    let mut scores: HashMap<(&str, Month), Decimal> =
+        input.history.iter().filter_map(|m| Some(((m.partner_id.as_str(), m.month), m.score?))).collect();
+    for p in partners {
+        if let Some(a) = &p.assessment {
+            scores.insert((p.partner_id.as_str(), month), a.score);
+        }
+    }
+    let f = |d: Decimal| d.to_string().parse::<f64>().unwrap_or(0.0);
+    Trend {
+        months: months.iter().map(|m| format!("{:02}", m.month())).collect(),
+        series: partners
+            .iter()
+            .map(|p| {
+                (
+                    p.partner_id.clone(),
+                    months.iter().map(|m| scores.get(&(p.partner_id.as_str(), *m)).map(|d| f(*d))).collect(),
+                )
+            })
+            .collect(),
+        b_min: f(input.grades.b_min),
+        a_min: f(input.grades.a_min),
+    }
+}
+
+fn text_body(title: &str, lead: &str, rows: &[Row], locale: &str) -> String {
+    let mut s = format!("{title}\n\n{lead}\n\n");
+    for r in rows {
+        if r.on_hold {
+            s.push_str(&format!("{} ({}): {} — {}\n", r.name, r.partner_id, label(locale, "on_hold", &[]), r.hold));
+        } else {
+            s.push_str(&format!(
+                "{} ({}): {} {}, {} {}, {} {}{}\n",
+                r.name,
+                r.partner_id,
+                label(locale, "score", &[]),
+                r.score,
+                label(locale, "grade", &[]),
+                r.grade,
+                label(locale, "settlement", &[]),
+                r.settlement,
+                if r.flags.is_empty() { String::new() } else { format!(" — {}", r.flags) }
+            ));
+        }
+    }
+    s.push_str(&format!("\n{}\n", label(locale, "footer", &[])));
+    s
+}
+
+/// The department pages and the leadership summary.
+pub fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
+    let r = input.result;
+    let locale = input.locale;
+    let month = r.month.to_string();
+    let t = super::templates::labels(locale);
+    let missing = (!r.missing_history_months.is_empty()).then(|| r.missing_history_months.len().to_string());
+    let mut out = Vec::new();
+
+    let mut departments: BTreeSet<&str> = input.departments.keys().map(String::as_str).collect();
+    departments.extend(r.partners.iter().flat_map(|p| p.departments.iter().map(String::as_str)));
+    let mut index = 0;
+    for department in departments {
+        let partners: Vec<&PartnerResult> = r.partners.iter().filter(|p| p.departments.contains(department)).collect();
+        if partners.is_empty() {
+            continue;
+        }
+        index += 1;
+        let rows = rows(input, &partners);
+        let title = label(locale, "title_department", &[("month", &month), ("department", department)]);
+        let lead = label(locale, "lead_department", &[("month", &month)]);
+        let stem = format!("trend-{index:02}");
+        let png = trend_png(&trend(input, &partners))?;
+        let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
+        let page = |img: String| {
+            render(
+                "monthly_report.html",
+                minijinja::context! { t, title, lead, rows, flagged, summary => false, preview => input.preview,
+                trend_img => img, missing_months => missing },
+            )
+        };
+        out.push(Report {
+            kind: format!("department:{department}"),
+            department: Some(department.to_string()),
+            subject: label(locale, "subject_department", &[("month", &month), ("department", department)]),
+            html_file: page(format!("{stem}.png"))?,
+            html_mail: page(format!("cid:{stem}"))?,
+            text: text_body(&title, &lead, &rows, locale),
+            images: vec![(stem, png)],
+        });
+    }
+
+    let all: Vec<&PartnerResult> = r.partners.iter().collect();
+    let rows = rows(input, &all);
+    let count = |g| r.partners.iter().filter(|p| p.assessment.as_ref().is_some_and(|a| a.grade == g)).count();
+    let on_hold = r.partners.iter().filter(|p| p.assessment.is_none()).count();
+    let sum = |f: fn(&crate::domain::monthly::Assessment) -> Decimal| {
+        fmt2(r.partners.iter().filter_map(|p| p.assessment.as_ref()).map(f).sum())
+    };
+    let totals = minijinja::context! {
+        partners => r.partners.len(), on_hold, flagged => r.partners.iter().filter(|p| !p.flags.is_empty()).count(),
+        fees_total => sum(|a| a.fees_total), fees_excluded => sum(|a| a.fees_excluded), settlement => sum(|a| a.settlement),
+        a => count(Grade::A), b => count(Grade::B), c => count(Grade::C),
+    };
+    let grades =
+        grades_png([("A", count(Grade::A)), ("B", count(Grade::B)), ("C", count(Grade::C)), ("hold", on_hold)])?;
+    let trend_all = trend_png(&trend(input, &all))?;
+    let title = label(locale, "title_summary", &[("month", &month)]);
+    let lead = label(locale, "lead_summary", &[("month", &month)]);
+    let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
+    let page = |grades_img: String, trend_img: String| {
+        render(
+            "monthly_report.html",
+            minijinja::context! { t, title, lead, rows, flagged, totals, summary => true, preview => input.preview,
+            grades_img, trend_img, missing_months => missing },
+        )
+    };
+    out.push(Report {
+        kind: "summary".into(),
+        department: None,
+        subject: label(locale, "subject_summary", &[("month", &month)]),
+        html_file: page("grades.png".into(), "trend-all.png".into())?,
+        html_mail: page("cid:grades".into(), "cid:trend-all".into())?,
+        text: text_body(&title, &lead, &rows, locale),
+        images: vec![("grades".into(), grades), ("trend-all".into(), trend_all)],
+    });
+    Ok(out)
+}
+
+/// A report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    #[error("workbook: {0}")]
+    Workbook(#[from] XlsxError),
+}
+
+fn number(d: Decimal) -> f64 {
+    d.to_string().parse().unwrap_or(0.0)
+}
+
+/// The month's workbook: results, indicators and data quality, numbers as numbers, text as text.
+pub fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let head = Format::new().set_bold().set_background_color("#EEF2F7");
+    let two = Format::new().set_num_format("0.00");
+    let l = |k: &str| label(locale, k, &[]);
+
+    let sheet = book.add_worksheet().set_name(l("sheet_summary"))?;
+    let headers = crate::report::csv::SCORES_HEADER;
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    for (i, p) in result.partners.iter().enumerate() {
+        let r = (i + 1) as u32;
+        let a = p.assessment.as_ref();
+        sheet.write_string(r, 0, &p.partner_id)?;
+        sheet.write_string(r, 1, &p.partner_name)?;
+        sheet.write_string(r, 2, if a.is_some() { "assessed" } else { "on_hold" })?;
+        if let Some(a) = a {
+            for (c, v) in [(3, a.effectiveness), (4, a.credit_deduction), (5, a.score)] {
+                sheet.write_number_with_format(r, c, number(v), &two)?;
+            }
+            sheet.write_string(r, 6, a.grade.as_str())?;
+            for (c, v) in [(7, a.fees_total), (8, a.fees_excluded), (9, a.settlement)] {
+                sheet.write_number_with_format(r, c, number(v), &two)?;
+            }
+        }
+        sheet.write_number(r, 10, p.c_grades_window as f64)?;
+        sheet.write_string(r, 11, crate::report::csv::list(p.flags.iter().map(|f| f.as_str())))?;
+        sheet.write_string(r, 12, crate::report::csv::list(p.hold_reasons.iter().map(String::as_str)))?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (c, w) in [(0u16, 10.0), (1, 34.0), (2, 10.0), (11, 36.0), (12, 36.0)] {
+        sheet.set_column_width(c, w)?;
+    }
+    for c in 3..=10u16 {
+        sheet.set_column_width(c, 14.0)?;
+    }
+
+    let sheet = book.add_worksheet().set_name(l("sheet_indicators"))?;
+    for (c, h) in ["partner_id", "indicator", "measured", "counted", "points", "weight"].iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    for (i, x) in result.indicators.iter().enumerate() {
+        let r = (i + 1) as u32;
+        sheet.write_string(r, 0, &x.partner_id)?;
+        sheet.write_string(r, 1, &x.indicator)?;
+        if let Some(m) = x.measured {
+            sheet.write_number_with_format(r, 2, number(m), &two)?;
+        }
+        sheet.write_number(r, 3, x.counted as f64)?;
+        sheet.write_number_with_format(r, 4, number(x.points), &two)?;
+        sheet.write_number(r, 5, number(x.weight))?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.set_column_width(0, 10.0)?;
+    sheet.set_column_width(1, 26.0)?;
+
+    let sheet = book.add_worksheet().set_name(l("sheet_data_quality"))?;
+    for (c, h) in ["source", "row_id", "problem"].iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    for (i, d) in result.data_quality.iter().enumerate() {
+        let r = (i + 1) as u32;
+        sheet.write_string(r, 0, &d.source)?;
+        sheet.write_string(r, 1, &d.row_id)?;
+        sheet.write_string(r, 2, &d.problem)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    for (c, w) in [(0u16, 16.0), (1, 36.0), (2, 28.0)] {
+        sheet.set_column_width(c, w)?;
+    }
+    book.save_to_buffer()
+}

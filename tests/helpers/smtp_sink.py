@@ -1,0 +1,28 @@
+"""A real SMTP server on loopback for the mail tests (aiosmtpd): each accepted message is written
+to DIR/<n>.eml with its envelope recipients in DIR/<n>.rcpt. Stops on SIGTERM."""
+import argparse, asyncio, os, signal, itertools
+from aiosmtpd.controller import Controller
+
+class Sink:
+    def __init__(self, directory):
+        self.directory = directory
+        self.counter = itertools.count(1 + len([f for f in os.listdir(directory) if f.endswith(".eml")]))
+
+    async def handle_DATA(self, server, session, envelope):
+        n = next(self.counter)
+        with open(os.path.join(self.directory, f"{n:04}.eml"), "wb") as f:
+            f.write(envelope.original_content)
+        with open(os.path.join(self.directory, f"{n:04}.rcpt"), "w") as f:
+            f.write("\n".join(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--dir", required=True)
+a = ap.parse_args()
+os.makedirs(a.dir, exist_ok=True)
+controller = Controller(Sink(a.dir), hostname="127.0.0.1", port=a.port)
+controller.start()
+print("ready", flush=True)
+signal.sigwait({signal.SIGTERM, signal.SIGINT})
+controller.stop()

@@ -1,0 +1,160 @@
+//! Mail end to end: a real SMTP server on loopback (aiosmtpd), the real binary, and a real MIME
+//! parser and xlsx reader (Python's email package and openpyxl) on what arrived.
+
+mod common;
+
+use common::*;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn helper(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers").join(name).display().to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The SMTP sink, killed when dropped.
+struct Server(Child);
+
+impl Server {
+    fn start(port: u16, dir: &Path) -> Self {
+        let child = Command::new("python3")
+            .arg(helper("smtp_sink.py"))
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the SMTP sink (pip install aiosmtpd; .ci/run does)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the SMTP sink did not start (is aiosmtpd installed?)");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Server(child)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn inspect(dir: &Path) -> Vec<serde_json::Value> {
+    let o = Command::new("python3").arg(helper("inspect_mail.py")).arg(dir).output().unwrap();
+    assert!(o.status.success(), "inspect_mail.py: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap().as_array().unwrap().clone()
+}
+
+fn emls(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map_or(0, |d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
+}
+
+#[test]
+fn monthly_mail_arrives_once_and_survives_a_server_outage() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let mailbox = env.dir.path().join("mailbox");
+    std::fs::create_dir_all(&mailbox).unwrap();
+    let port = free_port();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let run = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.current_dir(env!("CARGO_MANIFEST_DIR")).env("ICT_PARTNERS_SMTP_URL", &smtp);
+        c.output().unwrap()
+    };
+
+    let server = Server::start(port, &mailbox);
+    let o = run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let mails = inspect(&mailbox);
+    // config/ict-partners.toml: two departments with one manager each, plus leadership.
+    assert_eq!(mails.len(), 3, "{mails:#?}");
+    let scores_csv = env.read("monthly/2026-01/scores.csv");
+    for m in &mails {
+        let subject = m["subject"].as_str().unwrap();
+        assert!(subject.starts_with("【ICT支撑合作伙伴月度考核"), "subject decodes to Chinese: {subject}");
+        let types: Vec<&str> = m["types"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert!(
+            types.contains(&"multipart/alternative") && types.contains(&"text/plain") && types.contains(&"text/html")
+        );
+        let mut html_cids: Vec<&str> = m["html_cids"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let mut inline: Vec<&str> = m["inline_cids"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        html_cids.sort_unstable();
+        inline.sort_unstable();
+        assert!(!html_cids.is_empty());
+        assert_eq!(html_cids, inline, "every image the HTML shows is in the message");
+        assert_eq!(m["attachments"][0]["ascii"].as_str().unwrap(), "ict-partners-2026-01.xlsx");
+        assert_eq!(m["attachments"][0]["utf8"].as_str().unwrap(), "月度考核-2026-01.xlsx");
+        // The workbook holds the same scores as scores.csv.
+        for line in scores_csv.lines().skip(1) {
+            let cols: Vec<&str> = line.split(',').collect();
+            let in_xlsx = &m["scores"][cols[0]];
+            match cols[5] {
+                "" => assert!(in_xlsx.is_null(), "{line}"),
+                s => assert_eq!(in_xlsx.as_f64().unwrap(), s.parse::<f64>().unwrap(), "{line}"),
+            }
+        }
+    }
+    let to: Vec<&str> = mails.iter().map(|m| m["to"].as_str().unwrap()).collect();
+    for who in ["manager.zqkh@sc.example.cn", "manager.wlb@sc.example.cn", "leaders.zqkh@sc.example.cn"] {
+        assert!(to.contains(&who), "{to:?}");
+    }
+
+    // A rerun of the month sends nothing new.
+    let o = run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(emls(&mailbox), 3);
+
+    // Server down: results are committed and written, the run says 69, the mail waits.
+    drop(server);
+    let o = run(&["run", "monthly", "--month", "2026-02"]);
+    assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(env.out().join("monthly/2026-02/scores.csv").exists());
+    let o = run(&["run", "monthly", "--month", "2026-03"]);
+    assert_eq!(code(&o), 69);
+    let march = env.read("monthly/2026-03/scores.csv");
+    assert!(
+        march.contains("P04,") && march.contains("two_c_grades"),
+        "February was stored despite the outage: {march}"
+    );
+
+    // Server back: a flush delivers both months exactly once, and a second flush nothing.
+    let _server = Server::start(port, &mailbox);
+    let o = run(&["mail", "flush"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(emls(&mailbox), 9);
+    let o = run(&["mail", "flush"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(emls(&mailbox), 9);
+    let ids: std::collections::BTreeSet<String> =
+        inspect(&mailbox).iter().map(|m| m["message_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 9, "no message arrived twice");
+
+    // --resend is for when a person asks.
+    let o = run(&["run", "monthly", "--month", "2026-01", "--resend"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(emls(&mailbox), 12);
+}
+
+#[test]
+fn without_smtp_messages_are_written_to_the_outbox_once() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let mut c = env.cmd(&["run", "monthly", "--month", "2026-01"]);
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    assert!(c.output().unwrap().status.success());
+    let outbox = env.out().join("outbox");
+    assert_eq!(emls(&outbox), 3);
+    let mut again = env.cmd(&["run", "monthly", "--month", "2026-01"]);
+    again.current_dir(env!("CARGO_MANIFEST_DIR"));
+    assert!(again.output().unwrap().status.success());
+    assert_eq!(emls(&outbox), 3);
+    let index = std::fs::read_to_string(env.out().join("index.html")).unwrap();
+    // minijinja escapes `/` in attributes as `&#x2f;`, which every browser reads back.
+    assert!(index.contains("monthly&#x2f;2026-01&#x2f;summary.html"), "{index}");
+}
