@@ -56,9 +56,11 @@ pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
     println!("demo operations database: {}", ops.display());
     println!("results store:            {}", store.display());
     println!("outputs:                  {}", out.display());
-    println!("  monthly/YYYY-MM/    scores.csv, indicators.csv, data_quality.csv");
-    println!("  quarterly/YYYY-Qn/  presales.csv");
-    println!("  renewal/YYYY-MM-DD/ renewals.csv, exits.csv, blacklist_breaches.csv");
-    println!("  annual/{DEMO_YEAR}/        annual.csv");
+    println!("  index.html          every period's reports, newest first (open it in a browser)");
+    println!("  monthly/YYYY-MM/    summary.html, department-NN.html, assessment.xlsx, scores.csv, indicators.csv, data_quality.csv");
+    println!("  quarterly/YYYY-Qn/  presales.csv, confirmation_forms.xlsx, forms/*.html (结算确认表)");
+    println!("  renewal/YYYY-MM-DD/ renewals.csv, exits.csv, blacklist_breaches.csv, notices/*.html, list-NN.html");
+    println!("  annual/{DEMO_YEAR}/        annual.csv, annual.html");
+    println!("  outbox/             the e-mails as .eml files (no SMTP server is configured)");
     Ok(())
 }

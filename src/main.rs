@@ -67,6 +67,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 settings.store_url,
                 settings.output_dir.display()
             );
+            match &settings.smtp_url {
+                Some(url) => println!("mail: SMTP {url:?}, from {}", settings.mail_from),
+                None => {
+                    println!("mail: no SMTP server; messages are written to {}/outbox/", settings.output_dir.display())
+                }
+            }
             println!("rules: {} indicators, hash {}", settings.rules.indicators.len(), settings.rules.hash);
             println!("configuration OK");
             Ok(())

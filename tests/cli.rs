@@ -69,10 +69,12 @@ fn invalid_rules_list_every_problem_and_exit_78() {
 fn shipped_configuration_checks_clean_without_leaking_secrets() {
     let env = Env::new(&shared().join("ops.sqlite"));
     let mut c = env.cmd(&["check-config"]);
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("ICT_PARTNERS_STORE_URL", "postgres://app:hunter2@127.0.0.1/store");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ICT_PARTNERS_STORE_URL", "postgres://app:hunter2@127.0.0.1/store")
+        .env("ICT_PARTNERS_SMTP_URL", "smtps://mailer:s3cr3t-pw@mail.example.cn:465");
     let o = c.output().unwrap();
     let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(!all.contains("hunter2"), "{all}");
+    assert!(!all.contains("hunter2") && !all.contains("s3cr3t-pw"), "{all}");
     assert!(all.contains("configuration OK") || all.contains("calendar: no holiday data"), "{all}");
 }
 

@@ -341,3 +341,83 @@ pub fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError
     }
     book.save_to_buffer()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::monthly::{Assessment, Flag};
+
+    fn result() -> MonthResult {
+        let p = |id: &str, score, grade| PartnerResult {
+            partner_id: id.into(),
+            partner_name: format!("<b>{id}</b>"),
+            assessment: Some(Assessment {
+                effectiveness: score,
+                credit_deduction: Decimal::ZERO,
+                score,
+                grade,
+                fees_total: Decimal::ONE_HUNDRED,
+                fees_excluded: Decimal::ZERO,
+                settlement: score,
+            }),
+            c_grades_window: 2,
+            flags: BTreeSet::from([Flag::TwoCGrades]),
+            hold_reasons: BTreeSet::new(),
+            departments: BTreeSet::from(["网络部".to_string()]),
+        };
+        MonthResult {
+            month: "2026-10".parse().unwrap(),
+            partners: vec![p("P1", Decimal::new(7000, 2), Grade::C), p("P2", Decimal::new(9550, 2), Grade::A)],
+            indicators: vec![],
+            data_quality: vec![],
+            evidence: vec![],
+            missing_history_months: vec![],
+        }
+    }
+
+    fn input<'a>(
+        r: &'a MonthResult,
+        history: &'a [MonthlyScore],
+        locale: &'a str,
+        d: &'a BTreeMap<String, Vec<String>>,
+    ) -> ReportInput<'a> {
+        let grades = GradeThresholds { a_min: Decimal::from(90), b_min: Decimal::from(75) };
+        ReportInput { result: r, history, departments: d, grades, locale, preview: false }
+    }
+
+    #[test]
+    fn department_page_and_summary_rank_and_compare_with_last_month() {
+        let r = result();
+        let history = vec![MonthlyScore {
+            month: "2026-09".parse().unwrap(),
+            partner_id: "P1".into(),
+            score: Some(Decimal::new(8000, 2)),
+            grade: Some(Grade::B),
+            settlement: None,
+        }];
+        let departments = BTreeMap::new();
+        let reports = reports(&input(&r, &history, "zh-CN", &departments)).unwrap();
+        assert_eq!(reports.len(), 2);
+        assert_eq!(reports[0].subject, "【ICT支撑合作伙伴月度考核】2026-10 网络部");
+        let summary = &reports[1];
+        // P2 (95.50) ranks above P1 (70.00); P1 fell 10.00 from 80.00.
+        assert!(summary.text.find("P2").unwrap() < summary.text.find("P1").unwrap());
+        assert!(summary.html_file.contains("-10.00") && summary.html_file.contains("近12个月两次及以上C级"));
+        assert!(summary.html_mail.contains("cid:grades") && summary.html_file.contains("grades.png"));
+        assert!(!summary.html_file.contains("<b>P1</b>"), "names are escaped");
+        let en = reports_in("en", &r);
+        assert_eq!(en[1].subject, "ICT partner assessment 2026-10: summary");
+        assert!(en[1].html_file.contains("two or more C grades in 12 months"));
+    }
+
+    fn reports_in(locale: &str, r: &MonthResult) -> Vec<Report> {
+        let departments = BTreeMap::new();
+        reports(&input(r, &[], locale, &departments)).unwrap()
+    }
+
+    #[test]
+    fn workbook_opens_as_xlsx() {
+        let bytes = workbook(&result(), "zh-CN").unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+    }
+}
