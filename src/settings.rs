@@ -50,6 +50,8 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub leadership: Vec<String>,
+    /// 委托单位 (presales_projects.commissioning_unit) → who receives its confirmation forms.
+    pub commissioning_units: BTreeMap<String, Vec<String>>,
     pub rules: Rules,
     /// Where each piece came from, for `check-config`.
     pub origins: Vec<String>,
@@ -66,6 +68,13 @@ struct RawApp {
     departments: BTreeMap<String, RawDepartment>,
     #[serde(default)]
     mail: Option<RawMail>,
+    #[serde(default)]
+    commissioning_units: BTreeMap<String, RawUnit>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawUnit {
+    addresses: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +207,13 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         }
         departments.insert(name, dept.managers);
     }
+    let mut commissioning_units = BTreeMap::new();
+    for (name, unit) in app.commissioning_units {
+        for address in unit.addresses.iter().filter(|a| !plausible_address(a)) {
+            problems.push(format!("commissioning_units.{name}.addresses: not an e-mail address: {address:?}"));
+        }
+        commissioning_units.insert(name, unit.addresses);
+    }
     let mail = app.mail.unwrap_or(RawMail { smtp_url: None, from: None, leadership: vec![] });
     for address in &mail.leadership {
         if !plausible_address(address) {
@@ -227,6 +243,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         smtp_url: env.smtp_url.clone().or(mail.smtp_url).map(Secret::new),
         mail_from: mail.from.unwrap_or_else(|| "ict-partners@localhost".into()),
         leadership: mail.leadership,
+        commissioning_units,
         rules: rules.expect("no problems means the rules compiled"),
         origins,
     })

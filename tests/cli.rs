@@ -115,7 +115,17 @@ fn quarters_never_pay_a_project_twice_and_renewal_notices_go_out_once() {
     }
     env.ok(&["run", "renewal", "--as-of", "2026-11-01"]);
     assert!(env.read("renewal/2026-11-01/renewals.csv").lines().skip(1).all(|l| l.ends_with(",sent")));
+    let emls = || std::fs::read_dir(env.out().join("outbox")).map_or(0, |d| d.count());
+    let before = emls();
     env.ok(&["run", "renewal", "--as-of", "2026-11-02"]);
+    // The second day mails only the departments' lists again, never a contract owner's notice.
+    let lists = std::fs::read_dir(env.out().join("renewal/2026-11-02"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("list-"))
+        .count();
+    assert!(lists > 0);
+    assert_eq!(emls() - before, lists);
     let later = env.read("renewal/2026-11-02/renewals.csv");
     assert!(later.lines().any(|l| l.starts_with("C-P01-AS1,") && l.ends_with(",already_sent")), "{later}");
 }

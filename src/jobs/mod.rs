@@ -109,12 +109,77 @@ pub async fn run_job(
     let result = match job {
         Job::Monthly(month) => monthly::run(settings, month, options, now).await,
         Job::Quarterly(quarter) => quarterly::run(settings, quarter, options, now).await,
-        Job::Renewal(day) => renewal::run(settings, day, options).await,
+        Job::Renewal(day) => renewal::run(settings, day, options, now).await,
         Job::Annual(year) => annual::run(settings, year, options).await,
     };
     // The index is rewritten whatever happened to the mail: the period's files are there.
     write_index(&settings.output_dir);
     result
+}
+
+/// Records the messages in the outbox and delivers everything queued. Returns the line for the
+/// operator, or `AppError::Unavailable` (exit 69) when messages stay queued: the results are
+/// committed by then, and the next run or `mail flush` sends them.
+pub async fn send(
+    settings: &Settings,
+    store: &crate::store::Store,
+    messages: &[crate::store::OutboxMessage],
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<String> {
+    let at = stamp(now);
+    let queued = store.enqueue(messages, options.resend, &at).await?;
+    let outbox = settings.output_dir.join("outbox");
+    let delivered = crate::mail::deliver(store, settings.smtp_url.as_ref(), &settings.mail_from, &outbox, &at).await?;
+    if delivered.failed > 0 {
+        return Err(AppError::Unavailable(format!(
+            "the results are stored and written, but {} messages could not be sent; they stay queued for the next run or `ict-partners mail flush`",
+            delivered.failed
+        ))
+        .into());
+    }
+    Ok(format!(
+        "mail: {queued} new messages queued, {} delivered ({})",
+        delivered.sent,
+        if settings.smtp_url.is_some() { "SMTP" } else { "written to outbox/" }
+    ))
+}
+
+/// Builds one outbox message per recipient of a letter; recipients that are not addresses are
+/// skipped with a warning (they come from other systems).
+pub fn letters_to(
+    settings: &Settings,
+    job: &str,
+    period: &str,
+    kind: &str,
+    recipients: &[String],
+    letter: &crate::mail::Letter,
+    attachments: &[crate::mail::AttachedFile],
+) -> Vec<crate::store::OutboxMessage> {
+    if recipients.is_empty() {
+        tracing::warn!(kind, "no recipients: the report is written but not mailed");
+    }
+    recipients
+        .iter()
+        .filter_map(|to| {
+            let id = crate::mail::message_id(&settings.mail_from, job, period, kind, to);
+            match crate::mail::build(&settings.mail_from, to, letter, attachments, &id) {
+                Ok(eml) => Some(crate::store::OutboxMessage {
+                    job: job.into(),
+                    period: period.into(),
+                    recipient: to.clone(),
+                    kind: kind.into(),
+                    subject: letter.subject.clone(),
+                    message_id: id,
+                    eml,
+                }),
+                Err(e) => {
+                    tracing::warn!(kind, recipient = %to, error = %e, "message not built");
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 /// Rewrites `index.html` at the output root; a failure is logged, never fatal.

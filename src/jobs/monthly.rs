@@ -4,8 +4,7 @@ use super::write_outputs;
 use super::{Job, RunOptions, RunSummary};
 use crate::domain::monthly::assess;
 use crate::domain::period::Month;
-use crate::error::AppError;
-use crate::mail::{self, AttachedFile};
+use crate::mail::AttachedFile;
 use crate::report::monthly::{Report, ReportInput};
 use crate::report::{self, csv, period_dir};
 use crate::settings::Settings;
@@ -74,24 +73,13 @@ pub async fn run(
 
     let mut mail_line = None;
     if options.stores() {
-        let stamp = super::stamp(now);
-        let messages = messages(settings, month, &reports, &workbook)?;
-        let queued = store.enqueue(&messages, options.resend, &stamp).await?;
-        let outbox = settings.output_dir.join("outbox");
-        let delivered = mail::deliver(&store, settings.smtp_url.as_ref(), &settings.mail_from, &outbox, &stamp).await?;
-        mail_line = Some(format!(
-            "mail: {queued} new messages queued, {} delivered ({}), {} waiting",
-            delivered.sent,
-            if settings.smtp_url.is_some() { "SMTP" } else { "written to outbox/" },
-            delivered.failed
-        ));
-        if delivered.failed > 0 {
-            store.close().await;
-            return Err(AppError::Unavailable(format!(
-                "the results of {month} are stored and written, but {} messages could not be sent; they stay queued for the next run or `ict-partners mail flush`",
-                delivered.failed
-            ))
-            .into());
+        let messages = messages(settings, month, &reports, &workbook);
+        match super::send(settings, &store, &messages, options, now).await {
+            Ok(line) => mail_line = Some(line),
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
         }
     }
     store.close().await;
@@ -120,12 +108,7 @@ pub async fn run(
 
 /// One message per recipient and report: each department's managers get their page, leadership
 /// the summary; every message carries the month's workbook.
-fn messages(
-    settings: &Settings,
-    month: Month,
-    reports: &[Report],
-    workbook: &[u8],
-) -> anyhow::Result<Vec<OutboxMessage>> {
+fn messages(settings: &Settings, month: Month, reports: &[Report], workbook: &[u8]) -> Vec<OutboxMessage> {
     let ascii = format!("ict-partners-{month}.xlsx");
     let name = format!("{}-{month}.xlsx", report::templates::label(&settings.locale, "workbook", &[]));
     let xlsx = AttachedFile {
@@ -134,28 +117,23 @@ fn messages(
         content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         bytes: workbook,
     };
-    let mut out = Vec::new();
-    for r in reports {
-        let recipients: &[String] = match &r.department {
-            Some(d) => settings.departments.get(d).map_or(&[], Vec::as_slice),
-            None => &settings.leadership,
-        };
-        if recipients.is_empty() {
-            tracing::warn!(kind = %r.kind, "no recipients configured: the report is written but not mailed");
-        }
-        for to in recipients {
-            let id = mail::message_id(&settings.mail_from, "monthly", &month.to_string(), &r.kind, to);
-            let eml = mail::build(&settings.mail_from, to, r, std::slice::from_ref(&xlsx), &id)?;
-            out.push(OutboxMessage {
-                job: "monthly".into(),
-                period: month.to_string(),
-                recipient: to.clone(),
-                kind: r.kind.clone(),
-                subject: r.subject.clone(),
-                message_id: id,
-                eml,
-            });
-        }
-    }
-    Ok(out)
+    let period = month.to_string();
+    reports
+        .iter()
+        .flat_map(|r| {
+            let recipients: &[String] = match &r.department {
+                Some(d) => settings.departments.get(d).map_or(&[], Vec::as_slice),
+                None => &settings.leadership,
+            };
+            super::letters_to(
+                settings,
+                "monthly",
+                &period,
+                &r.kind,
+                recipients,
+                &r.letter(),
+                std::slice::from_ref(&xlsx),
+            )
+        })
+        .collect()
 }

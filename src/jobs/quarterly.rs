@@ -4,11 +4,15 @@ use super::{stamp, write_outputs, Job, RunOptions, RunSummary};
 use crate::domain::inputs::{values, PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS};
 use crate::domain::period::Quarter;
 use crate::domain::presales::{settle, Status};
+use crate::mail::AttachedFile;
+use crate::report::forms::Form;
 use crate::report::{csv, forms, period_dir};
 use crate::settings::Settings;
 use crate::sources::{Source, Window};
+use crate::store::OutboxMessage;
 use crate::store::Store;
 use chrono::NaiveDateTime;
+use std::collections::{BTreeMap, HashMap};
 
 pub async fn run(
     settings: &Settings,
@@ -31,7 +35,6 @@ pub async fn run(
     if options.stores() {
         store.save_quarter(&result, &settings.rules.hash, &stamp(now)).await?;
     }
-    store.close().await;
     let dir = period_dir(&settings.output_dir, "quarterly", &quarter.to_string());
     // One 结算确认表 per (partner, commissioning unit): a sheet of the workbook and a printable page.
     let forms = forms::forms(&result, &names, options.preview);
@@ -47,6 +50,24 @@ pub async fn run(
         files.push((name, forms::html(form)?.into_bytes()));
     }
     write_outputs(&dir, &files)?;
+
+    // Each commissioning unit gets its forms, each partner its own (谁委托、谁付费).
+    let mut mail_line = None;
+    if options.stores() {
+        let emails: HashMap<&str, &str> = values(&partners, "partner_id")
+            .zip(values(&partners, "contact_email"))
+            .filter_map(|(p, e)| Some((p?, e?)))
+            .collect();
+        let messages = form_messages(settings, quarter, &forms, &emails)?;
+        match super::send(settings, &store, &messages, options, now).await {
+            Ok(line) => mail_line = Some(line),
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        }
+    }
+    store.close().await;
     let count = |s| result.rows.iter().filter(|r| r.status == s).count();
     let total: rust_decimal::Decimal = result.rows.iter().filter_map(|r| r.share.as_ref()).map(|s| s.amount).sum();
     let line = format!(
@@ -57,5 +78,71 @@ pub async fn run(
         count(Status::Held),
         count(Status::NotPayable)
     );
-    Ok(RunSummary { job: Job::Quarterly(quarter), output_dir: dir, lines: vec![line] })
+    Ok(RunSummary {
+        job: Job::Quarterly(quarter),
+        output_dir: dir,
+        lines: std::iter::once(line).chain(mail_line).collect(),
+    })
+}
+
+/// A form as an attachment: an ASCII name for every client, the Chinese one for those that read it.
+struct FormFile<'a> {
+    form: &'a Form,
+    ascii: String,
+    name: String,
+    html: Vec<u8>,
+}
+
+fn form_messages(
+    settings: &Settings,
+    quarter: Quarter,
+    forms: &[Form],
+    partner_emails: &HashMap<&str, &str>,
+) -> anyhow::Result<Vec<OutboxMessage>> {
+    let label = forms.first().map(|f| f.quarter.clone()).unwrap_or_else(|| quarter.to_string());
+    let mut counters: HashMap<&str, usize> = HashMap::new();
+    let mut files = Vec::new();
+    for form in forms {
+        let k = counters.entry(&form.partner_id).or_default();
+        *k += 1;
+        files.push(FormFile {
+            form,
+            ascii: format!("form-{}-{k:02}.html", forms::safe_name(&form.partner_id)),
+            name: format!("结算确认表-{}-{}.html", form.partner_name, form.unit),
+            html: forms::html(form)?.into_bytes(),
+        });
+    }
+    let period = quarter.to_string();
+    let mut by_unit: BTreeMap<&str, Vec<&FormFile>> = BTreeMap::new();
+    let mut by_partner: BTreeMap<&str, Vec<&FormFile>> = BTreeMap::new();
+    for f in &files {
+        by_unit.entry(&f.form.unit).or_default().push(f);
+        by_partner.entry(&f.form.partner_id).or_default().push(f);
+    }
+    let mut out = Vec::new();
+    let mut push = |kind: String, title: String, recipients: Vec<String>, group: &[&FormFile]| -> anyhow::Result<()> {
+        let group_forms: Vec<&Form> = group.iter().map(|f| f.form).collect();
+        let letter = forms::letter(&title, &label, &group_forms)?;
+        let attached: Vec<AttachedFile> = group
+            .iter()
+            .map(|f| AttachedFile {
+                ascii_name: &f.ascii,
+                name: &f.name,
+                content_type: "text/html; charset=utf-8",
+                bytes: &f.html,
+            })
+            .collect();
+        out.extend(super::letters_to(settings, "quarterly", &period, &kind, &recipients, &letter, &attached));
+        Ok(())
+    };
+    for (unit, group) in &by_unit {
+        let recipients = settings.commissioning_units.get(*unit).cloned().unwrap_or_default();
+        push(format!("forms_unit:{unit}"), format!("【售前支撑费用结算确认】{label} {unit}"), recipients, group)?;
+    }
+    for (partner, group) in &by_partner {
+        let recipients: Vec<String> = partner_emails.get(partner).map(|e| vec![e.to_string()]).unwrap_or_default();
+        let title = format!("【售前支撑费用结算确认】{label} {}", group[0].form.partner_name);
+        push(format!("forms_partner:{partner}"), title, recipients, group)?;
+    }
+    Ok(out)
 }

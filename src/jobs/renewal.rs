@@ -8,10 +8,15 @@ use crate::report::{csv, forms, lifecycle, period_dir};
 use crate::settings::Settings;
 use crate::sources::{Source, Window};
 use crate::store::Store;
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use std::collections::{BTreeSet, HashMap};
 
-pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> anyhow::Result<RunSummary> {
+pub async fn run(
+    settings: &Settings,
+    as_of: NaiveDate,
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<RunSummary> {
     let rules = &settings.rules;
     let source = Source::connect(&settings.source_url).await?;
     let midnight = chrono::NaiveTime::MIN;
@@ -55,7 +60,6 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
     if options.stores() {
         store.record_renewal_notices(&rows, as_of).await?;
     }
-    store.close().await;
 
     let dir = period_dir(&settings.output_dir, "renewal", &as_of.to_string());
     let mut files = vec![
@@ -80,6 +84,31 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
         .zip(values(&contracts, "department"))
         .filter_map(|(c, d)| Some((c?, d?)))
         .collect();
+    let mut messages = Vec::new();
+    for (row, notice) in &with_notice {
+        if *notice == Notice::Sent {
+            let name = names.get(&row.partner_id).map_or(row.partner_id.as_str(), String::as_str);
+            let html = lifecycle::renewal_notice(row, name, as_of)?;
+            let subject = format!("【合同到期续约提示】{} {}（{} 到期）", row.contract_id, name, row.end_date);
+            let text = format!(
+                "{subject}\n请在 {} 前作出是否续约的决定。评估结论：{}。",
+                row.end_date,
+                if row.eligible { "可考虑续约" } else { "不建议续约" }
+            );
+            let letter = crate::mail::Letter { subject, html, text, images: vec![] };
+            // Keyed by the contract's end date, not the run day: one notice per contract, ever.
+            let kind = format!("notice:{}", row.contract_id);
+            messages.extend(super::letters_to(
+                settings,
+                "renewal",
+                &row.end_date.to_string(),
+                &kind,
+                std::slice::from_ref(&row.owner_email),
+                &letter,
+                &[],
+            ));
+        }
+    }
     let mut departments: BTreeSet<&str> = with_notice.iter().map(|(r, _)| r.department.as_str()).collect();
     departments.extend(exit_rows.iter().filter_map(|e| department_of.get(e.contract_id.as_str()).copied()));
     for (k, department) in departments.iter().enumerate() {
@@ -92,9 +121,36 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
             .collect();
         let breaches: Vec<_> = breach_rows.iter().filter(|b| partners_here.contains(b.partner_id.as_str())).collect();
         let page = lifecycle::renewal_list(department, as_of, &rows, &exits, &breaches, &names)?;
+        let letter = crate::mail::Letter {
+            subject: format!("【合同到期续约汇总】{as_of} {department}"),
+            html: page.clone(),
+            text: format!("{department}：{} 份合同将在三个月内到期，详见正文。", rows.len()),
+            images: vec![],
+        };
+        let managers = settings.departments.get(*department).cloned().unwrap_or_default();
+        messages.extend(super::letters_to(
+            settings,
+            "renewal",
+            &as_of.to_string(),
+            &format!("list:{department}"),
+            &managers,
+            &letter,
+            &[],
+        ));
         files.push((format!("list-{:02}.html", k + 1), page.into_bytes()));
     }
     write_outputs(&dir, &files)?;
+    let mut mail_line = None;
+    if options.stores() {
+        match super::send(settings, &store, &messages, options, now).await {
+            Ok(line) => mail_line = Some(line),
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        }
+    }
+    store.close().await;
     let eligible = rows.iter().filter(|r| r.eligible).count();
     let line = format!(
         "renewal {as_of}: {} contracts in the notice window ({eligible} eligible), {} exit requests, {} blacklist breaches",
@@ -102,5 +158,9 @@ pub async fn run(settings: &Settings, as_of: NaiveDate, options: RunOptions) -> 
         exit_rows.len(),
         breach_rows.len()
     );
-    Ok(RunSummary { job: Job::Renewal(as_of), output_dir: dir, lines: vec![line] })
+    Ok(RunSummary {
+        job: Job::Renewal(as_of),
+        output_dir: dir,
+        lines: std::iter::once(line).chain(mail_line).collect(),
+    })
 }

@@ -3,7 +3,6 @@
 
 use crate::error::{redact_url, AppError};
 use crate::report::forms::safe_name;
-use crate::report::monthly::Report;
 use crate::settings::Secret;
 use crate::store::{OutboxMessage, Store};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
@@ -68,6 +67,16 @@ pub fn header_text(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
+/// What a message says: subject, HTML (images by `cid:`), plain text and the inline images.
+#[derive(Debug, Clone, Default)]
+pub struct Letter {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// (content id, PNG bytes).
+    pub images: Vec<(String, Vec<u8>)>,
+}
+
 /// A file attached to a message.
 pub struct AttachedFile<'a> {
     pub ascii_name: &'a str,
@@ -89,18 +98,18 @@ pub fn message_id(from: &str, job: &str, period: &str, kind: &str, recipient: &s
 pub fn build(
     from: &str,
     to: &str,
-    report: &Report,
+    letter: &Letter,
     attachments: &[AttachedFile],
     message_id: &str,
 ) -> Result<Vec<u8>, BuildError> {
     let from: Mailbox = from.parse().map_err(berr)?;
     let to: Mailbox = to.parse().map_err(berr)?;
     let png = ContentType::parse("image/png").map_err(berr)?;
-    let mut related = MultiPart::related().singlepart(SinglePart::html(report.html_mail.clone()));
-    for (cid, bytes) in &report.images {
+    let mut related = MultiPart::related().singlepart(SinglePart::html(letter.html.clone()));
+    for (cid, bytes) in &letter.images {
         related = related.singlepart(Attachment::new_inline(cid.clone()).body(bytes.clone(), png.clone()));
     }
-    let alternative = MultiPart::alternative().singlepart(SinglePart::plain(report.text.clone())).multipart(related);
+    let alternative = MultiPart::alternative().singlepart(SinglePart::plain(letter.text.clone())).multipart(related);
     let mut mixed = MultiPart::mixed().multipart(alternative);
     for file in attachments {
         let part = SinglePart::builder()
@@ -112,7 +121,7 @@ pub fn build(
     let message = lettre::Message::builder()
         .from(from)
         .to(to)
-        .subject(header_text(&report.subject))
+        .subject(header_text(&letter.subject))
         .message_id(Some(message_id.to_string()))
         .multipart(mixed)
         .map_err(berr)?;
@@ -193,13 +202,10 @@ fn write_file(dir: &Path, m: &OutboxMessage) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn report() -> Report {
-        Report {
-            kind: "summary".into(),
-            department: None,
+    fn report() -> Letter {
+        Letter {
             subject: "【月度考核】2026-10\r\nBcc: x@evil.example".into(),
-            html_file: String::new(),
-            html_mail: "<p>考核得分</p><img src=\"cid:grades\">".into(),
+            html: "<p>考核得分</p><img src=\"cid:grades\">".into(),
             text: "考核得分".into(),
             images: vec![("grades".into(), vec![0x89, b'P', b'N', b'G'])],
         }

@@ -103,6 +103,19 @@ pub fn html(form: &Form) -> Result<String, minijinja::Error> {
     super::templates::render("confirmation_form.html", form)
 }
 
+/// The covering letter for a set of forms (a commissioning unit's, or a partner's).
+pub fn letter(title: &str, quarter: &str, forms: &[&Form]) -> Result<crate::mail::Letter, minijinja::Error> {
+    let html = super::templates::render("forms_letter.html", minijinja::context! { title, quarter, forms })?;
+    let mut text = format!("{title}\n\n");
+    for f in forms {
+        text.push_str(&format!(
+            "{}（{}） {}：{} 元（人民币{}）\n",
+            f.partner_name, f.partner_id, f.unit, f.total, f.total_upper
+        ));
+    }
+    Ok(crate::mail::Letter { subject: title.to_string(), html, text, images: vec![] })
+}
+
 /// A file-name-safe form of an identifier: ASCII letters, digits, `-` and `_` only.
 pub fn safe_name(id: &str) -> String {
     let s: String =

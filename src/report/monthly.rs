@@ -13,6 +13,18 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+impl Report {
+    /// The report as a mail body (images by CID).
+    pub fn letter(&self) -> crate::mail::Letter {
+        crate::mail::Letter {
+            subject: self.subject.clone(),
+            html: self.html_mail.clone(),
+            text: self.text.clone(),
+            images: self.images.clone(),
+        }
+    }
+}
+
 /// A rendered report: the page as a file (images by file name) and as a mail body (images by CID).
 #[derive(Debug, Clone)]
 pub struct Report {

@@ -4,7 +4,8 @@ use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
+    ("forms_letter.html", include_str!("../../reports/zh-CN/forms_letter.html")),
     ("index.html", include_str!("../../reports/index.html")),
     ("monthly_report.html", include_str!("../../reports/monthly_report.html")),
     ("_style.html", include_str!("../../reports/zh-CN/_style.html")),
