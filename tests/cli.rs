@@ -118,14 +118,17 @@ fn quarters_never_pay_a_project_twice_and_renewal_notices_go_out_once() {
     let emls = || std::fs::read_dir(env.out().join("outbox")).map_or(0, |d| d.count());
     let before = emls();
     env.ok(&["run", "renewal", "--as-of", "2026-11-02"]);
-    // The second day mails only the departments' lists again, never a contract owner's notice.
+    // The second day mails the departments' lists again, and notices only to contracts new in the window.
     let lists = std::fs::read_dir(env.out().join("renewal/2026-11-02"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("list-"))
         .count();
+    let first_notices = env.read("renewal/2026-11-02/renewals.csv").lines().filter(|l| l.ends_with(",sent")).count();
     assert!(lists > 0);
-    assert_eq!(emls() - before, lists);
+    // C-P10-PS2 ends 2027-02-02: it enters the window on 2026-11-02 and gets its first notice.
+    assert_eq!(first_notices, 1);
+    assert_eq!(emls() - before, lists + first_notices);
     let later = env.read("renewal/2026-11-02/renewals.csv");
     assert!(later.lines().any(|l| l.starts_with("C-P01-AS1,") && l.ends_with(",already_sent")), "{later}");
 }
