@@ -351,8 +351,8 @@ struct RawCalendarYear {
 }
 
 fn parse_calendar(text: &str, problems: &mut Vec<String>) -> Option<BTreeMap<i32, CalendarYear>> {
-    let raw: RawCalendarFile = parse_toml("calendar", text, problems)?;
     let before = problems.len();
+    let raw: RawCalendarFile = parse_toml("calendar", text, problems)?;
     let mut years = BTreeMap::new();
     for (key, raw_year) in raw.years {
         let Ok(year) = key.parse::<i32>() else {
@@ -506,8 +506,9 @@ const PENALTY_KEYS: [&str; 7] = [
 
 /// Compiles the rules text into `Rules`, pushing every semantic problem found.
 pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &mut Vec<String>) -> Option<Rules> {
-    let raw: RawRules = parse_toml("rules", text, problems)?;
+    // Unknown keys found while parsing count as problems of this file too.
     let before = problems.len();
+    let raw: RawRules = parse_toml("rules", text, problems)?;
     let mut p = |s: String| problems.push(format!("rules: {s}"));
 
     let timezone: Option<chrono_tz::Tz> = raw.timezone.parse().ok();
@@ -844,6 +845,51 @@ mod tests {
             ["weights add up", "a_min", "lunar", "must be open", "unknown kind", "unknown key `indicators.4.surprise`"]
         {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+    }
+
+    /// Broken rules files, each with the problem it must name (a missing key, a wrong type, a
+    /// negative weight, bands out of order, an unknown kind…): reported, never a panic.
+    const BROKEN_RULES: [(&str, &str, &str); 16] = [
+        ("weight = 30", "weight = -30", "must not be negative"),
+        ("weight = 30", "weight = \"thirty\"", "rules:"),
+        ("a_min = 90", "", "missing field `a_min`"),
+        ("kind = \"average\"", "kind = \"median\"", "unknown kind"),
+        ("{ below = 5000000, coefficient = 1.2 },", "{ below = 500000, coefficient = 1.2 },", "bands must ascend"),
+        ("{ coefficient = 1.5 },", "", "must be open"),
+        ("AAA = { limit_hours = 4,", "AAA = { limit_hours = 0,", "must be positive"),
+        ("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Olympus\"", "IANA"),
+        ("[\"13:30\", \"18:00\"]", "[\"11:30\", \"18:00\"]", "without overlapping"),
+        ("[\"09:00\", \"12:00\"]", "[\"9h\", \"12:00\"]", "HH:MM"),
+        ("B = { dedicated_line = 1500, integrated = 3000 }", "B = { dedicated_line = 1500 }", "needs both"),
+        ("mixed_settles_as = \"higher\"", "mixed_settles_as = \"middle\"", "higher"),
+        ("class_two_max = 10", "class_two_max = 0", "class_two_min <= class_two_max"),
+        ("c_grade_threshold = 2", "c_grade_threshold = 0", "at least 1"),
+        ("notice_months = 3", "notice_months = 3\nsurplus = true", "unknown key `renewal.surplus`"),
+        ("[grades]", "[grades", "rules:"),
+    ];
+
+    #[test]
+    fn broken_rules_files_name_their_problem() {
+        for (from, to, needle) in BROKEN_RULES {
+            assert!(DEFAULT_RULES.contains(from), "case does not apply: {from}");
+            let problems = compile(&DEFAULT_RULES.replacen(from, to, 1)).expect_err(needle);
+            assert!(problems.iter().any(|p| p.contains(needle)), "{needle:?} not in {problems:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+        /// Any line deleted or replaced by junk: either valid rules or a list of problems.
+        #[test]
+        fn mangled_rules_never_panic(line in 0usize..120, junk in "[ -~]{0,12}", delete in proptest::bool::ANY) {
+            let mut lines: Vec<String> = DEFAULT_RULES.lines().map(str::to_string).collect();
+            let at = line % lines.len();
+            if delete { lines.remove(at); } else { lines[at] = junk; }
+            match compile(&lines.join("\n")) {
+                Ok(rules) => proptest::prop_assert_eq!(rules.indicators.iter().map(|i| i.weight).sum::<Decimal>(), Decimal::ONE_HUNDRED),
+                Err(problems) => proptest::prop_assert!(!problems.is_empty()),
+            }
         }
     }
 

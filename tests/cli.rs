@@ -202,3 +202,38 @@ fn human_outputs_sit_beside_the_csvs() {
     let annual = std::fs::read_to_string(out.join("annual/2026/annual.html")).unwrap();
     assert!(annual.contains("激励名单") && annual.contains("需重点关注"));
 }
+
+/// Broken application files: exit 78, every problem named, nothing run, never a panic.
+#[test]
+fn broken_configuration_files_exit_78_listing_every_problem() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ict-partners.toml")).unwrap();
+    let cases: [(String, &[&str]); 5] = [
+        (good.replace("[source]\n", "[sauce]\n"), &["unknown key `sauce`", "missing field `source`"]),
+        (good.replace("dir = \"reports/out\"", "dir = 7"), &["invalid type"]),
+        (
+            good.replace("manager.wlb@sc.example.cn", "not an address").replace("locale = \"zh-CN\"", "locale = \"fr\""),
+            &["not an e-mail address: \"not an address\"", "output.locale"],
+        ),
+        (good.replace("url = \"sqlite://data/ops.sqlite\"", "url = \"ftp://ops\""), &[]),
+        (good.replace("path = \"rules.toml\"", "path = \"missing-rules.toml\""), &["cannot read rules file"]),
+    ];
+    for (k, (text, needles)) in cases.iter().enumerate() {
+        let config_dir = env.dir.path().join(format!("config-{k}"));
+        std::fs::create_dir_all(&config_dir).unwrap();
+        for f in ["rules.toml", "calendar-cn.toml"] {
+            std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(f), config_dir.join(f)).unwrap();
+        }
+        let path = config_dir.join("ict-partners.toml");
+        std::fs::write(&path, text).unwrap();
+        let mut c = env.cmd(&["--config", path.to_str().unwrap(), "check-config"]);
+        // The source URL of case 3 must come from the file, not the environment.
+        c.env_remove("ICT_PARTNERS_SOURCE_URL");
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 78, "case {k}: {err}");
+        for needle in *needles {
+            assert!(err.contains(needle), "case {k}: {needle:?} not in {err}");
+        }
+    }
+}

@@ -11,18 +11,44 @@ pub mod templates;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-/// Writes a file atomically (temporary name, then rename) so no reader sees it half-written.
+/// Creates a folder (and its parents) readable by owner and group only (0750): the outputs carry
+/// partners' money.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o750).create(dir)
+}
+
+/// Writes a file atomically (temporary name, then rename) so no reader sees it half-written, and
+/// readable by owner and group only (0640).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp =
-        dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("out"), std::process::id()));
+    create_private_dir(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn outputs_are_private_to_owner_and_group() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("out/monthly/2026-10/scores.csv");
+        write_atomic(&file, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o640);
+        assert_eq!(mode(&root.path().join("out/monthly")), 0o750);
+        assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "no temporary file is left");
+    }
 }
 
 /// Joins a period folder under the output root; the parts are our own period names, and anything

@@ -52,16 +52,22 @@ impl Store {
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::report::create_private_dir(dir)
                 .map_err(|e| AppError::Unavailable(format!("cannot create the store folder {}: {e}", dir.display())))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| AppError::Unavailable(format!("cannot open store {}: {e}", redact_url(raw))))?;
         MIGRATOR.run(&pool).await.map_err(|e| anyhow::anyhow!("migrating the store: {e}"))?;
+        // The store holds partners' money: owner and group only.
+        let file = options.get_filename();
+        if file.exists() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o640));
+        }
         Ok(Self { pool })
     }
 

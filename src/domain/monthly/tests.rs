@@ -393,3 +393,140 @@ proptest! {
         prop_assert_eq!(a.score.scale() <= 2, true);
     }
 }
+
+/// One malformed source row of the contract, as the fuzz test injects them.
+#[derive(Debug, Clone)]
+enum Bad {
+    Ticket(u8),
+    Order(u8),
+    Survey(u8),
+    Complaint(u8),
+    Violation(u8),
+    Fee(u8),
+    Pause,
+    Manual(u8),
+}
+
+fn arb_bad() -> impl Strategy<Value = Bad> {
+    prop_oneof![
+        (0u8..7).prop_map(Bad::Ticket),
+        (0u8..4).prop_map(Bad::Order),
+        (0u8..5).prop_map(Bad::Survey),
+        (0u8..5).prop_map(Bad::Complaint),
+        (0u8..6).prop_map(Bad::Violation),
+        (0u8..5).prop_map(Bad::Fee),
+        Just(Bad::Pause),
+        (0u8..3).prop_map(Bad::Manual),
+    ]
+}
+
+/// Adds the row to the case; returns the id it must be accounted for under (data quality or hold).
+fn inject(c: &mut Case, n: usize, bad: &Bad) -> String {
+    let id = format!("BAD{n}");
+    let at = format!("2026-03-{:02} 10:00:00", 2 + n % 25);
+    match bad {
+        Bad::Ticket(k) => {
+            let mut row = vec![s(&id), s("P1"), s("AAA"), s("partner"), s(&at), s("2026-03-28 10:00:00"), s("0"), s("0"), s("0")];
+            match k {
+                0 => row[2] = s("premium"),
+                1 => row[3] = s("vendor"),
+                2 => row[5] = s("2026-03-01 00:00:00"),
+                3 => row[5] = s("yesterday"),
+                4 => row[6] = s("7"),
+                5 => row[1] = s("P-UNKNOWN"),
+                _ => row[4] = s("2026-13-45 99:00:00"),
+            }
+            c.tickets.push(row);
+        }
+        Bad::Order(k) => {
+            let mut row = vec![s(&id), s("P1"), s(&at), s("2026-03-28 10:00:00"), s("2026-03-27 10:00:00")];
+            match k {
+                0 => row[3] = s("2026-03-01 00:00:00"),
+                1 => row[4] = s("2026-03-01 00:00:00"),
+                2 => row[3] = s("not a time"),
+                _ => row[1] = s("P-UNKNOWN"),
+            }
+            c.orders.push(row);
+        }
+        Bad::Survey(k) => {
+            let score = ["101", "-1", "abc", "1e400", "90"][*k as usize];
+            let partner = if *k == 4 { "P-UNKNOWN" } else { "P2" };
+            c.surveys.push(vec![s(&id), s(partner), s(&at), s(score)]);
+        }
+        Bad::Complaint(k) => {
+            let mut row = vec![s(&id), s("P1"), s(&at), s("miit"), s("0"), s("1")];
+            match k {
+                0 => row[3] = s("weibo"),
+                1 => row[4] = s("-1"),
+                2 => row[5] = s("2"),
+                3 => row[4] = s("x"),
+                _ => row[1] = s("P-UNKNOWN"),
+            }
+            c.complaints.push(row);
+        }
+        Bad::Violation(k) => {
+            let (class, points, partner) = match k {
+                0 => ("3", Some("2"), "P1"),
+                1 => ("2", None, "P1"),
+                2 => ("2", Some("11"), "P1"),
+                3 => ("2", Some("2.555"), "P2"),
+                4 => ("x", Some("2"), "P2"),
+                _ => ("2", Some("2"), "P-UNKNOWN"),
+            };
+            c.violations.push(vec![s(&id), s(partner), s("2026-03-12"), s(class), s("c"), points.and_then(s), s("0"), None]);
+        }
+        Bad::Fee(k) => {
+            let (contract, amount) =
+                [("C-P1", "-5"), ("C-P1", "1.234"), ("C-P2", "abc"), ("C-P2", "99999999999999999999999999999999"), ("C-NONE", "10")]
+                    [*k as usize];
+            c.fees.push(vec![s(&id), s(contract), s("2026-03"), s(amount), None]);
+        }
+        Bad::Pause => {
+            c.pauses.push(vec![s("G1"), s(&at), s("2026-03-01 00:00:00")]);
+            return format!("G1@{at}");
+        }
+        Bad::Manual(k) => {
+            let (indicator, points) = [("cooperation", "25"), ("cooperation", "x"), ("magic", "5")][*k as usize];
+            c.manual.retain(|r| !(r[0].as_deref() == Some("P2") && r[2].as_deref() == Some(indicator)));
+            c.manual.push(vec![s("P2"), s("2026-03"), s(indicator), s(points), s("m")]);
+            return if indicator == "magic" { "P2/2026-03/magic".into() } else { "invalid_manual_score:cooperation".into() };
+        }
+    }
+    id
+}
+
+fn good_case() -> Case {
+    let mut c = Case::new("2026-03", &["P1", "P2"]);
+    c.ticket("G1", "P1", "AAA", "2026-03-10 08:00:00", Some("2026-03-10 10:00:00"))
+        .ticket("G2", "P1", "A", "2026-03-10 08:00:00", Some("2026-03-12 10:00:00"))
+        .ticket("G3", "P2", "standard", "2026-03-10 09:00:00", Some("2026-03-11 10:00:00"));
+    c.orders.push(vec![s("O1"), s("P2"), s("2026-03-03 09:00:00"), s("2026-03-04 09:00:00"), s("2026-03-03 18:00:00")]);
+    c.surveys.push(vec![s("S1"), s("P1"), s("2026-03-05 10:00:00"), s("88.5")]);
+    c.fees.push(vec![s("F1"), s("C-P1"), s("2026-03"), s("12345.67"), None]);
+    c.fees.push(vec![s("F2"), s("C-P2"), s("2026-03"), s("2000"), None]);
+    c.manual.push(vec![s("P2"), s("2026-03"), s("cooperation"), s("18.5"), s("m")]);
+    c
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    /// Malformed rows never panic, are each accounted for (data quality or a hold reason), and
+    /// leave the results of partners they do not hold unchanged.
+    #[test]
+    fn malformed_rows_are_accounted_for_and_change_nothing_else(bad in prop::collection::vec(arb_bad(), 1..12)) {
+        let clean = good_case().run();
+        let mut c = good_case();
+        let ids: Vec<String> = bad.iter().enumerate().map(|(n, b)| inject(&mut c, n, b)).collect();
+        let dirty = c.run();
+        let holds: Vec<&String> = dirty.partners.iter().flat_map(|p| p.hold_reasons.iter()).collect();
+        for id in &ids {
+            let in_dq = dirty.data_quality.iter().any(|d| &d.row_id == id);
+            let held = holds.iter().any(|h| h.ends_with(&format!(":{id}")) || *h == id);
+            prop_assert!(in_dq || held, "{} not accounted for: {:?} / {:?}", id, dirty.data_quality, holds);
+        }
+        for p in dirty.partners.iter().filter(|p| p.hold_reasons.is_empty()) {
+            let before = clean.partners.iter().find(|q| q.partner_id == p.partner_id).unwrap();
+            prop_assert_eq!(&p.assessment, &before.assessment);
+        }
+    }
+}
