@@ -212,7 +212,8 @@ fn broken_configuration_files_exit_78_listing_every_problem() {
         (good.replace("[source]\n", "[sauce]\n"), &["unknown key `sauce`", "missing field `source`"]),
         (good.replace("dir = \"reports/out\"", "dir = 7"), &["invalid type"]),
         (
-            good.replace("manager.wlb@sc.example.cn", "not an address").replace("locale = \"zh-CN\"", "locale = \"fr\""),
+            good.replace("manager.wlb@sc.example.cn", "not an address")
+                .replace("locale = \"zh-CN\"", "locale = \"fr\""),
             &["not an e-mail address: \"not an address\"", "output.locale"],
         ),
         (good.replace("url = \"sqlite://data/ops.sqlite\"", "url = \"ftp://ops\""), &[]),

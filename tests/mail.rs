@@ -22,10 +22,17 @@ struct Server(Child);
 
 impl Server {
     fn start(port: u16, dir: &Path) -> Self {
+        Self::spawn(port, dir, false)
+    }
+    fn refusing(port: u16, dir: &Path) -> Self {
+        Self::spawn(port, dir, true)
+    }
+    fn spawn(port: u16, dir: &Path, refuse: bool) -> Self {
         let child = Command::new("python3")
             .arg(helper("smtp_sink.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
+            .args(refuse.then_some("--refuse"))
             .stdout(Stdio::null())
             .spawn()
             .expect("python3 runs the SMTP sink (pip install aiosmtpd; .ci/run does)");
@@ -157,4 +164,31 @@ fn without_smtp_messages_are_written_to_the_outbox_once() {
     let index = std::fs::read_to_string(env.out().join("index.html")).unwrap();
     // minijinja escapes `/` in attributes as `&#x2f;`, which every browser reads back.
     assert!(index.contains("monthly&#x2f;2026-01&#x2f;summary.html"), "{index}");
+}
+
+#[test]
+fn a_server_refusing_after_data_keeps_the_mail_queued_until_it_accepts() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let mailbox = env.dir.path().join("mailbox");
+    std::fs::create_dir_all(&mailbox).unwrap();
+    let port = free_port();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let run = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.current_dir(env!("CARGO_MANIFEST_DIR")).env("ICT_PARTNERS_SMTP_URL", &smtp);
+        c.output().unwrap()
+    };
+    let refusing = Server::refusing(port, &mailbox);
+    let o = run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(env.out().join("monthly/2026-01/scores.csv").exists(), "the results are committed and written");
+    assert_eq!(emls(&mailbox), 0);
+    drop(refusing);
+    let _server = Server::start(port, &mailbox);
+    let o = run(&["mail", "flush"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(emls(&mailbox), 3);
+    let o = run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(emls(&mailbox), 3, "delivered exactly once");
 }

@@ -40,7 +40,7 @@ pub async fn run(
     let forms = forms::forms(&result, &names, options.preview);
     let mut files = vec![
         ("presales.csv".to_string(), csv::presales(&result)),
-        ("confirmation_forms.xlsx".to_string(), forms::workbook(&forms)?),
+        ("confirmation_forms.xlsx".to_string(), forms::workbook(quarter, &forms)?),
     ];
     let mut per_partner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for form in &forms {

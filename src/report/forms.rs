@@ -128,8 +128,9 @@ pub fn safe_name(id: &str) -> String {
 }
 
 /// The quarter's workbook: one sheet per form, laid out like the paper form.
-pub fn workbook(forms: &[Form]) -> Result<Vec<u8>, XlsxError> {
+pub fn workbook(quarter: Quarter, forms: &[Form]) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
+    book.set_properties(&super::stable_properties(quarter.first_day())?);
     let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
     let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#EEEEEE");
     let cell = Format::new().set_border(FormatBorder::Thin);
@@ -279,7 +280,13 @@ mod tests {
 
     #[test]
     fn workbook_is_a_zip_with_a_sheet_per_form() {
-        let bytes = workbook(&forms(&result(), &HashMap::new(), false)).unwrap();
+        let r = result();
+        let bytes = workbook(r.quarter, &forms(&r, &HashMap::new(), false)).unwrap();
+        assert_eq!(
+            bytes,
+            workbook(r.quarter, &forms(&r, &HashMap::new(), false)).unwrap(),
+            "the same input gives the same file"
+        );
         assert_eq!(&bytes[..2], b"PK");
         assert_eq!(safe_name("../../etc/x"), "______etc_x");
     }

@@ -11,6 +11,14 @@ pub mod templates;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
+/// Workbook properties dated by the period, not the wall clock, so that a rerun writes the same
+/// bytes (idempotent outputs, and comparable after a crash).
+pub fn stable_properties(day: chrono::NaiveDate) -> Result<rust_xlsxwriter::DocProperties, rust_xlsxwriter::XlsxError> {
+    use chrono::Datelike;
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(day.year() as u16, day.month() as u8, day.day() as u8)?;
+    Ok(rust_xlsxwriter::DocProperties::new().set_author("ict-partners").set_creation_datetime(&date))
+}
+
 /// Creates a folder (and its parents) readable by owner and group only (0750): the outputs carry
 /// partners' money.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -34,6 +42,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Joins a period folder under the output root; the parts are our own period names, and anything
+/// that would leave the root is refused.
+pub fn period_dir(root: &Path, kind: &str, period: &str) -> PathBuf {
+    let safe = Path::new(period).components().all(|c| matches!(c, Component::Normal(_)));
+    assert!(safe, "period names never contain path separators: {period:?}");
+    root.join(kind).join(period)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,12 +65,4 @@ mod tests {
         assert_eq!(mode(&root.path().join("out/monthly")), 0o750);
         assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "no temporary file is left");
     }
-}
-
-/// Joins a period folder under the output root; the parts are our own period names, and anything
-/// that would leave the root is refused.
-pub fn period_dir(root: &Path, kind: &str, period: &str) -> PathBuf {
-    let safe = Path::new(period).components().all(|c| matches!(c, Component::Normal(_)));
-    assert!(safe, "period names never contain path separators: {period:?}");
-    root.join(kind).join(period)
 }

@@ -282,6 +282,7 @@ fn number(d: Decimal) -> f64 {
 /// The month's workbook: results, indicators and data quality, numbers as numbers, text as text.
 pub fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
+    book.set_properties(&super::stable_properties(result.month.first_day())?);
     let head = Format::new().set_bold().set_background_color("#EEF2F7");
     let two = Format::new().set_num_format("0.00");
     let l = |k: &str| label(locale, k, &[]);

@@ -4,11 +4,15 @@ import argparse, asyncio, os, signal, itertools
 from aiosmtpd.controller import Controller
 
 class Sink:
+    refuse = False
+
     def __init__(self, directory):
         self.directory = directory
         self.counter = itertools.count(1 + len([f for f in os.listdir(directory) if f.endswith(".eml")]))
 
     async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "554 5.7.1 Message refused by the test server"
         n = next(self.counter)
         with open(os.path.join(self.directory, f"{n:04}.eml"), "wb") as f:
             f.write(envelope.original_content)
@@ -19,9 +23,12 @@ class Sink:
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--dir", required=True)
+ap.add_argument("--refuse", action="store_true", help="answer 554 after DATA")
 a = ap.parse_args()
 os.makedirs(a.dir, exist_ok=True)
-controller = Controller(Sink(a.dir), hostname="127.0.0.1", port=a.port)
+sink = Sink(a.dir)
+sink.refuse = a.refuse
+controller = Controller(sink, hostname="127.0.0.1", port=a.port)
 controller.start()
 print("ready", flush=True)
 signal.sigwait({signal.SIGTERM, signal.SIGINT})

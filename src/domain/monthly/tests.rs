@@ -426,7 +426,8 @@ fn inject(c: &mut Case, n: usize, bad: &Bad) -> String {
     let at = format!("2026-03-{:02} 10:00:00", 2 + n % 25);
     match bad {
         Bad::Ticket(k) => {
-            let mut row = vec![s(&id), s("P1"), s("AAA"), s("partner"), s(&at), s("2026-03-28 10:00:00"), s("0"), s("0"), s("0")];
+            let mut row =
+                vec![s(&id), s("P1"), s("AAA"), s("partner"), s(&at), s("2026-03-28 10:00:00"), s("0"), s("0"), s("0")];
             match k {
                 0 => row[2] = s("premium"),
                 1 => row[3] = s("vendor"),
@@ -473,12 +474,25 @@ fn inject(c: &mut Case, n: usize, bad: &Bad) -> String {
                 4 => ("x", Some("2"), "P2"),
                 _ => ("2", Some("2"), "P-UNKNOWN"),
             };
-            c.violations.push(vec![s(&id), s(partner), s("2026-03-12"), s(class), s("c"), points.and_then(s), s("0"), None]);
+            c.violations.push(vec![
+                s(&id),
+                s(partner),
+                s("2026-03-12"),
+                s(class),
+                s("c"),
+                points.and_then(s),
+                s("0"),
+                None,
+            ]);
         }
         Bad::Fee(k) => {
-            let (contract, amount) =
-                [("C-P1", "-5"), ("C-P1", "1.234"), ("C-P2", "abc"), ("C-P2", "99999999999999999999999999999999"), ("C-NONE", "10")]
-                    [*k as usize];
+            let (contract, amount) = [
+                ("C-P1", "-5"),
+                ("C-P1", "1.234"),
+                ("C-P2", "abc"),
+                ("C-P2", "99999999999999999999999999999999"),
+                ("C-NONE", "10"),
+            ][*k as usize];
             c.fees.push(vec![s(&id), s(contract), s("2026-03"), s(amount), None]);
         }
         Bad::Pause => {
@@ -489,7 +503,11 @@ fn inject(c: &mut Case, n: usize, bad: &Bad) -> String {
             let (indicator, points) = [("cooperation", "25"), ("cooperation", "x"), ("magic", "5")][*k as usize];
             c.manual.retain(|r| !(r[0].as_deref() == Some("P2") && r[2].as_deref() == Some(indicator)));
             c.manual.push(vec![s("P2"), s("2026-03"), s(indicator), s(points), s("m")]);
-            return if indicator == "magic" { "P2/2026-03/magic".into() } else { "invalid_manual_score:cooperation".into() };
+            return if indicator == "magic" {
+                "P2/2026-03/magic".into()
+            } else {
+                "invalid_manual_score:cooperation".into()
+            };
         }
     }
     id
