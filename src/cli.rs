@@ -43,11 +43,71 @@ pub enum Command {
     GenData(GenDataArgs),
     /// Validate the configuration, rules and calendar; print every problem at once.
     CheckConfig,
+    /// Approve a computed period (第二十一条): its results are frozen until reopened.
+    Approve {
+        #[command(subcommand)]
+        period: PeriodRef,
+        /// Who approves (recorded).
+        #[arg(long, global = true)]
+        by: Option<String>,
+        #[arg(long, global = true)]
+        comment: Option<String>,
+    },
+    /// Reopen an approved period so it can be recomputed; the reason is recorded.
+    Reopen {
+        #[command(subcommand)]
+        period: PeriodRef,
+        #[arg(long, global = true)]
+        by: Option<String>,
+        #[arg(long, global = true)]
+        reason: Option<String>,
+    },
+    /// Publish an approved month: each partner gets its own scorecard; finance gets the export.
+    Publish {
+        #[command(subcommand)]
+        period: PeriodRef,
+        #[arg(long, global = true)]
+        by: Option<String>,
+    },
+    /// Every point of a partner's month, traced to its rows, and the arithmetic.
+    Explain {
+        #[arg(long)]
+        partner: String,
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+    },
     /// The outbox.
     Mail {
         #[command(subcommand)]
         action: MailAction,
     },
+}
+
+#[derive(Debug, Subcommand, Clone, Copy)]
+pub enum PeriodRef {
+    Monthly {
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+    },
+    Quarterly {
+        #[arg(long, value_parser = parse_quarter)]
+        quarter: Quarter,
+    },
+}
+
+impl PeriodRef {
+    pub fn job(&self) -> &'static str {
+        match self {
+            PeriodRef::Monthly { .. } => "monthly",
+            PeriodRef::Quarterly { .. } => "quarterly",
+        }
+    }
+    pub fn period(&self) -> String {
+        match self {
+            PeriodRef::Monthly { month } => month.to_string(),
+            PeriodRef::Quarterly { quarter } => quarter.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

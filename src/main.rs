@@ -2,8 +2,9 @@
 //! documented exit codes (0, 64, 65, 69, 78, 1).
 
 use clap::Parser;
-use ict_partners::cli::{Cli, Command, MailAction, RunJob};
+use ict_partners::cli::{Cli, Command, MailAction, PeriodRef, RunJob};
 use ict_partners::error::{exit_code_of, AppError};
+use ict_partners::jobs::approval;
 use ict_partners::jobs::{run_job, Job, RunOptions};
 use ict_partners::mail;
 use ict_partners::settings::{self, Environment, LoadOptions};
@@ -77,6 +78,39 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("configuration OK");
             Ok(())
         }
+        Command::Approve { period, by, comment } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let by = required(by, "--by NAME")?;
+            let now = clock::now_local(settings.rules.timezone);
+            print_lines(
+                approval::approve(&settings, period.job(), &period.period(), &by, comment.as_deref(), now).await?,
+            );
+            Ok(())
+        }
+        Command::Reopen { period, by, reason } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let (by, reason) = (required(by, "--by NAME")?, required(reason, "--reason TEXT")?);
+            let now = clock::now_local(settings.rules.timezone);
+            print_lines(approval::reopen(&settings, period.job(), &period.period(), &by, &reason, now).await?);
+            Ok(())
+        }
+        Command::Publish { period, by } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let by = required(by, "--by NAME")?;
+            let now = clock::now_local(settings.rules.timezone);
+            match period {
+                PeriodRef::Monthly { month } => print_lines(approval::publish_month(&settings, month, &by, now).await?),
+                PeriodRef::Quarterly { .. } => {
+                    return Err(AppError::Usage("publishing quarters is not available yet; approve them".into()).into())
+                }
+            }
+            Ok(())
+        }
+        Command::Explain { partner, month } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            print!("{}", approval::explain_month(&settings, &partner, month).await?);
+            Ok(())
+        }
         Command::Mail { action: MailAction::Flush } => {
             let settings = settings::load(&load, &Environment::from_process())?;
             let store = Store::connect(&settings.store_url).await?;
@@ -111,5 +145,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("outputs: {}", summary.output_dir.display());
             Ok(())
         }
+    }
+}
+
+fn required(value: Option<String>, what: &str) -> anyhow::Result<String> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| AppError::Usage(format!("{what} is required")).into())
+}
+
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        println!("{line}");
     }
 }

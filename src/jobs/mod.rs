@@ -1,6 +1,7 @@
 //! Orchestration: the one `run_job` path every trigger uses (source → rules → store → outputs).
 
 pub mod annual;
+pub mod approval;
 pub mod monthly;
 pub mod quarterly;
 pub mod renewal;

@@ -27,6 +27,10 @@ pub async fn run(
     tracing::info!(tickets = input.tickets.height(), orders = input.orders.height(), "extracted");
 
     let store = Store::connect(&settings.store_url).await?;
+    if options.stores() {
+        // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
+        store.ensure_open("monthly", &month.to_string()).await?;
+    }
     let history = store.grade_history(month, rules.flags.c_grade_window_months).await?;
     let result = assess(&input, rules, &history).context("assessing the month")?;
     drop(input);
@@ -38,6 +42,8 @@ pub async fn run(
             "the C-grade window has months with no stored results; two_c_grades counts only the stored ones"
         );
     }
+    // A dry run is a what-if: how each partner would differ from what is stored for the month.
+    let what_if = if options.dry_run { what_if(&result, &store.stored_months(month, month).await?) } else { vec![] };
     if options.stores() {
         store
             .save_month(&result, &rules.hash, &now.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -91,6 +97,7 @@ pub async fn run(
         result.data_quality.len()
     )];
     lines.extend(mail_line);
+    lines.extend(what_if);
     if options.preview {
         lines.push("preview: nothing was stored as final".into());
     } else if options.dry_run {
@@ -136,4 +143,45 @@ fn messages(settings: &Settings, month: Month, reports: &[Report], workbook: &[u
             )
         })
         .collect()
+}
+
+/// Per partner whose score, grade or settlement would change: stored → computed.
+fn what_if(
+    result: &crate::domain::monthly::MonthResult,
+    stored: &[crate::domain::renewal::MonthlyScore],
+) -> Vec<String> {
+    use crate::domain::money::fmt2;
+    if stored.is_empty() {
+        return vec!["what-if: nothing is stored for this month to compare with".into()];
+    }
+    let show = |s: Option<rust_decimal::Decimal>| s.map(fmt2).unwrap_or_else(|| "—".into());
+    let grade = |g: Option<crate::domain::rules::Grade>| g.map_or("—", |g| g.as_str());
+    let mut lines = Vec::new();
+    let mut grade_changes = 0;
+    for p in &result.partners {
+        let old = stored.iter().find(|s| s.partner_id == p.partner_id);
+        let (os, og, oset) = (old.and_then(|o| o.score), old.and_then(|o| o.grade), old.and_then(|o| o.settlement));
+        let a = p.assessment.as_ref();
+        let (ns, ng, nset) = (a.map(|a| a.score), a.map(|a| a.grade), a.map(|a| a.settlement));
+        if (os, og, oset) != (ns, ng, nset) {
+            grade_changes += usize::from(og != ng);
+            lines.push(format!(
+                "  {}: score {} → {}, grade {} → {}{}, settlement {} → {}",
+                p.partner_id,
+                show(os),
+                show(ns),
+                grade(og),
+                grade(ng),
+                if og != ng { " (grade changes)" } else { "" },
+                show(oset),
+                show(nset)
+            ));
+        }
+    }
+    let mut out = vec![format!(
+        "what-if against the stored results: {} partners differ, {grade_changes} change grade",
+        lines.len()
+    )];
+    out.extend(lines);
+    out
 }

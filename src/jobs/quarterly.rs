@@ -30,6 +30,10 @@ pub async fn run(
         .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
         .collect();
     let store = Store::connect(&settings.store_url).await?;
+    if options.stores() {
+        // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
+        store.ensure_open("quarterly", &quarter.to_string()).await?;
+    }
     let elsewhere = store.presales_settled_elsewhere(quarter).await?;
     let result = settle(quarter, &projects, &supports, &settings.rules.presales, &elsewhere);
     if options.stores() {

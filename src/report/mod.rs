@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod csv;
+pub mod explain;
 pub mod forms;
 pub mod index;
 pub mod lifecycle;

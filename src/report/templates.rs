@@ -4,7 +4,8 @@ use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
+    ("scorecard.html", include_str!("../../reports/zh-CN/scorecard.html")),
     ("forms_letter.html", include_str!("../../reports/zh-CN/forms_letter.html")),
     ("index.html", include_str!("../../reports/index.html")),
     ("monthly_report.html", include_str!("../../reports/monthly_report.html")),

@@ -18,6 +18,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod approval;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/sqlite");
 
 pub struct Store {
@@ -185,6 +187,10 @@ impl Store {
             });
             q.build().execute(&mut *tx).await?;
         }
+        sqlx::query("INSERT OR IGNORE INTO period_states (job, period, state) VALUES ('monthly', ?1, 'draft')")
+            .bind(&m)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await.map_err(|e| classify_sqlx(e, "committing the month"))?;
         Ok(())
     }
@@ -275,6 +281,10 @@ impl Store {
             });
             b.build().execute(&mut *tx).await?;
         }
+        sqlx::query("INSERT OR IGNORE INTO period_states (job, period, state) VALUES ('quarterly', ?1, 'draft')")
+            .bind(&q)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await.map_err(|e| classify_sqlx(e, "committing the quarter"))?;
         Ok(())
     }
@@ -434,5 +444,78 @@ impl Store {
         .await
         .map_err(|e| classify_sqlx(e, "recording a failed delivery"))?;
         Ok(())
+    }
+}
+
+/// A stored partner result with its indicators and evidence, for `explain` and the scorecards.
+#[derive(Debug, Clone, Default)]
+pub struct StoredExplanation {
+    /// (name, status, effectiveness, credit_deduction, score, grade, fees_total, fees_excluded, settlement, flags, hold_reasons, rules_hash)
+    pub result: Vec<Option<String>>,
+    /// (indicator, measured, counted, points, weight)
+    pub indicators: Vec<(String, Option<String>, i64, String, String)>,
+    pub evidence: Vec<crate::domain::monthly::Evidence>,
+}
+
+impl Store {
+    /// Everything stored about one partner's month; `None` when it was not assessed then.
+    pub async fn explanation(&self, month: Month, partner: &str) -> anyhow::Result<Option<StoredExplanation>> {
+        let m = month.to_string();
+        let Some(row) = sqlx::query(
+            "SELECT partner_name, status, effectiveness, credit_deduction, score, grade, fees_total, fees_excluded, \
+             settlement, flags, hold_reasons, rules_hash FROM monthly_partner_results WHERE month = ?1 AND partner_id = ?2",
+        )
+        .bind(&m)
+        .bind(partner)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let result = (0..12).map(|i| row.get::<Option<String>, _>(i)).collect();
+        let indicators = sqlx::query(
+            "SELECT indicator, measured, counted, points, weight FROM monthly_indicator_results \
+             WHERE month = ?1 AND partner_id = ?2 ORDER BY rowid",
+        )
+        .bind(&m)
+        .bind(partner)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+        let ts = |s: Option<String>| s.and_then(|s| crate::domain::period::parse_timestamp(&s));
+        let evidence = sqlx::query(
+            "SELECT indicator, source, row_id, started_at, due_at, finished_at, outcome, value, detail FROM monthly_evidence \
+             WHERE month = ?1 AND partner_id = ?2 ORDER BY indicator, started_at, row_id",
+        )
+        .bind(&m)
+        .bind(partner)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| crate::domain::monthly::Evidence {
+            partner_id: partner.to_string(),
+            indicator: r.get(0),
+            source: r.get(1),
+            row_id: r.get(2),
+            started_at: ts(r.get(3)),
+            due_at: ts(r.get(4)),
+            finished_at: ts(r.get(5)),
+            outcome: r.get(6),
+            value: r.get::<Option<String>, _>(7).and_then(|v| Decimal::from_str(&v).ok()),
+            detail: r.get(8),
+        })
+        .collect();
+        Ok(Some(StoredExplanation { result, indicators, evidence }))
+    }
+
+    /// Partners of a stored month with their settlement (for the finance export and scorecards).
+    pub async fn month_partners(&self, month: Month) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+        let rows = sqlx::query("SELECT partner_id, partner_name, settlement FROM monthly_partner_results WHERE month = ?1 ORDER BY partner_id")
+            .bind(month.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 }

@@ -1,0 +1,137 @@
+//! Approval before publication, explain, what-if and rules hashes, through the real binary.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+fn copy_of_conformance(dir: &Path) -> std::path::PathBuf {
+    let ops = dir.join("ops.sqlite");
+    std::fs::copy(shared().join("ops.sqlite"), &ops).unwrap();
+    ops
+}
+
+fn query(db: &Path, sql: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    })
+}
+
+#[test]
+fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
+    let work = tempfile::tempdir().unwrap();
+    let ops = copy_of_conformance(work.path());
+    let env = Env::new(&ops);
+    for m in ["2026-01", "2026-02", "2026-03"] {
+        env.ok(&["run", "monthly", "--month", m]);
+    }
+    let out = env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "张经理", "--comment", "已核对"]);
+    assert!(out.contains("approved by 张经理"), "{out}");
+
+    let refused = env.run(&["run", "monthly", "--month", "2026-03"]);
+    assert_eq!(code(&refused), 1);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("approved") && err.contains("reopen"), "{err}");
+
+    env.ok(&["reopen", "monthly", "--month", "2026-03", "--by", "张经理", "--reason", "支撑配合分录入有误"]);
+    // The manager corrects P02's cooperation score: 15.00 → 10.00.
+    make_db(&ops, "UPDATE manual_scores SET points = '10' WHERE partner_id = 'P02' AND month = '2026-03';");
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let out = env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    // 93.17 − 5.00 = 88.17: grade A → B; settlement 36461.25 × 88.17 / 100 = 32147.88.
+    assert!(out.contains("changes since the last approval (1;"), "{out}");
+    assert!(out.contains("P02: 93.17 A 33970.95 → 88.17 B 32147.88"), "{out}");
+
+    env.ok(&["publish", "monthly", "--month", "2026-03", "--by", "李总"]);
+    let export = env.read("monthly/2026-03/finance_settlement.csv");
+    assert!(export.lines().any(|l| l.starts_with("P02,") && l.contains(",32147.88,张经理,")), "{export}");
+    let actions = query(&env.store(), "SELECT action || ':' || actor FROM audit_trail ORDER BY rowid");
+    assert_eq!(actions, ["approve:张经理", "reopen:张经理", "approve:张经理", "publish:李总"]);
+    let reason = query(&env.store(), "SELECT detail FROM audit_trail WHERE action = 'reopen'");
+    assert_eq!(reason, ["支撑配合分录入有误"]);
+
+    // Each partner's notice holds its own result and no one else's.
+    let outbox = env.out().join("outbox");
+    let mut scorecards = 0;
+    for e in std::fs::read_dir(&outbox).unwrap().flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        // Scorecards are the messages addressed to partners (ops@pNN.example.cn).
+        let Some(to) = text.lines().find(|l| l.starts_with("To: ")) else { continue };
+        let Some(pid) = to.strip_prefix("To: ops@").and_then(|r| r.split('.').next()) else { continue };
+        let own = pid.to_uppercase();
+        scorecards += 1;
+        for other in (1..=12).map(|n| format!("P{n:02}")).filter(|p| *p != own) {
+            assert!(!text.contains(&format!("{other} ")), "{own}'s notice mentions {other}");
+        }
+    }
+    assert!(scorecards >= 8, "{scorecards} scorecards");
+}
+
+#[test]
+fn explain_lists_the_late_tickets_and_the_arithmetic() {
+    let work = tempfile::tempdir().unwrap();
+    let ops = work.path().join("ops.sqlite");
+    let schema =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/contract/sqlite.sql")).unwrap();
+    make_db(
+        &ops,
+        &format!(
+            "{schema}
+            INSERT INTO partners VALUES ('P1', '测试伙伴', 'p1@x.cn');
+            INSERT INTO contracts VALUES ('C1', 'P1', 'aftersales', '2026-01-01', '2026-12-31', '政企客户部', 'o@x.cn', NULL);
+            INSERT INTO tickets VALUES ('T1', 'P1', 'CU', 'AAA', 'partner', '2026-03-10 08:00:00', '2026-03-10 10:00:00', 0, 0, 0);
+            INSERT INTO tickets VALUES ('T2', 'P1', 'CU', 'standard', 'partner', '2026-03-02 13:30:00', '2026-03-04 12:00:00', 0, 0, 0);
+            INSERT INTO tickets VALUES ('T3', 'P1', 'CU', 'standard', 'partner', '2026-03-02 13:30:00', '2026-03-04 13:15:00', 0, 0, 0);
+            INSERT INTO manual_scores VALUES ('P1', '2026-03', 'cooperation', '20', 'm');
+            INSERT INTO fee_items VALUES ('F1', 'C1', '2026-03', '10000.00', NULL);"
+        ),
+    );
+    let env = Env::new(&ops);
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let out = env.ok(&["explain", "--partner", "P1", "--month", "2026-03"]);
+    // T3 resolved in the lunch break after its 12:00:00 deadline: the one late ticket.
+    // 2 of 3 = 66.67 %, 30 − 28.33 = 1.67; orders and surveys without data 20 + 10; no penalties 20;
+    // cooperation 20: 71.67, grade C; settlement 10000.00 × 71.67 / 100 = 7167.00.
+    assert!(out.contains("2 / 3 = 66.67 %") && out.contains("= 1.67"), "{out}");
+    let late: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with('T') && l.contains(" due ")).collect();
+    assert_eq!(late.len(), 1, "{out}");
+    assert!(
+        late[0].contains("T3")
+            && late[0].contains("due 2026-03-04 12:00:00")
+            && late[0].contains("resolved 2026-03-04 13:15:00")
+    );
+    assert!(out.contains("= 71.67 → 等级 C") && out.contains("10000.00 × 71.67 / 100 = 7167.00"), "{out}");
+    let scores = env.read("monthly/2026-03/scores.csv");
+    assert!(scores.contains(",71.67,C,10000.00,0.00,7167.00,"), "{scores}");
+}
+
+#[test]
+fn what_if_reports_grade_changes_and_stores_nothing() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let hash_before = query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'");
+    let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
+    let candidate =
+        rules.replace("class_two_max = 10", "class_two_max = 12").replacen("target_pct = 95", "target_pct = 70", 1);
+    let path = env.dir.path().join("candidate.toml");
+    std::fs::write(&path, candidate).unwrap();
+    let out = env.ok(&["--rules", path.to_str().unwrap(), "run", "monthly", "--month", "2026-03", "--dry-run"]);
+    assert!(out.contains("P03: score 84.76 → 95.89, grade B → A (grade changes)"), "{out}");
+    assert!(out.contains("2 change grade"), "{out}");
+    assert_eq!(
+        query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'"),
+        hash_before,
+        "a what-if stores nothing"
+    );
+
+    // A month computed under other rules keeps its own hash; the earlier month keeps the original.
+    env.ok(&["--rules", path.to_str().unwrap(), "run", "monthly", "--month", "2026-04"]);
+    let hashes = query(&env.store(), "SELECT rules_hash FROM monthly_runs ORDER BY month");
+    assert_eq!(hashes.len(), 2);
+    assert_eq!(hashes[0], hash_before[0]);
+    assert_ne!(hashes[0], hashes[1]);
+}
