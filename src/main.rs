@@ -100,8 +100,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let now = clock::now_local(settings.rules.timezone);
             match period {
                 PeriodRef::Monthly { month } => print_lines(approval::publish_month(&settings, month, &by, now).await?),
-                PeriodRef::Quarterly { .. } => {
-                    return Err(AppError::Usage("publishing quarters is not available yet; approve them".into()).into())
+                PeriodRef::Quarterly { quarter } => {
+                    print_lines(approval::publish_quarter(&settings, quarter, &by, now).await?)
                 }
             }
             Ok(())

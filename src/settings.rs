@@ -53,6 +53,8 @@ pub struct Settings {
     /// 委托单位 (presales_projects.commissioning_unit) → who receives its confirmation forms.
     pub commissioning_units: BTreeMap<String, Vec<String>>,
     pub rules: Rules,
+    /// The calendar the rules were compiled with (stored rules versions are compiled with it too).
+    pub calendar_years: BTreeMap<i32, CalendarYear>,
     /// Where each piece came from, for `check-config`.
     pub origins: Vec<String>,
 }
@@ -245,6 +247,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         leadership: mail.leadership,
         commissioning_units,
         rules: rules.expect("no problems means the rules compiled"),
+        calendar_years: calendar_years.unwrap_or_default(),
         origins,
     })
 }
@@ -393,6 +396,8 @@ fn parse_calendar(text: &str, problems: &mut Vec<String>) -> Option<BTreeMap<i32
 
 #[derive(Debug, Deserialize)]
 struct RawRules {
+    #[serde(default)]
+    effective_from: Option<String>,
     timezone: String,
     grades: RawGrades,
     flags: RawFlags,
@@ -511,6 +516,14 @@ pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &
     let raw: RawRules = parse_toml("rules", text, problems)?;
     let mut p = |s: String| problems.push(format!("rules: {s}"));
 
+    let effective_from = match raw.effective_from.as_deref().map(str::parse::<crate::domain::period::Month>) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            p(format!("effective_from: {e}"));
+            None
+        }
+    };
     let timezone: Option<chrono_tz::Tz> = raw.timezone.parse().ok();
     if timezone.is_none() {
         p(format!("timezone {:?} is not an IANA time zone", raw.timezone));
@@ -768,6 +781,8 @@ pub fn compile_rules(text: &str, years: BTreeMap<i32, CalendarYear>, problems: &
             complaint_credit_deduction: t.complaint_credit_deduction,
         },
         hash: hex_sha256(text),
+        effective_from,
+        text: text.to_string(),
     })
 }
 

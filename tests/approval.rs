@@ -51,6 +51,8 @@ fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     assert!(export.lines().any(|l| l.starts_with("P02,") && l.contains(",32147.88,张经理,")), "{export}");
     let actions = query(&env.store(), "SELECT action || ':' || actor FROM audit_trail ORDER BY rowid");
     assert_eq!(actions, ["approve:张经理", "reopen:张经理", "approve:张经理", "publish:李总"]);
+    let book = std::fs::read(env.out().join("monthly/2026-03/finance_settlement.xlsx")).unwrap();
+    assert_eq!(&book[..2], b"PK");
     let reason = query(&env.store(), "SELECT detail FROM audit_trail WHERE action = 'reopen'");
     assert_eq!(reason, ["支撑配合分录入有误"]);
 
@@ -134,4 +136,44 @@ fn what_if_reports_grade_changes_and_stores_nothing() {
     assert_eq!(hashes.len(), 2);
     assert_eq!(hashes[0], hash_before[0]);
     assert_ne!(hashes[0], hashes[1]);
+}
+
+#[test]
+fn rules_with_effective_from_leave_earlier_months_on_their_rules() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    env.ok(&["run", "monthly", "--month", "2026-02"]);
+    let february = env.read("monthly/2026-02/scores.csv");
+    let old_hash = query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-02'");
+
+    let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
+    let new_rules =
+        format!("effective_from = \"2026-03\"\n{}", rules.replacen("target_pct = 95", "target_pct = 70", 1));
+    let path = env.dir.path().join("rules-2026-03.toml");
+    std::fs::write(&path, new_rules).unwrap();
+    let rules_arg = path.to_str().unwrap();
+    env.ok(&["--rules", rules_arg, "run", "monthly", "--month", "2026-03"]);
+    // Rerunning February under the new file keeps February's own rules: same hash, same results.
+    env.ok(&["--rules", rules_arg, "run", "monthly", "--month", "2026-02"]);
+    assert_eq!(env.read("monthly/2026-02/scores.csv"), february);
+    let hashes = query(&env.store(), "SELECT rules_hash FROM monthly_runs ORDER BY month");
+    assert_eq!(hashes[0], old_hash[0]);
+    assert_ne!(hashes[1], old_hash[0], "March is computed under the new rules");
+}
+
+#[test]
+fn quarters_are_approved_before_finance_gets_them() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    env.ok(&["run", "quarterly", "--quarter", "2026-Q1"]);
+    assert_eq!(
+        code(&env.run(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"])),
+        1,
+        "not approved yet"
+    );
+    env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "王主任"]);
+    assert_eq!(code(&env.run(&["run", "quarterly", "--quarter", "2026-Q1"])), 1, "an approved quarter is frozen");
+    env.ok(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"]);
+    let export = env.read("quarterly/2026-Q1/finance_settlement.csv");
+    // PJ0001 (A1 dedicated line, 15,000,000 → 1.5): P09 0.4 × 74 → 1332.00, P12 0.6 × 69 → 1863.00.
+    assert!(export.contains("P09,PJ0001,德阳分公司政企客户部,2026-Q1,1332.00,王主任,"), "{export}");
+    assert!(export.contains("P12,PJ0001,德阳分公司政企客户部,2026-Q1,1863.00,王主任,"), "{export}");
 }

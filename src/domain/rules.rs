@@ -22,6 +22,10 @@ pub struct Rules {
     pub tiers: TierRules,
     /// SHA-256 of the rules file text, stored with every result.
     pub hash: String,
+    /// The first month these rules apply to (`None`: every month).
+    pub effective_from: Option<super::period::Month>,
+    /// The rules file text, kept with the results so that earlier months keep their rules.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,8 @@
 use super::{stamp, write_outputs, RunOptions};
 use crate::domain::inputs::{values, PARTNERS};
 use crate::domain::period::Month;
-use crate::report::{csv, explain, period_dir, templates};
+use crate::domain::period::Quarter;
+use crate::report::{csv, explain, finance, period_dir, templates};
 use crate::settings::Settings;
 use crate::sources::{Source, Window};
 use crate::store::approval::{Change, Figures};
@@ -133,7 +134,11 @@ pub async fn publish_month(
     }
     let header = ["partner_id", "partner_name", "contracts", "month", "settlement", "approved_by", "approved_at"];
     let dir = period_dir(&settings.output_dir, "monthly", &period);
-    write_outputs(&dir, &[("finance_settlement.csv", csv::to_csv(&header, export))])?;
+    let book = finance::workbook(&header, &export, 4, month.first_day())?;
+    write_outputs(
+        &dir,
+        &[("finance_settlement.csv", csv::to_csv(&header, export)), ("finance_settlement.xlsx", book)],
+    )?;
     let options = RunOptions::default();
     let line = super::send(settings, &store, &messages, options, now).await;
     store.close().await;
@@ -145,4 +150,40 @@ pub async fn publish_month(
         ),
         line?,
     ])
+}
+
+/// Publishes an approved quarter: finance gets the export of its settled presales shares (the
+/// confirmation forms went to the units and partners when the quarter was computed).
+pub async fn publish_quarter(
+    settings: &Settings,
+    quarter: Quarter,
+    by: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<String>> {
+    let period = quarter.to_string();
+    let store = Store::connect(&settings.store_url).await?;
+    let state = store.publish("quarterly", &period, by, &stamp(now)).await;
+    let rows = store.quarter_settlements(quarter).await;
+    store.close().await;
+    let state = state?;
+    let export: Vec<Vec<String>> = rows?
+        .into_iter()
+        .map(|(project, partner, unit, amount)| {
+            let approver =
+                (state.approved_by.clone().unwrap_or_default(), state.approved_at.clone().unwrap_or_default());
+            vec![partner, project, unit, period.clone(), amount, approver.0, approver.1]
+        })
+        .collect();
+    let header = ["partner_id", "project_id", "commissioning_unit", "quarter", "amount", "approved_by", "approved_at"];
+    let dir = period_dir(&settings.output_dir, "quarterly", &period);
+    let book = finance::workbook(&header, &export, 4, quarter.first_day())?;
+    let n = export.len();
+    write_outputs(
+        &dir,
+        &[("finance_settlement.csv", csv::to_csv(&header, export)), ("finance_settlement.xlsx", book)],
+    )?;
+    Ok(vec![format!(
+        "quarterly {period} published by {by}: {n} settled shares in {}",
+        dir.join("finance_settlement.csv").display()
+    )])
 }

@@ -118,6 +118,37 @@ pub async fn run_job(
     result
 }
 
+/// The rules that govern a month: the configured ones when they are effective for it; otherwise
+/// (they carry a later `effective_from`) the rules the month was computed with, or the latest
+/// stored version effective by then. Earlier months keep their rules when the rules change.
+pub async fn rules_for(
+    settings: &Settings,
+    store: &crate::store::Store,
+    month: Month,
+) -> anyhow::Result<crate::domain::rules::Rules> {
+    let current = &settings.rules;
+    if current.effective_from.is_none_or(|from| from <= month) {
+        return Ok(current.clone());
+    }
+    let stored_hash = store.month_rules_hash(month).await?;
+    let mut versions: Vec<_> =
+        store.rules_versions().await?.into_iter().filter(|(_, from, _)| from.is_none_or(|f| f <= month)).collect();
+    versions.sort_by_key(|(hash, from, _)| (Some(hash) == stored_hash.as_ref(), *from));
+    let Some((hash, _, text)) = versions.pop() else {
+        return Err(AppError::Config(vec![format!(
+            "the rules apply from {} on, and no earlier rules are stored for {month}",
+            current.effective_from.map(|m| m.to_string()).unwrap_or_default()
+        )])
+        .into());
+    };
+    let mut problems = Vec::new();
+    let Some(rules) = crate::settings::compile_rules(&text, settings.calendar_years.clone(), &mut problems) else {
+        return Err(AppError::Config(problems).into());
+    };
+    tracing::info!(hash = %hash, "the configured rules apply from a later month: using the stored rules for this month");
+    Ok(rules)
+}
+
 /// Records the messages in the outbox and delivers everything queued. Returns the line for the
 /// operator, or `AppError::Unavailable` (exit 69) when messages stay queued: the results are
 /// committed by then, and the next run or `mail flush` sends them.

@@ -20,17 +20,17 @@ pub async fn run(
     options: RunOptions,
     now: NaiveDateTime,
 ) -> anyhow::Result<RunSummary> {
-    let rules = &settings.rules;
     let source = Source::connect(&settings.source_url).await?;
-    let input = source.month_input(month).await?;
-    source.close().await;
-    tracing::info!(tickets = input.tickets.height(), orders = input.orders.height(), "extracted");
-
     let store = Store::connect(&settings.store_url).await?;
     if options.stores() {
         // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
         store.ensure_open("monthly", &month.to_string()).await?;
     }
+    let rules = &super::rules_for(settings, &store, month).await?;
+    let input = source.month_input(month).await?;
+    source.close().await;
+    tracing::info!(tickets = input.tickets.height(), orders = input.orders.height(), "extracted");
+
     let history = store.grade_history(month, rules.flags.c_grade_window_months).await?;
     let result = assess(&input, rules, &history).context("assessing the month")?;
     drop(input);
@@ -45,6 +45,7 @@ pub async fn run(
     // A dry run is a what-if: how each partner would differ from what is stored for the month.
     let what_if = if options.dry_run { what_if(&result, &store.stored_months(month, month).await?) } else { vec![] };
     if options.stores() {
+        store.record_rules(rules, &super::stamp(now)).await?;
         store
             .save_month(&result, &rules.hash, &now.format("%Y-%m-%d %H:%M:%S").to_string())
             .await

@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod csv;
 pub mod explain;
+pub mod finance;
 pub mod forms;
 pub mod index;
 pub mod lifecycle;

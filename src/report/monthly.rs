@@ -411,7 +411,7 @@ mod tests {
         let departments = BTreeMap::new();
         let reports = reports(&input(&r, &history, "zh-CN", &departments)).unwrap();
         assert_eq!(reports.len(), 2);
-        assert_eq!(reports[0].subject, "【ICT支撑合作伙伴月度考核】2026-10 网络部");
+        assert_eq!(reports[0].subject, "【ICT支撑合作伙伴月度考核】2026-10 网络部（待审批）");
         let summary = &reports[1];
         // P2 (95.50) ranks above P1 (70.00); P1 fell 10.00 from 80.00.
         assert!(summary.text.find("P2").unwrap() < summary.text.find("P1").unwrap());
@@ -419,7 +419,7 @@ mod tests {
         assert!(summary.html_mail.contains("cid:grades") && summary.html_file.contains("grades.png"));
         assert!(!summary.html_file.contains("<b>P1</b>"), "names are escaped");
         let en = reports_in("en", &r);
-        assert_eq!(en[1].subject, "ICT partner assessment 2026-10: summary");
+        assert_eq!(en[1].subject, "ICT partner assessment 2026-10: summary (draft for approval)");
         assert!(en[1].html_file.contains("two or more C grades in 12 months"));
     }
 

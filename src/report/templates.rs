@@ -66,7 +66,7 @@ mod tests {
         assert_eq!(zh.keys().collect::<Vec<_>>(), en.keys().collect::<Vec<_>>());
         assert_eq!(
             super::label("zh-CN", "subject_summary", &[("month", "2026-10")]),
-            "【ICT支撑合作伙伴月度考核汇总】2026-10"
+            "【ICT支撑合作伙伴月度考核汇总】2026-10（待审批）"
         );
     }
 

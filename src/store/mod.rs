@@ -519,3 +519,55 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 }
+
+/// Rules versions.
+impl Store {
+    /// Keeps the text of the rules a result is computed with (once per hash).
+    pub async fn record_rules(&self, rules: &crate::domain::rules::Rules, at: &str) -> anyhow::Result<()> {
+        sqlx::query("INSERT OR IGNORE INTO rules_versions VALUES (?1, ?2, ?3, ?4)")
+            .bind(&rules.hash)
+            .bind(rules.effective_from.map(|m| m.to_string()))
+            .bind(&rules.text)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| classify_sqlx(e, "recording the rules"))?;
+        Ok(())
+    }
+
+    /// Stored rules versions: (hash, effective_from, text).
+    pub async fn rules_versions(&self) -> anyhow::Result<Vec<(String, Option<Month>, String)>> {
+        let rows = sqlx::query("SELECT hash, effective_from, text FROM rules_versions ORDER BY first_used_at")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| classify_sqlx(e, "reading rules versions"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get::<Option<String>, _>(1).and_then(|m| m.parse().ok()), r.get(2)))
+            .collect())
+    }
+
+    /// The rules hash a stored month was computed with.
+    pub async fn month_rules_hash(&self, month: Month) -> anyhow::Result<Option<String>> {
+        sqlx::query_scalar("SELECT rules_hash FROM monthly_runs WHERE month = ?1")
+            .bind(month.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| classify_sqlx(e, "reading the month's rules"))
+    }
+}
+
+impl Store {
+    /// Settled presales shares of a quarter: (project, partner, commissioning unit, amount).
+    pub async fn quarter_settlements(&self, quarter: Quarter) -> anyhow::Result<Vec<(String, String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT project_id, partner_id, commissioning_unit, amount FROM presales_results \
+             WHERE quarter = ?1 AND status = 'settled' ORDER BY project_id, partner_id",
+        )
+        .bind(quarter.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "reading the quarter's settlements"))?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    }
+}
