@@ -177,6 +177,20 @@ pub async fn send(
     ))
 }
 
+/// The last step of a run that mails: when the run stores, queue and deliver the messages; in any
+/// case close the store. `Ok(None)` when nothing was sent (preview, dry run).
+pub async fn send_and_close(
+    settings: &Settings,
+    store: crate::store::Store,
+    messages: &[crate::store::OutboxMessage],
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<String>> {
+    let sent = if options.stores() { Some(send(settings, &store, messages, options, now).await) } else { None };
+    store.close().await;
+    sent.transpose()
+}
+
 /// Builds one outbox message per recipient of a letter; recipients that are not addresses are
 /// skipped with a warning (they come from other systems).
 pub fn letters_to(

@@ -78,18 +78,8 @@ pub async fn run(
     }
     write_outputs(&dir, &files)?;
 
-    let mut mail_line = None;
-    if options.stores() {
-        let messages = messages(settings, month, &reports, &workbook);
-        match super::send(settings, &store, &messages, options, now).await {
-            Ok(line) => mail_line = Some(line),
-            Err(e) => {
-                store.close().await;
-                return Err(e);
-            }
-        }
-    }
-    store.close().await;
+    let outgoing = if options.stores() { messages(settings, month, &reports, &workbook) } else { vec![] };
+    let mail_line = super::send_and_close(settings, store, &outgoing, options, now).await?;
     let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
     let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
     let mut lines = vec![format!(

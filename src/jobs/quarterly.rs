@@ -56,22 +56,12 @@ pub async fn run(
     write_outputs(&dir, &files)?;
 
     // Each commissioning unit gets its forms, each partner its own (谁委托、谁付费).
-    let mut mail_line = None;
-    if options.stores() {
-        let emails: HashMap<&str, &str> = values(&partners, "partner_id")
-            .zip(values(&partners, "contact_email"))
-            .filter_map(|(p, e)| Some((p?, e?)))
-            .collect();
-        let messages = form_messages(settings, quarter, &forms, &emails)?;
-        match super::send(settings, &store, &messages, options, now).await {
-            Ok(line) => mail_line = Some(line),
-            Err(e) => {
-                store.close().await;
-                return Err(e);
-            }
-        }
-    }
-    store.close().await;
+    let emails: HashMap<&str, &str> = values(&partners, "partner_id")
+        .zip(values(&partners, "contact_email"))
+        .filter_map(|(p, e)| Some((p?, e?)))
+        .collect();
+    let outgoing = if options.stores() { form_messages(settings, quarter, &forms, &emails)? } else { vec![] };
+    let mail_line = super::send_and_close(settings, store, &outgoing, options, now).await?;
     let count = |s| result.rows.iter().filter(|r| r.status == s).count();
     let total: rust_decimal::Decimal = result.rows.iter().filter_map(|r| r.share.as_ref()).map(|s| s.amount).sum();
     let line = format!(

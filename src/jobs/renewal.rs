@@ -140,17 +140,7 @@ pub async fn run(
         files.push((format!("list-{:02}.html", k + 1), page.into_bytes()));
     }
     write_outputs(&dir, &files)?;
-    let mut mail_line = None;
-    if options.stores() {
-        match super::send(settings, &store, &messages, options, now).await {
-            Ok(line) => mail_line = Some(line),
-            Err(e) => {
-                store.close().await;
-                return Err(e);
-            }
-        }
-    }
-    store.close().await;
+    let mail_line = super::send_and_close(settings, store, &messages, options, now).await?;
     let eligible = rows.iter().filter(|r| r.eligible).count();
     let line = format!(
         "renewal {as_of}: {} contracts in the notice window ({eligible} eligible), {} exit requests, {} blacklist breaches",
