@@ -14,6 +14,25 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use std::str::FromStr;
 
 const SCHEMA: &str = include_str!("../sql/contract/sqlite.sql");
+const SCHEMA_POSTGRES: &str = include_str!("../sql/contract/postgres.sql");
+const SCHEMA_MYSQL: &str = include_str!("../sql/contract/mysql.sql");
+const TABLES: [&str; 15] = [
+    "partners",
+    "contracts",
+    "tickets",
+    "ticket_pauses",
+    "orders",
+    "complaints",
+    "surveys",
+    "manual_scores",
+    "violations",
+    "fee_items",
+    "audit_exclusions",
+    "presales_projects",
+    "presales_supports",
+    "exit_requests",
+    "blacklist_entries",
+];
 
 const CITIES: [&str; 12] =
     ["成都", "绵阳", "德阳", "宜宾", "南充", "泸州", "乐山", "达州", "遂宁", "自贡", "眉山", "广安"];
@@ -46,8 +65,23 @@ fn s(v: impl ToString) -> Option<String> {
     Some(v.to_string())
 }
 
-/// Generates the database and returns a one-line summary.
+/// Generates the database and returns a one-line summary. `--out` is a SQLite file, or a
+/// `postgres://` / `mysql://` URL whose contract tables are replaced.
 pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
+    let (tables, tickets) = rows(args);
+    let out = args.out.display().to_string();
+    let total: usize = tables.tables.iter().map(|(_, r)| r.len()).sum();
+    if out.starts_with("postgres:") || out.starts_with("postgresql:") {
+        load_server(&out, SCHEMA_POSTGRES, &tables, false).await?;
+    } else if out.starts_with("mysql:") || out.starts_with("mariadb:") {
+        load_server(&out.replacen("mariadb:", "mysql:", 1), SCHEMA_MYSQL, &tables, true).await?;
+    } else {
+        load_sqlite(args, &tables).await?;
+    }
+    Ok(format!("wrote {total} rows ({tickets} tickets) to {} (seed {})", crate::error::redact_url(&out), args.seed))
+}
+
+async fn load_sqlite(args: &GenDataArgs, t: &Tables) -> anyhow::Result<()> {
     if args.out.exists() {
         std::fs::remove_file(&args.out).with_context(|| format!("replacing {}", args.out.display()))?;
     }
@@ -61,7 +95,58 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         .synchronous(sqlx::sqlite::SqliteSynchronous::Off);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
     sqlx::raw_sql(SCHEMA).execute(&pool).await.context("creating the contract schema")?;
+    let mut tx = pool.begin().await?;
+    for (table, rows) in &t.tables {
+        insert(&mut tx, table, rows).await.with_context(|| format!("filling {table}"))?;
+    }
+    tx.commit().await?;
+    pool.close().await;
+    Ok(())
+}
 
+/// A SQL string literal (our own generated values; quotes doubled, and backslashes for MySQL).
+fn literal(v: &Option<String>, mysql: bool) -> String {
+    match v {
+        None => "NULL".into(),
+        Some(s) => {
+            let s = if mysql { s.replace('\\', "\\\\") } else { s.clone() };
+            format!("'{}'", s.replace('\'', "''"))
+        }
+    }
+}
+
+/// Loads the same rows into PostgreSQL or MySQL/MariaDB, replacing the contract tables.
+async fn load_server(url: &str, schema: &str, t: &Tables, mysql: bool) -> anyhow::Result<()> {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url)
+        .await
+        .map_err(|e| crate::error::AppError::Unavailable(format!("{}: {e}", crate::error::redact_url(url))))?;
+    for table in TABLES.iter().rev() {
+        pool.execute(format!("DROP TABLE IF EXISTS {table}").as_str()).await?;
+    }
+    // Comments may hold semicolons: drop them before splitting the file into statements.
+    let code: String = schema.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    for statement in code.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        pool.execute(statement).await.with_context(|| format!("creating the schema: {statement}"))?;
+    }
+    for (table, rows) in &t.tables {
+        for chunk in rows.chunks(2000) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|r| format!("({})", r.iter().map(|v| literal(v, mysql)).collect::<Vec<_>>().join(", ")))
+                .collect();
+            pool.execute(format!("INSERT INTO {table} VALUES {}", values.join(",\n")).as_str())
+                .await
+                .with_context(|| format!("filling {table}"))?;
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// The synthetic rows, deterministic by seed; also returns the number of tickets.
+fn rows(args: &GenDataArgs) -> (Tables, u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let (first, last) = args.months;
     let mut t = Tables::default();
@@ -357,15 +442,7 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
         );
     }
 
-    let mut total = 0usize;
-    let mut tx = pool.begin().await?;
-    for (table, rows) in &t.tables {
-        total += rows.len();
-        insert(&mut tx, table, rows).await.with_context(|| format!("filling {table}"))?;
-    }
-    tx.commit().await?;
-    pool.close().await;
-    Ok(format!("wrote {} rows ({} tickets) to {} (seed {})", total, ticket_no, args.out.display(), args.seed))
+    (t, ticket_no)
 }
 
 async fn insert(tx: &mut sqlx::Transaction<'_, Sqlite>, table: &str, rows: &[Row]) -> anyhow::Result<()> {

@@ -8,7 +8,6 @@ use crate::domain::monthly::MonthInput;
 use crate::domain::period::Month;
 use crate::error::{classify_sqlx, redact_url, AppError};
 use crate::settings::Secret;
-use anyhow::Context;
 use futures_util::TryStreamExt;
 use polars::prelude::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
@@ -16,27 +15,95 @@ use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The embedded extraction queries of the SQLite dialect, by dataset name.
-fn sqlite_query(dataset: &str) -> &'static str {
-    match dataset {
-        "partners" => include_str!("../../sql/extract/sqlite/partners.sql"),
-        "contracts" => include_str!("../../sql/extract/sqlite/contracts.sql"),
-        "tickets" => include_str!("../../sql/extract/sqlite/tickets.sql"),
-        "ticket_pauses" => include_str!("../../sql/extract/sqlite/ticket_pauses.sql"),
-        "orders" => include_str!("../../sql/extract/sqlite/orders.sql"),
-        "complaints" => include_str!("../../sql/extract/sqlite/complaints.sql"),
-        "surveys" => include_str!("../../sql/extract/sqlite/surveys.sql"),
-        "manual_scores" => include_str!("../../sql/extract/sqlite/manual_scores.sql"),
-        "violations" => include_str!("../../sql/extract/sqlite/violations.sql"),
-        "fee_items" => include_str!("../../sql/extract/sqlite/fee_items.sql"),
-        "audit_exclusions" => include_str!("../../sql/extract/sqlite/audit_exclusions.sql"),
-        "presales_projects" => include_str!("../../sql/extract/sqlite/presales_projects.sql"),
-        "presales_supports" => include_str!("../../sql/extract/sqlite/presales_supports.sql"),
-        "exit_requests" => include_str!("../../sql/extract/sqlite/exit_requests.sql"),
-        "blacklist_entries" => include_str!("../../sql/extract/sqlite/blacklist_entries.sql"),
-        "open_tickets" => include_str!("../../sql/extract/sqlite/open_tickets.sql"),
-        other => unreachable!("no query for dataset {other}"),
+/// The SQL dialect of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+macro_rules! queries {
+    ($dir:literal, $name:expr) => {
+        match $name {
+            "partners" => include_str!(concat!("../../sql/extract/", $dir, "/partners.sql")),
+            "contracts" => include_str!(concat!("../../sql/extract/", $dir, "/contracts.sql")),
+            "tickets" => include_str!(concat!("../../sql/extract/", $dir, "/tickets.sql")),
+            "ticket_pauses" => include_str!(concat!("../../sql/extract/", $dir, "/ticket_pauses.sql")),
+            "orders" => include_str!(concat!("../../sql/extract/", $dir, "/orders.sql")),
+            "complaints" => include_str!(concat!("../../sql/extract/", $dir, "/complaints.sql")),
+            "surveys" => include_str!(concat!("../../sql/extract/", $dir, "/surveys.sql")),
+            "manual_scores" => include_str!(concat!("../../sql/extract/", $dir, "/manual_scores.sql")),
+            "violations" => include_str!(concat!("../../sql/extract/", $dir, "/violations.sql")),
+            "fee_items" => include_str!(concat!("../../sql/extract/", $dir, "/fee_items.sql")),
+            "audit_exclusions" => include_str!(concat!("../../sql/extract/", $dir, "/audit_exclusions.sql")),
+            "presales_projects" => include_str!(concat!("../../sql/extract/", $dir, "/presales_projects.sql")),
+            "presales_supports" => include_str!(concat!("../../sql/extract/", $dir, "/presales_supports.sql")),
+            "exit_requests" => include_str!(concat!("../../sql/extract/", $dir, "/exit_requests.sql")),
+            "blacklist_entries" => include_str!(concat!("../../sql/extract/", $dir, "/blacklist_entries.sql")),
+            "open_tickets" => include_str!(concat!("../../sql/extract/", $dir, "/open_tickets.sql")),
+            other => unreachable!("no query for dataset {other}"),
+        }
+    };
+}
+
+/// The embedded extraction query of a dataset in a dialect.
+pub fn query_text(dialect: Dialect, dataset: &str) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => queries!("sqlite", dataset),
+        Dialect::Postgres => queries!("postgres", dataset),
+        Dialect::MySql => queries!("mysql", dataset),
     }
+}
+
+/// Query parameters are written `:start`, `:end` (the period, end exclusive) and `:month`; each
+/// dialect gets its own placeholders, and the values to bind in order.
+pub fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
+    const TOKENS: [&str; 3] = [":start", ":end", ":month"];
+    // Comments go first: a token named in a comment is not a parameter.
+    let code: String = sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    let sql = code.as_str();
+    let mut out = String::with_capacity(sql.len());
+    let mut binds: Vec<usize> = Vec::new();
+    let mut rest = sql;
+    while let Some(pos) = rest.find(':') {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos..];
+        let hit = TOKENS.iter().enumerate().find(|(_, t)| {
+            tail.starts_with(**t) && !tail[t.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        });
+        let preceded_by_colon = out.ends_with(':');
+        match hit {
+            Some((index, token)) if !preceded_by_colon => {
+                match dialect {
+                    Dialect::Sqlite => out.push_str(&format!("?{}", index + 1)),
+                    Dialect::Postgres => {
+                        let n = binds.iter().position(|b| *b == index).unwrap_or_else(|| {
+                            binds.push(index);
+                            binds.len() - 1
+                        });
+                        out.push_str(&format!("${}", n + 1));
+                    }
+                    Dialect::MySql => {
+                        binds.push(index);
+                        out.push('?');
+                    }
+                }
+                rest = &tail[token.len()..];
+            }
+            _ => {
+                out.push(':');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    if dialect == Dialect::Sqlite {
+        // Numbered parameters: bind up to the highest one used (SQLite refuses extra ones).
+        let highest = (1..=3).rev().find(|n| out.contains(&format!("?{n}"))).unwrap_or(0);
+        binds = (0..highest).collect();
+    }
+    (out, binds)
 }
 
 /// The parameters a query may use: `?1` period start, `?2` period end (exclusive timestamps),
@@ -60,19 +127,6 @@ impl Window {
     }
 }
 
-/// Highest `?N` placeholder of a query: binding more than a query declares is an error in SQLite.
-fn placeholder_count(sql: &str) -> usize {
-    let bytes = sql.as_bytes();
-    let mut max = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'?' {
-            let digits: String = sql[i + 1..].chars().take_while(char::is_ascii_digit).collect();
-            max = max.max(digits.parse().unwrap_or(0));
-        }
-    }
-    max
-}
-
 /// The frames of one snapshot, by dataset.
 pub struct Extract {
     frames: std::collections::HashMap<&'static str, DataFrame>,
@@ -86,8 +140,14 @@ impl Extract {
 }
 
 /// A connection to the operations database.
-pub struct Source {
-    pool: SqlitePool,
+pub enum Source {
+    Sqlite(SqlitePool),
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+fn unavailable(url: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    AppError::Unavailable(format!("cannot open source {}: {e}", redact_url(url))).into()
 }
 
 impl Source {
@@ -95,58 +155,118 @@ impl Source {
     /// it or changes its journal mode.
     pub async fn connect(url: &Secret) -> anyhow::Result<Self> {
         let raw = url.expose();
-        if !raw.starts_with("sqlite:") {
-            return Err(AppError::Usage(format!(
-                "source {}: only sqlite:// sources are supported in this version",
-                redact_url(raw)
-            ))
-            .into());
-        }
-        let options = SqliteConnectOptions::from_str(raw)
-            .map_err(|e| AppError::Usage(format!("source URL {}: {e}", redact_url(raw))))?
-            .read_only(true)
-            .create_if_missing(false);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(_) | sqlx::Error::Io(_) => {
-                    AppError::Unavailable(format!("cannot open source {}: {e}", redact_url(raw))).into()
-                }
+        let bad = |e: sqlx::Error| AppError::Usage(format!("source URL {}: {e}", redact_url(raw)));
+        let timeout = Duration::from_secs(30);
+        if raw.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(raw).map_err(bad)?.read_only(true).create_if_missing(false);
+            let pool = SqlitePoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options).await;
+            return pool.map(Source::Sqlite).map_err(|e| match e {
+                sqlx::Error::Database(_) | sqlx::Error::Io(_) => unavailable(raw, e),
                 other => classify_sqlx(other, "connecting to the source"),
-            })?;
-        Ok(Self { pool })
+            });
+        }
+        if raw.starts_with("postgres:") || raw.starts_with("postgresql:") {
+            let options =
+                sqlx::postgres::PgConnectOptions::from_str(raw).map_err(bad)?.application_name("ict-partners");
+            let pool =
+                sqlx::postgres::PgPoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options);
+            return pool.await.map(Source::Postgres).map_err(|e| unavailable(raw, e));
+        }
+        if raw.starts_with("mysql:") || raw.starts_with("mariadb:") {
+            let options =
+                sqlx::mysql::MySqlConnectOptions::from_str(&raw.replacen("mariadb:", "mysql:", 1)).map_err(bad)?;
+            let pool =
+                sqlx::mysql::MySqlPoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options);
+            return pool.await.map(Source::MySql).map_err(|e| unavailable(raw, e));
+        }
+        Err(AppError::Usage(format!("source {}: use sqlite://, postgres:// or mysql://", redact_url(raw))).into())
     }
 
-    /// Reads several datasets from one snapshot (a single read transaction).
-    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Extract> {
-        let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the source read"))?;
-        let mut frames = Vec::with_capacity(datasets.len());
-        for dataset in datasets {
-            let sql = sqlite_query(dataset.name);
-            let mut query = sqlx::query(sql);
-            let params = [&window.start, &window.end, &window.month];
-            for p in params.iter().take(placeholder_count(sql)) {
-                query = query.bind(p.as_str());
-            }
-            let mut builders: Vec<StringChunkedBuilder> =
-                dataset.columns.iter().map(|c| StringChunkedBuilder::new((*c).into(), 1024)).collect();
-            let mut rows = query.fetch(&mut *tx);
-            let mut height = 0usize;
-            let what = format!("reading {}", dataset.name);
-            while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &what))? {
-                append_row(&row, dataset, &mut builders).with_context(|| what.clone())?;
-                height += 1;
-            }
-            drop(rows);
-            let columns = builders.into_iter().map(|b| b.finish().into_column()).collect();
-            frames.push(DataFrame::new(height, columns)?);
-            tracing::debug!(dataset = dataset.name, rows = height, "extracted");
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Source::Sqlite(_) => Dialect::Sqlite,
+            Source::Postgres(_) => Dialect::Postgres,
+            Source::MySql(_) => Dialect::MySql,
         }
-        tx.rollback().await.ok();
-        Ok(Extract { frames: datasets.iter().map(|d| d.name).zip(frames).collect() })
+    }
+
+    /// Reads several datasets from one snapshot: a single read-only transaction (REPEATABLE READ on
+    /// PostgreSQL and MySQL), so a period is computed from one point in time.
+    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Extract> {
+        let params = [window.start.as_str(), window.end.as_str(), window.month.as_str()];
+        let mut frames = std::collections::HashMap::new();
+        let start = |e| classify_sqlx(e, "starting the source read");
+        match self {
+            Source::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(start)?;
+                for dataset in datasets {
+                    let (sql, binds) = placeholders(query_text(Dialect::Sqlite, dataset.name), Dialect::Sqlite);
+                    let mut query = sqlx::query(&sql);
+                    for b in &binds {
+                        query = query.bind(params[*b]);
+                    }
+                    let mut rows = query.fetch(&mut *tx);
+                    let mut frame = FrameBuilder::new(*dataset);
+                    while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
+                        frame.push_sqlite(&row)?;
+                    }
+                    drop(rows);
+                    frames.insert(dataset.name, frame.finish()?);
+                }
+                tx.rollback().await.ok();
+            }
+            Source::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(start)?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(start)?;
+                for dataset in datasets {
+                    let (sql, binds) = placeholders(query_text(Dialect::Postgres, dataset.name), Dialect::Postgres);
+                    let mut query = sqlx::query(&sql);
+                    for b in &binds {
+                        query = query.bind(params[*b]);
+                    }
+                    let mut rows = query.fetch(&mut *tx);
+                    let mut frame = FrameBuilder::new(*dataset);
+                    while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
+                        frame.push_text(|c| row.try_get::<Option<String>, _>(c))?;
+                    }
+                    drop(rows);
+                    frames.insert(dataset.name, frame.finish()?);
+                }
+                tx.rollback().await.ok();
+            }
+            Source::MySql(pool) => {
+                let mut conn = pool.acquire().await.map_err(start)?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(start)?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(start)?;
+                for dataset in datasets {
+                    let (sql, binds) = placeholders(query_text(Dialect::MySql, dataset.name), Dialect::MySql);
+                    let mut query = sqlx::query(&sql);
+                    for b in &binds {
+                        query = query.bind(params[*b]);
+                    }
+                    let mut rows = query.fetch(&mut *tx);
+                    let mut frame = FrameBuilder::new(*dataset);
+                    while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
+                        frame.push_text(|c| {
+                            row.try_get::<Option<String>, _>(c).or_else(|_| {
+                                row.try_get::<Option<Vec<u8>>, _>(c)
+                                    .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                            })
+                        })?;
+                    }
+                    drop(rows);
+                    frames.insert(dataset.name, frame.finish()?);
+                }
+                tx.rollback().await.ok();
+            }
+        }
+        Ok(Extract { frames })
     }
 
     /// Everything a monthly assessment reads, from one snapshot.
@@ -182,35 +302,80 @@ impl Source {
     }
 
     pub async fn close(self) {
-        self.pool.close().await;
+        match self {
+            Source::Sqlite(p) => p.close().await,
+            Source::Postgres(p) => p.close().await,
+            Source::MySql(p) => p.close().await,
+        }
     }
 }
 
-/// Appends one row, column by column, as canonical text; a column missing from the query is an
-/// unusable source (exit 65), named.
-fn append_row(row: &SqliteRow, dataset: &Dataset, builders: &mut [StringChunkedBuilder]) -> anyhow::Result<()> {
-    for (i, column) in dataset.columns.iter().enumerate() {
-        let raw = row
-            .try_get_raw(*column)
-            .map_err(|_| AppError::SourceUnusable(format!("the {} query returns no column {column}", dataset.name)))?;
-        let b = &mut builders[i];
-        if raw.is_null() {
-            b.append_null();
-            continue;
-        }
-        let kind = raw.type_info().name().to_string();
-        match kind.as_str() {
-            "INTEGER" => b.append_value(<i64 as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?.to_string()),
-            // Rust prints the shortest text that reads back to the same double.
-            "REAL" => b.append_value(<f64 as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?.to_string()),
-            "BLOB" => {
-                let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?;
-                b.append_value(String::from_utf8_lossy(bytes))
-            }
-            _ => b.append_value(<&str as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?),
-        }
+/// Rows streamed into one column builder per contract column.
+struct FrameBuilder {
+    dataset: Dataset,
+    builders: Vec<StringChunkedBuilder>,
+    height: usize,
+}
+
+impl FrameBuilder {
+    fn new(dataset: Dataset) -> Self {
+        let builders = dataset.columns.iter().map(|c| StringChunkedBuilder::new((*c).into(), 1024)).collect();
+        Self { dataset, builders, height: 0 }
     }
-    Ok(())
+
+    fn what(&self) -> String {
+        format!("reading {}", self.dataset.name)
+    }
+
+    fn missing(&self, column: &str) -> anyhow::Error {
+        AppError::SourceUnusable(format!("the {} query returns no column {column}", self.dataset.name)).into()
+    }
+
+    /// A row whose columns the query already turned into text.
+    fn push_text(&mut self, get: impl Fn(&str) -> Result<Option<String>, sqlx::Error>) -> anyhow::Result<()> {
+        for (i, column) in self.dataset.columns.iter().enumerate() {
+            match get(column) {
+                Ok(v) => self.builders[i].append_option(v),
+                Err(sqlx::Error::ColumnNotFound(_)) => return Err(self.missing(column)),
+                Err(e) => return Err(anyhow::Error::new(e).context(format!("{}.{column}", self.dataset.name))),
+            }
+        }
+        self.height += 1;
+        Ok(())
+    }
+
+    /// A SQLite row: each value normalised to canonical text from whatever storage class it has.
+    fn push_sqlite(&mut self, row: &SqliteRow) -> anyhow::Result<()> {
+        for (i, column) in self.dataset.columns.iter().enumerate() {
+            let raw = row.try_get_raw(*column).map_err(|_| self.missing(column))?;
+            let b = &mut self.builders[i];
+            if raw.is_null() {
+                b.append_null();
+                continue;
+            }
+            let kind = raw.type_info().name().to_string();
+            match kind.as_str() {
+                "INTEGER" => {
+                    b.append_value(<i64 as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?.to_string())
+                }
+                // Rust prints the shortest text that reads back to the same double.
+                "REAL" => b.append_value(<f64 as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?.to_string()),
+                "BLOB" => {
+                    let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?;
+                    b.append_value(String::from_utf8_lossy(bytes))
+                }
+                _ => b.append_value(<&str as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?),
+            }
+        }
+        self.height += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<DataFrame> {
+        tracing::debug!(dataset = self.dataset.name, rows = self.height, "extracted");
+        let columns = self.builders.into_iter().map(|b| b.finish().into_column()).collect();
+        Ok(DataFrame::new(self.height, columns)?)
+    }
 }
 
 #[cfg(test)]
@@ -218,18 +383,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_numbered_placeholders() {
-        assert_eq!(placeholder_count("SELECT 1"), 0);
-        assert_eq!(placeholder_count("WHERE a < ?2 AND b >= ?1"), 2);
-        assert_eq!(placeholder_count("WHERE month = ?3"), 3);
+    fn placeholders_per_dialect() {
+        let sql = "WHERE a < :end AND (b >= :start OR c >= :start) AND x::text = y";
+        assert_eq!(
+            placeholders(sql, Dialect::Sqlite),
+            ("WHERE a < ?2 AND (b >= ?1 OR c >= ?1) AND x::text = y".into(), vec![0, 1])
+        );
+        assert_eq!(
+            placeholders(sql, Dialect::Postgres),
+            ("WHERE a < $1 AND (b >= $2 OR c >= $2) AND x::text = y".into(), vec![1, 0])
+        );
+        assert_eq!(
+            placeholders(sql, Dialect::MySql),
+            ("WHERE a < ? AND (b >= ? OR c >= ?) AND x::text = y".into(), vec![1, 0, 0])
+        );
+        assert_eq!(placeholders("WHERE month = :month", Dialect::Sqlite), ("WHERE month = ?3".into(), vec![0, 1, 2]));
+        assert_eq!(placeholders("SELECT 1", Dialect::Postgres), ("SELECT 1".into(), vec![]));
+        assert_eq!(placeholders("-- for :month\nWHERE m = :month", Dialect::MySql), ("\nWHERE m = ?".into(), vec![2]));
+        assert_eq!(placeholders("WHERE :monthly = 1", Dialect::MySql).0, "WHERE :monthly = 1");
     }
 
     #[test]
     fn every_dataset_has_a_query_naming_its_columns() {
-        for d in ALL_DATASETS.iter().chain([&OPEN_TICKETS]) {
-            let sql = sqlite_query(d.name);
-            for c in d.columns {
-                assert!(sql.contains(c), "{}.sql lacks {c}", d.name);
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            for d in ALL_DATASETS.iter().chain([&OPEN_TICKETS]) {
+                let sql = query_text(dialect, d.name);
+                for c in d.columns {
+                    assert!(sql.contains(c), "{dialect:?} {}.sql lacks {c}", d.name);
+                }
             }
         }
     }

@@ -20,11 +20,13 @@ pub fn shared() -> PathBuf {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub source: PathBuf,
+    /// A source URL that replaces the SQLite file (PostgreSQL, MySQL).
+    pub source_url: Option<String>,
 }
 
 impl Env {
     pub fn new(source: &Path) -> Self {
-        Env { dir: tempfile::tempdir().unwrap(), source: source.to_path_buf() }
+        Env { dir: tempfile::tempdir().unwrap(), source: source.to_path_buf(), source_url: None }
     }
     pub fn out(&self) -> PathBuf {
         self.dir.path().join("out")
@@ -35,7 +37,10 @@ impl Env {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args)
-            .env("ICT_PARTNERS_SOURCE_URL", format!("sqlite://{}", self.source.display()))
+            .env(
+                "ICT_PARTNERS_SOURCE_URL",
+                self.source_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.source.display())),
+            )
             .env("ICT_PARTNERS_STORE_URL", format!("sqlite://{}", self.store().display()))
             .env("ICT_PARTNERS_OUTPUT_DIR", self.out())
             .env_remove("ICT_PARTNERS_SMTP_URL")

@@ -1,3 +1,3 @@
--- complaints received in the month [?1, ?2).
+-- complaints received in the month [:start, :end).
 SELECT complaint_id, partner_id, received_at, channel, escalation_steps, justified
-FROM complaints WHERE received_at >= ?1 AND received_at < ?2
+FROM complaints WHERE received_at >= :start AND received_at < :end

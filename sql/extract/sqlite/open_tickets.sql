@@ -1,3 +1,3 @@
--- tickets still unresolved that were opened before ?2 (the day after the as-of date): what a
+-- tickets still unresolved that were opened before :end (the day after the as-of date): what a
 -- leaving partner must clear (第三十八条).
-SELECT ticket_id, partner_id FROM tickets WHERE resolved_at IS NULL AND opened_at < ?2
+SELECT ticket_id, partner_id FROM tickets WHERE resolved_at IS NULL AND opened_at < :end

@@ -1,6 +1,6 @@
--- tickets that can count in, or are quarantined in, the month [?1, ?2):
+-- tickets that can count in, or are quarantined in, the month [:start, :end):
 -- opened before its end and not resolved before its start (a ticket resolved earlier counted earlier).
 SELECT ticket_id, partner_id, sla_class, responsibility, opened_at, resolved_at,
        critical_outage, dispatch_violation, false_info
 FROM tickets
-WHERE opened_at < ?2 AND (resolved_at IS NULL OR resolved_at >= ?1 OR opened_at >= ?1)
+WHERE opened_at < :end AND (resolved_at IS NULL OR resolved_at >= :start OR opened_at >= :start)
