@@ -39,7 +39,15 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
 /// the source unusable (65), anything else stays a plain error.
 pub fn classify_sqlx(error: sqlx::Error, what: &str) -> anyhow::Error {
     match &error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            AppError::Unavailable(format!("{what}: {error}")).into()
+        }
+        // SQLSTATE 08 (connection exception) and 57 (operator intervention: a terminated backend,
+        // a server shutting down) are the server going away: retryable.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57")) => {
+            AppError::Unavailable(format!("{what}: {}", db.message())).into()
+        }
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
             AppError::Unavailable(format!("{what}: {error}")).into()
         }
         sqlx::Error::Database(db) => {

@@ -116,7 +116,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&settings.store_url).await?;
             let now = clock::now_local(settings.rules.timezone).format("%Y-%m-%d %H:%M:%S").to_string();
             let outbox = settings.output_dir.join("outbox");
-            let done = mail::deliver(&store, settings.smtp_url.as_ref(), &settings.mail_from, &outbox, &now).await?;
+            let done = mail::deliver(
+                &store,
+                settings.smtp_url.as_ref(),
+                settings.smtp_timeout,
+                &settings.mail_from,
+                &outbox,
+                &now,
+            )
+            .await?;
             store.close().await;
             println!("mail: {} delivered, {} waiting", done.sent, done.failed);
             if done.failed > 0 {

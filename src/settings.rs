@@ -48,6 +48,8 @@ pub struct Settings {
     /// 归口管理部门 → manager addresses.
     pub departments: BTreeMap<String, Vec<String>>,
     pub smtp_url: Option<Secret>,
+    /// How long to wait for the SMTP server at each step (connect, each command, DATA).
+    pub smtp_timeout: std::time::Duration,
     pub mail_from: String,
     pub leadership: Vec<String>,
     /// 委托单位 (presales_projects.commissioning_unit) → who receives its confirmation forms.
@@ -109,6 +111,8 @@ struct RawDepartment {
 #[derive(Debug, Deserialize)]
 struct RawMail {
     smtp_url: Option<String>,
+    #[serde(default)]
+    timeout_seconds: Option<u64>,
     from: Option<String>,
     #[serde(default)]
     leadership: Vec<String>,
@@ -216,7 +220,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         }
         commissioning_units.insert(name, unit.addresses);
     }
-    let mail = app.mail.unwrap_or(RawMail { smtp_url: None, from: None, leadership: vec![] });
+    let mail = app.mail.unwrap_or(RawMail { smtp_url: None, timeout_seconds: None, from: None, leadership: vec![] });
+    let smtp_timeout = std::time::Duration::from_secs(mail.timeout_seconds.unwrap_or(30).clamp(1, 600));
     for address in &mail.leadership {
         if !plausible_address(address) {
             problems.push(format!("mail.leadership: not an e-mail address: {address:?}"));
@@ -243,6 +248,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         locale: app.output.locale,
         departments,
         smtp_url: env.smtp_url.clone().or(mail.smtp_url).map(Secret::new),
+        smtp_timeout,
         mail_from: mail.from.unwrap_or_else(|| "ict-partners@localhost".into()),
         leadership: mail.leadership,
         commissioning_units,

@@ -135,3 +135,48 @@ fn a_missing_table_is_65_and_an_unreachable_server_69() {
         assert!(!env.out().join("monthly/2026-01/scores.csv").exists());
     }
 }
+
+#[test]
+fn a_source_dropping_the_connection_mid_extraction_is_69_with_nothing_committed() {
+    let pg = Scratch::new(PG_ADMIN, "pgdrop");
+    let o = Command::new(BIN)
+        .args([
+            "gen-data",
+            "--out",
+            &pg.url(),
+            "--partners",
+            "40",
+            "--tickets-per-month",
+            "60000",
+            "--months",
+            "2026-03..2026-03",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut env = Env::new(Path::new("unused"));
+    env.source_url = Some(pg.url());
+    let mut child =
+        env.cmd(&["run", "monthly", "--month", "2026-03"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    // Terminate the pipeline's server sessions until the run gives up.
+    let status = loop {
+        admin_sql(
+            PG_ADMIN,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ict-partners'",
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(69));
+    assert!(!env.out().join("monthly/2026-03/scores.csv").exists(), "nothing written");
+    if env.store().exists() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runs: i64 = rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", env.store().display())).await.unwrap();
+            sqlx::query_scalar("SELECT count(*) FROM monthly_runs").fetch_one(&pool).await.unwrap()
+        });
+        assert_eq!(runs, 0, "nothing committed");
+    }
+}

@@ -22,17 +22,20 @@ struct Server(Child);
 
 impl Server {
     fn start(port: u16, dir: &Path) -> Self {
-        Self::spawn(port, dir, false)
+        Self::spawn(port, dir, None)
     }
     fn refusing(port: u16, dir: &Path) -> Self {
-        Self::spawn(port, dir, true)
+        Self::spawn(port, dir, Some("--refuse"))
     }
-    fn spawn(port: u16, dir: &Path, refuse: bool) -> Self {
+    fn stalling(port: u16, dir: &Path) -> Self {
+        Self::spawn(port, dir, Some("--stall"))
+    }
+    fn spawn(port: u16, dir: &Path, mode: Option<&str>) -> Self {
         let child = Command::new("python3")
             .arg(helper("smtp_sink.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
-            .args(refuse.then_some("--refuse"))
+            .args(mode)
             .stdout(Stdio::null())
             .spawn()
             .expect("python3 runs the SMTP sink (pip install aiosmtpd; .ci/run does)");
@@ -191,4 +194,40 @@ fn a_server_refusing_after_data_keeps_the_mail_queued_until_it_accepts() {
     let o = run(&["run", "monthly", "--month", "2026-01"]);
     assert_eq!(code(&o), 0);
     assert_eq!(emls(&mailbox), 3, "delivered exactly once");
+}
+
+#[test]
+fn a_server_that_times_out_after_data_leaves_the_mail_queued() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    // The shipped configuration with a 2-second SMTP timeout.
+    let config = env.dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    for f in ["rules.toml", "calendar-cn.toml"] {
+        std::fs::copy(root.join(f), config.join(f)).unwrap();
+    }
+    let app = std::fs::read_to_string(root.join("ict-partners.toml"))
+        .unwrap()
+        .replace("# timeout_seconds = 30", "timeout_seconds = 2");
+    std::fs::write(config.join("ict-partners.toml"), app).unwrap();
+    let mailbox = env.dir.path().join("mailbox");
+    std::fs::create_dir_all(&mailbox).unwrap();
+    let port = free_port();
+    let run = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.arg("--config")
+            .arg(config.join("ict-partners.toml"))
+            .env("ICT_PARTNERS_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+        c.output().unwrap()
+    };
+    let stalled = Server::stalling(port, &mailbox);
+    let started = Instant::now();
+    let o = run(&["run", "monthly", "--month", "2026-01"]);
+    assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(started.elapsed() < Duration::from_secs(30), "the timeout is honoured");
+    assert!(env.out().join("monthly/2026-01/scores.csv").exists());
+    drop(stalled);
+    let _server = Server::start(port, &mailbox);
+    assert_eq!(code(&run(&["mail", "flush"])), 0);
+    assert_eq!(emls(&mailbox), 3);
 }

@@ -162,7 +162,15 @@ pub async fn send(
     let at = stamp(now);
     let queued = store.enqueue(messages, options.resend, &at).await?;
     let outbox = settings.output_dir.join("outbox");
-    let delivered = crate::mail::deliver(store, settings.smtp_url.as_ref(), &settings.mail_from, &outbox, &at).await?;
+    let delivered = crate::mail::deliver(
+        store,
+        settings.smtp_url.as_ref(),
+        settings.smtp_timeout,
+        &settings.mail_from,
+        &outbox,
+        &at,
+    )
+    .await?;
     if delivered.failed > 0 {
         return Err(AppError::Unavailable(format!(
             "the results are stored and written, but {} messages could not be sent; they stay queued for the next run or `ict-partners mail flush`",

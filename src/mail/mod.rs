@@ -141,6 +141,7 @@ pub struct Delivered {
 pub async fn deliver(
     store: &Store,
     smtp: Option<&Secret>,
+    timeout: Duration,
     from: &str,
     outbox_dir: &Path,
     now: &str,
@@ -154,7 +155,7 @@ pub async fn deliver(
         Some(url) => Some(
             AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                 .map_err(|e| AppError::Usage(format!("SMTP URL {}: {e}", redact_url(url.expose()))))?
-                .timeout(Some(Duration::from_secs(30)))
+                .timeout(Some(timeout))
                 .build(),
         ),
         None => None,
@@ -162,7 +163,12 @@ pub async fn deliver(
     let sender: Option<lettre::Address> = from.parse::<Mailbox>().ok().map(|m| m.email);
     for message in queued {
         let result = match &transport {
-            Some(t) => send_smtp(t, sender.clone(), &message).await.map(|_| "smtp"),
+            // lettre's timeout covers connecting and commands; the whole exchange, DATA included,
+            // is bounded here too, so a server that never answers cannot hang the run.
+            Some(t) => match tokio::time::timeout(timeout * 2, send_smtp(t, sender.clone(), &message)).await {
+                Ok(sent) => sent.map(|_| "smtp"),
+                Err(_) => Err(format!("the SMTP server did not answer within {}s", (timeout * 2).as_secs())),
+            },
             None => write_file(outbox_dir, &message).map(|_| "file"),
         };
         match result {

@@ -387,6 +387,25 @@ impl Store {
             .await?;
             added += r.rows_affected() as usize;
         }
+        if resend {
+            // A resend is a person's decision: it goes to the audit trail with who asked.
+            let actor =
+                std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into());
+            for (job, period) in messages.iter().map(|m| (&m.job, &m.period)).collect::<std::collections::BTreeSet<_>>()
+            {
+                sqlx::query("INSERT INTO audit_trail VALUES (?1, ?2, 'resend', ?3, ?4, ?5)")
+                    .bind(now)
+                    .bind(&actor)
+                    .bind(job)
+                    .bind(period)
+                    .bind(format!(
+                        "{} messages queued again",
+                        messages.iter().filter(|m| &m.job == job && &m.period == period).count()
+                    ))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await.map_err(|e| classify_sqlx(e, "committing the outbox"))?;
         Ok(added)
     }

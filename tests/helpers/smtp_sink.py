@@ -10,7 +10,12 @@ class Sink:
         self.directory = directory
         self.counter = itertools.count(1 + len([f for f in os.listdir(directory) if f.endswith(".eml")]))
 
+    stall = False
+
     async def handle_DATA(self, server, session, envelope):
+        if self.stall:
+            # Never answer the DATA: the client times out, and this message is never delivered.
+            await asyncio.sleep(3600)
         if self.refuse:
             return "554 5.7.1 Message refused by the test server"
         n = next(self.counter)
@@ -24,10 +29,12 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--dir", required=True)
 ap.add_argument("--refuse", action="store_true", help="answer 554 after DATA")
+ap.add_argument("--stall", action="store_true", help="never answer after DATA")
 a = ap.parse_args()
 os.makedirs(a.dir, exist_ok=True)
 sink = Sink(a.dir)
 sink.refuse = a.refuse
+sink.stall = a.stall
 controller = Controller(sink, hostname="127.0.0.1", port=a.port)
 controller.start()
 print("ready", flush=True)
