@@ -8,6 +8,7 @@ use ict_partners::jobs::approval;
 use ict_partners::jobs::{run_job, Job, RunOptions};
 use ict_partners::mail;
 use ict_partners::settings::{self, Environment, LoadOptions};
+use ict_partners::sources::Source;
 use ict_partners::store::Store;
 use ict_partners::{clock, demo, gendata, telemetry};
 use std::process::ExitCode;
@@ -75,6 +76,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             println!("rules: {} indicators, hash {}", settings.rules.indicators.len(), settings.rules.hash);
+            // The extraction queries against the source: every contract column, no rows read.
+            let source = Source::connect(&settings.source_url).await?;
+            let problems = source.verify().await;
+            source.close().await;
+            let problems = problems?;
+            if !problems.is_empty() {
+                return Err(AppError::SourceUnusable(problems.join("; ")).into());
+            }
+            println!("source queries: every dataset returns the contract's columns");
             println!("configuration OK");
             Ok(())
         }

@@ -127,6 +127,16 @@ fn a_missing_table_is_65_and_an_unreachable_server_69() {
     let o = env.run(&["run", "monthly", "--month", "2026-01"]);
     assert_eq!(code(&o), 65, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("contracts"));
+    // check-config names every missing table at once, before any run.
+    admin_sql(&pg.url(), "ALTER TABLE partners DROP COLUMN contact_email");
+    let mut c = env.cmd(&["check-config"]);
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let o = c.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 65, "{err}");
+    for needle in ["contact_email", "contracts", "tickets", "blacklist_entries"] {
+        assert!(err.contains(needle), "{needle} not named: {err}");
+    }
 
     for url in ["postgres://postgres@127.0.0.1:1/none", "mysql://root@127.0.0.1:1/none"] {
         env.source_url = Some(url.into());
@@ -160,9 +170,13 @@ fn a_source_dropping_the_connection_mid_extraction_is_69_with_nothing_committed(
         env.cmd(&["run", "monthly", "--month", "2026-03"]).stdout(std::process::Stdio::null()).spawn().unwrap();
     // Terminate the pipeline's server sessions until the run gives up.
     let status = loop {
+        // Only this test's database: other tests run in parallel on the same server.
         admin_sql(
             PG_ADMIN,
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ict-partners'",
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ict-partners' AND datname = '{}'",
+                pg.name
+            ),
         );
         if let Some(status) = child.try_wait().unwrap() {
             break status;

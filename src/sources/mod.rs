@@ -150,6 +150,18 @@ fn unavailable(url: &str, e: impl std::fmt::Display) -> anyhow::Error {
     AppError::Unavailable(format!("cannot open source {}: {e}", redact_url(url))).into()
 }
 
+async fn probe<C: sqlx::Connection>(options: &C::Options, url: &str) -> anyhow::Result<()> {
+    let connect = tokio::time::timeout(Duration::from_secs(30), C::connect_with(options)).await;
+    match connect {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(unavailable(url, e)),
+        Err(_) => Err(unavailable(url, "no answer within 30 s")),
+    }
+}
+
 impl Source {
     /// Opens the source read only: it belongs to another system, and the pipeline never writes to
     /// it or changes its journal mode.
@@ -168,6 +180,8 @@ impl Source {
         if raw.starts_with("postgres:") || raw.starts_with("postgresql:") {
             let options =
                 sqlx::postgres::PgConnectOptions::from_str(raw).map_err(bad)?.application_name("ict-partners");
+            // One direct connection first: a refused connection fails now, not after the pool's retries.
+            probe::<sqlx::PgConnection>(&options, raw).await?;
             let pool =
                 sqlx::postgres::PgPoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options);
             return pool.await.map(Source::Postgres).map_err(|e| unavailable(raw, e));
@@ -175,6 +189,7 @@ impl Source {
         if raw.starts_with("mysql:") || raw.starts_with("mariadb:") {
             let options =
                 sqlx::mysql::MySqlConnectOptions::from_str(&raw.replacen("mariadb:", "mysql:", 1)).map_err(bad)?;
+            probe::<sqlx::MySqlConnection>(&options, raw).await?;
             let pool =
                 sqlx::mysql::MySqlPoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options);
             return pool.await.map(Source::MySql).map_err(|e| unavailable(raw, e));
@@ -267,6 +282,42 @@ impl Source {
             }
         }
         Ok(Extract { frames })
+    }
+
+    /// Checks that every extraction query runs and returns the contract's columns, without reading
+    /// any rows. Returns every problem found (a missing table, a missing column).
+    pub async fn verify(&self) -> anyhow::Result<Vec<String>> {
+        use sqlx::{Column, Executor};
+        let mut problems = Vec::new();
+        for dataset in ALL_DATASETS.iter().chain([&OPEN_TICKETS]) {
+            let (sql, _) = placeholders(query_text(self.dialect(), dataset.name), self.dialect());
+            let described: Result<Vec<String>, sqlx::Error> = match self {
+                Source::Sqlite(p) => {
+                    p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
+                }
+                Source::Postgres(p) => {
+                    p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
+                }
+                Source::MySql(p) => {
+                    p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
+                }
+            };
+            match described {
+                Ok(columns) => {
+                    let missing: Vec<&str> =
+                        dataset.columns.iter().copied().filter(|c| !columns.iter().any(|x| x == c)).collect();
+                    if !missing.is_empty() {
+                        problems.push(format!("{}: the query returns no column {}", dataset.name, missing.join(", ")));
+                    }
+                }
+                Err(e) => match classify_sqlx(e, dataset.name).downcast::<AppError>() {
+                    Ok(AppError::SourceUnusable(m)) => problems.push(m),
+                    Ok(other) => return Err(other.into()),
+                    Err(other) => problems.push(format!("{}: {other:#}", dataset.name)),
+                },
+            }
+        }
+        Ok(problems)
     }
 
     /// Everything a monthly assessment reads, from one snapshot.
