@@ -30,9 +30,33 @@ impl AppError {
     }
 }
 
-/// The exit code for any error chain: the first `AppError` found decides, anything else is 1.
+/// The exit code for any error chain: the first `AppError` found decides; a database error that
+/// means "the server went away or is busy" anywhere in the chain is 69; anything else is 1.
 pub fn exit_code_of(error: &anyhow::Error) -> i32 {
-    error.chain().find_map(|e| e.downcast_ref::<AppError>()).map_or(1, AppError::exit_code)
+    if let Some(app) = error.chain().find_map(|e| e.downcast_ref::<AppError>()) {
+        return app.exit_code();
+    }
+    if error.chain().filter_map(|e| e.downcast_ref::<sqlx::Error>()).any(is_transient) {
+        return 69;
+    }
+    1
+}
+
+/// Connection trouble, a terminated session, or a database locked by someone else: retryable.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08")
+                || code.starts_with("57")
+                || code == "5"
+                || code == "517"
+                || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
 }
 
 /// Classifies a sqlx error: connection trouble is retryable (69), a missing table or column makes
@@ -44,7 +68,7 @@ pub fn classify_sqlx(error: sqlx::Error, what: &str) -> anyhow::Error {
         }
         // SQLSTATE 08 (connection exception) and 57 (operator intervention: a terminated backend,
         // a server shutting down) are the server going away: retryable.
-        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57")) => {
+        sqlx::Error::Database(db) if is_transient(&error) => {
             AppError::Unavailable(format!("{what}: {}", db.message())).into()
         }
         sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {

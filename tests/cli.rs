@@ -238,3 +238,29 @@ fn broken_configuration_files_exit_78_listing_every_problem() {
         }
     }
 }
+
+#[test]
+fn a_store_held_by_another_process_is_69_and_keeps_the_previous_results() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    env.ok(&["run", "monthly", "--month", "2026-01"]);
+    let before = env.read("monthly/2026-01/scores.csv");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // Another process holds the store's write lock for the whole run.
+    let mut lock = rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", env.store().display())).await.unwrap();
+        sqlx::query("BEGIN EXCLUSIVE").execute(&mut c).await.unwrap();
+        c
+    });
+    let mut cmd = env.cmd(&["run", "monthly", "--month", "2026-02"]);
+    cmd.env("ICT_PARTNERS_STORE_URL", format!("sqlite://{}?busy_timeout=1", env.store().display()));
+    let o = cmd.output().unwrap();
+    assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    rt.block_on(async {
+        sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    });
+    drop(lock);
+    assert!(!env.out().join("monthly/2026-02/scores.csv").exists(), "nothing written while the store was unavailable");
+    assert_eq!(env.read("monthly/2026-01/scores.csv"), before);
+    env.ok(&["run", "monthly", "--month", "2026-02"]);
+}

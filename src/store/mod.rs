@@ -26,6 +26,24 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// Splits `busy_timeout=N` off a store URL's query.
+fn busy_timeout(url: &str) -> (String, Duration) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_string(), Duration::from_secs(30)) };
+    let mut seconds = 30;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("busy_timeout=") {
+            Some(v) => {
+                seconds = v.parse().unwrap_or(30);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+    (url, Duration::from_secs(seconds))
+}
+
 fn join(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let mut v: Vec<String> = items.into_iter().map(|s| s.as_ref().to_string()).collect();
     v.sort();
@@ -39,7 +57,9 @@ fn opt2(d: Option<Decimal>) -> Option<String> {
 impl Store {
     /// Opens (creating if needed) the store and brings its schema up to date.
     pub async fn connect(url: &Secret) -> anyhow::Result<Self> {
-        let raw = url.expose();
+        // `?busy_timeout=SECONDS` (default 30): how long to wait for a store another process holds.
+        let (raw, busy) = busy_timeout(url.expose());
+        let raw = raw.as_str();
         if !raw.starts_with("sqlite:") {
             return Err(AppError::Usage(format!(
                 "store {}: only sqlite:// stores are supported in this version",
@@ -51,7 +71,7 @@ impl Store {
             .map_err(|e| AppError::Usage(format!("store URL {}: {e}", redact_url(raw))))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(30))
+            .busy_timeout(busy)
             .foreign_keys(true);
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::report::create_private_dir(dir)
@@ -63,7 +83,12 @@ impl Store {
             .connect_with(options.clone())
             .await
             .map_err(|e| AppError::Unavailable(format!("cannot open store {}: {e}", redact_url(raw))))?;
-        MIGRATOR.run(&pool).await.map_err(|e| anyhow::anyhow!("migrating the store: {e}"))?;
+        MIGRATOR.run(&pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) if crate::error::is_transient(&inner) => {
+                anyhow::Error::from(AppError::Unavailable(format!("store {}: {inner}", redact_url(raw))))
+            }
+            other => anyhow::anyhow!("migrating the store: {other}"),
+        })?;
         // The store holds partners' money: owner and group only.
         let file = options.get_filename();
         if file.exists() {
