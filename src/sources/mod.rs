@@ -127,6 +127,26 @@ impl Window {
     }
 }
 
+/// Streams each dataset's query, in one open transaction, into a frame per dataset.
+macro_rules! read_datasets {
+    ($tx:ident, $dialect:expr, $datasets:expr, $params:expr, $frames:ident, $push:expr) => {
+        for dataset in $datasets {
+            let (sql, binds) = placeholders(query_text($dialect, dataset.name), $dialect);
+            let mut query = sqlx::query(&sql);
+            for b in &binds {
+                query = query.bind($params[*b]);
+            }
+            let mut rows = query.fetch(&mut *$tx);
+            let mut frame = FrameBuilder::new(*dataset);
+            while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
+                $push(&mut frame, row)?;
+            }
+            drop(rows);
+            $frames.insert(dataset.name, frame.finish()?);
+        }
+    };
+}
+
 /// The frames of one snapshot, by dataset.
 pub struct Extract {
     frames: std::collections::HashMap<&'static str, DataFrame>,
@@ -214,70 +234,53 @@ impl Source {
         match self {
             Source::Sqlite(pool) => {
                 let mut tx = pool.begin().await.map_err(start)?;
-                for dataset in datasets {
-                    let (sql, binds) = placeholders(query_text(Dialect::Sqlite, dataset.name), Dialect::Sqlite);
-                    let mut query = sqlx::query(&sql);
-                    for b in &binds {
-                        query = query.bind(params[*b]);
-                    }
-                    let mut rows = query.fetch(&mut *tx);
-                    let mut frame = FrameBuilder::new(*dataset);
-                    while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
-                        frame.push_sqlite(&row)?;
-                    }
-                    drop(rows);
-                    frames.insert(dataset.name, frame.finish()?);
-                }
+                read_datasets!(
+                    tx,
+                    Dialect::Sqlite,
+                    datasets,
+                    params,
+                    frames,
+                    |frame: &mut FrameBuilder, row: SqliteRow| frame.push_sqlite(&row)
+                );
                 tx.rollback().await.ok();
             }
             Source::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(start)?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(start)?;
-                for dataset in datasets {
-                    let (sql, binds) = placeholders(query_text(Dialect::Postgres, dataset.name), Dialect::Postgres);
-                    let mut query = sqlx::query(&sql);
-                    for b in &binds {
-                        query = query.bind(params[*b]);
+                let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
+                sqlx::query(snapshot).execute(&mut *tx).await.map_err(start)?;
+                read_datasets!(
+                    tx,
+                    Dialect::Postgres,
+                    datasets,
+                    params,
+                    frames,
+                    |frame: &mut FrameBuilder, row: sqlx::postgres::PgRow| {
+                        frame.push_text(|c| row.try_get::<Option<String>, _>(c))
                     }
-                    let mut rows = query.fetch(&mut *tx);
-                    let mut frame = FrameBuilder::new(*dataset);
-                    while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
-                        frame.push_text(|c| row.try_get::<Option<String>, _>(c))?;
-                    }
-                    drop(rows);
-                    frames.insert(dataset.name, frame.finish()?);
-                }
+                );
                 tx.rollback().await.ok();
             }
             Source::MySql(pool) => {
                 let mut conn = pool.acquire().await.map_err(start)?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(start)?;
+                let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+                sqlx::query(snapshot).execute(&mut *conn).await.map_err(start)?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(start)?;
-                for dataset in datasets {
-                    let (sql, binds) = placeholders(query_text(Dialect::MySql, dataset.name), Dialect::MySql);
-                    let mut query = sqlx::query(&sql);
-                    for b in &binds {
-                        query = query.bind(params[*b]);
-                    }
-                    let mut rows = query.fetch(&mut *tx);
-                    let mut frame = FrameBuilder::new(*dataset);
-                    while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
+                read_datasets!(
+                    tx,
+                    Dialect::MySql,
+                    datasets,
+                    params,
+                    frames,
+                    |frame: &mut FrameBuilder, row: sqlx::mysql::MySqlRow| {
+                        // Binary collations come back as bytes.
                         frame.push_text(|c| {
                             row.try_get::<Option<String>, _>(c).or_else(|_| {
                                 row.try_get::<Option<Vec<u8>>, _>(c)
                                     .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
                             })
-                        })?;
+                        })
                     }
-                    drop(rows);
-                    frames.insert(dataset.name, frame.finish()?);
-                }
+                );
                 tx.rollback().await.ok();
             }
         }
