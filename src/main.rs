@@ -8,7 +8,7 @@ use ict_partners::jobs::approval;
 use ict_partners::jobs::{run_job, Job, RunOptions};
 use ict_partners::mail;
 use ict_partners::settings::{self, Environment, LoadOptions};
-use ict_partners::sources::Source;
+use ict_partners::sources::Sources;
 use ict_partners::store::Store;
 use ict_partners::{clock, demo, gendata, telemetry};
 use std::process::ExitCode;
@@ -77,7 +77,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             println!("rules: {} indicators, hash {}", settings.rules.indicators.len(), settings.rules.hash);
             // The extraction queries against the source: every contract column, no rows read.
-            let source = Source::connect(&settings.source_url).await?;
+            let source = Sources::connect(&settings).await?;
             let problems = source.verify().await;
             source.close().await;
             let problems = problems?;

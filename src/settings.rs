@@ -52,6 +52,9 @@ pub struct Settings {
     pub smtp_timeout: std::time::Duration,
     pub mail_from: String,
     pub leadership: Vec<String>,
+    /// Named sources (`[sources.<name>] url`) and which datasets come from them.
+    pub named_sources: BTreeMap<String, Secret>,
+    pub dataset_sources: BTreeMap<String, String>,
     /// 委托单位 (presales_projects.commissioning_unit) → who receives its confirmation forms.
     pub commissioning_units: BTreeMap<String, Vec<String>>,
     pub rules: Rules,
@@ -74,6 +77,12 @@ struct RawApp {
     mail: Option<RawMail>,
     #[serde(default)]
     commissioning_units: BTreeMap<String, RawUnit>,
+    /// Named operations databases besides `[source]` (e.g. billing, the contract system).
+    #[serde(default)]
+    sources: BTreeMap<String, RawUrl>,
+    /// Dataset → named source; unlisted datasets come from `[source]`.
+    #[serde(default)]
+    datasets: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +239,26 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
     if !matches!(app.output.locale.as_str(), "zh-CN" | "en") {
         problems.push(format!("output.locale must be \"zh-CN\" or \"en\", not {:?}", app.output.locale));
     }
+    let known: Vec<&str> = crate::domain::inputs::ALL_DATASETS
+        .iter()
+        .chain([&crate::domain::inputs::OPEN_TICKETS])
+        .map(|d| d.name)
+        .collect();
+    for (dataset, source) in &app.datasets {
+        if !known.contains(&dataset.as_str()) {
+            problems.push(format!("datasets.{dataset}: not a dataset of the contract ({})", known.join(", ")));
+        }
+        if !app.sources.contains_key(source) {
+            problems.push(format!("datasets.{dataset}: no [sources.{source}] is configured"));
+        }
+    }
+    let named_sources: BTreeMap<String, Secret> =
+        app.sources.into_iter().map(|(k, v)| (k, Secret::new(v.url))).collect();
+    for (name, url) in &named_sources {
+        if !["sqlite:", "postgres:", "postgresql:", "mysql:", "mariadb:"].iter().any(|s| url.expose().starts_with(s)) {
+            problems.push(format!("sources.{name}.url: unsupported scheme in {}", redact_url(url.expose())));
+        }
+    }
     let source_url = env.source_url.clone().unwrap_or(app.source.url);
     let store_url = env.store_url.clone().unwrap_or(app.store.url);
     for (what, url) in [("source.url", &source_url), ("store.url", &store_url)] {
@@ -252,6 +281,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         mail_from: mail.from.unwrap_or_else(|| "ict-partners@localhost".into()),
         leadership: mail.leadership,
         commissioning_units,
+        named_sources,
+        dataset_sources: app.datasets,
         rules: rules.expect("no problems means the rules compiled"),
         calendar_years: calendar_years.unwrap_or_default(),
         origins,

@@ -264,3 +264,40 @@ fn a_store_held_by_another_process_is_69_and_keeps_the_previous_results() {
     assert_eq!(env.read("monthly/2026-01/scores.csv"), before);
     env.ok(&["run", "monthly", "--month", "2026-02"]);
 }
+
+/// Fees from a billing database, everything else from the EOMS: the same results as one source.
+#[test]
+fn datasets_can_come_from_named_sources() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let one_source = env.read("monthly/2026-03/scores.csv");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (eoms, billing) = (dir.path().join("eoms.sqlite"), dir.path().join("billing.sqlite"));
+    std::fs::copy(shared().join("ops.sqlite"), &eoms).unwrap();
+    std::fs::copy(shared().join("ops.sqlite"), &billing).unwrap();
+    make_db(&eoms, "DROP TABLE fee_items; DROP TABLE audit_exclusions;");
+    make_db(&billing, "DROP TABLE tickets; DROP TABLE orders;");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let config_dir = dir.path().join("config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    for f in ["rules.toml", "calendar-cn.toml"] {
+        std::fs::copy(root.join(f), config_dir.join(f)).unwrap();
+    }
+    let app = std::fs::read_to_string(root.join("ict-partners.toml")).unwrap()
+        + &format!(
+            "\n[sources.billing]\nurl = \"sqlite://{}\"\n\n[datasets]\nfee_items = \"billing\"\naudit_exclusions = \"billing\"\n",
+            billing.display()
+        );
+    let config = config_dir.join("ict-partners.toml");
+    std::fs::write(&config, &app).unwrap();
+    let split = Env::new(&eoms);
+    split.ok(&["--config", config.to_str().unwrap(), "run", "monthly", "--month", "2026-03"]);
+    assert_eq!(split.read("monthly/2026-03/scores.csv"), one_source);
+
+    std::fs::write(&config, app.replace("fee_items = \"billing\"", "fees = \"billing\"\nfee_items = \"crm\"")).unwrap();
+    let o = split.run(&["--config", config.to_str().unwrap(), "check-config"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 78, "{err}");
+    assert!(err.contains("datasets.fees: not a dataset") && err.contains("no [sources.crm]"), "{err}");
+}

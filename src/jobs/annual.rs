@@ -6,7 +6,7 @@ use crate::domain::inputs::*;
 use crate::domain::period::Month;
 use crate::report::{csv, lifecycle, period_dir};
 use crate::settings::Settings;
-use crate::sources::{Source, Window};
+use crate::sources::{Sources, Window};
 use crate::store::Store;
 
 pub async fn run(settings: &Settings, year: i32, options: RunOptions) -> anyhow::Result<RunSummary> {
@@ -14,7 +14,7 @@ pub async fn run(settings: &Settings, year: i32, options: RunOptions) -> anyhow:
         Month::new(year, 1).ok_or_else(|| crate::error::AppError::Usage(format!("not a year: {year}")))?,
         Month::new(year, 12).expect("valid"),
     );
-    let source = Source::connect(&settings.source_url).await?;
+    let source = Sources::connect(settings).await?;
     let window = Window::between(first.start(), last.end());
     let mut f = source.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
     source.close().await;

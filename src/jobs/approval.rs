@@ -7,7 +7,7 @@ use crate::domain::period::Month;
 use crate::domain::period::Quarter;
 use crate::report::{csv, explain, finance, period_dir, templates};
 use crate::settings::Settings;
-use crate::sources::{Source, Window};
+use crate::sources::{Sources, Window};
 use crate::store::approval::{Change, Figures};
 use crate::store::Store;
 use chrono::NaiveDateTime;
@@ -85,7 +85,7 @@ pub async fn publish_month(
     let period = month.to_string();
     let store = Store::connect(&settings.store_url).await?;
     let state = store.publish("monthly", &period, by, &stamp(now)).await?;
-    let source = Source::connect(&settings.source_url).await?;
+    let source = Sources::connect(settings).await?;
     let mut f = source.fetch_all(&[PARTNERS], &Window::month(month)).await?;
     source.close().await;
     let partners = f.take(PARTNERS);

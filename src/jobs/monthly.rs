@@ -8,7 +8,7 @@ use crate::mail::AttachedFile;
 use crate::report::monthly::{Report, ReportInput};
 use crate::report::{self, csv, period_dir};
 use crate::settings::Settings;
-use crate::sources::Source;
+use crate::sources::Sources;
 use crate::store::OutboxMessage;
 use crate::store::Store;
 use anyhow::Context;
@@ -20,7 +20,7 @@ pub async fn run(
     options: RunOptions,
     now: NaiveDateTime,
 ) -> anyhow::Result<RunSummary> {
-    let source = Source::connect(&settings.source_url).await?;
+    let source = Sources::connect(settings).await?;
     let store = Store::connect(&settings.store_url).await?;
     if options.stores() {
         // An approved period is frozen: recomputing it needs an explicit, recorded reopen.

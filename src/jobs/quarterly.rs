@@ -8,7 +8,7 @@ use crate::mail::AttachedFile;
 use crate::report::forms::Form;
 use crate::report::{csv, forms, period_dir};
 use crate::settings::Settings;
-use crate::sources::{Source, Window};
+use crate::sources::{Sources, Window};
 use crate::store::OutboxMessage;
 use crate::store::Store;
 use chrono::NaiveDateTime;
@@ -20,7 +20,7 @@ pub async fn run(
     options: RunOptions,
     now: NaiveDateTime,
 ) -> anyhow::Result<RunSummary> {
-    let source = Source::connect(&settings.source_url).await?;
+    let source = Sources::connect(settings).await?;
     let window = Window::between(quarter.first_month().start(), quarter.last_month().end());
     let mut f = source.fetch_all(&[PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS], &window).await?;
     source.close().await;

@@ -6,7 +6,7 @@ use crate::domain::period::Month;
 use crate::domain::renewal::{breaches, count_by_partner, exits, notice_state, renewals, Notice, RenewalInput};
 use crate::report::{csv, forms, lifecycle, period_dir};
 use crate::settings::Settings;
-use crate::sources::{Source, Window};
+use crate::sources::{Sources, Window};
 use crate::store::Store;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use std::collections::{BTreeSet, HashMap};
@@ -18,7 +18,7 @@ pub async fn run(
     now: NaiveDateTime,
 ) -> anyhow::Result<RunSummary> {
     let rules = &settings.rules;
-    let source = Source::connect(&settings.source_url).await?;
+    let source = Sources::connect(settings).await?;
     let midnight = chrono::NaiveTime::MIN;
     let window = Window::between(as_of.and_time(midnight), (as_of + Duration::days(1)).and_time(midnight));
     let datasets =

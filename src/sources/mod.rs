@@ -289,10 +289,10 @@ impl Source {
 
     /// Checks that every extraction query runs and returns the contract's columns, without reading
     /// any rows. Returns every problem found (a missing table, a missing column).
-    pub async fn verify(&self) -> anyhow::Result<Vec<String>> {
+    pub async fn verify(&self, datasets: &[Dataset]) -> anyhow::Result<Vec<String>> {
         use sqlx::{Column, Executor};
         let mut problems = Vec::new();
-        for dataset in ALL_DATASETS.iter().chain([&OPEN_TICKETS]) {
+        for dataset in datasets {
             let (sql, _) = placeholders(query_text(self.dialect(), dataset.name), self.dialect());
             let described: Result<Vec<String>, sqlx::Error> = match self {
                 Source::Sqlite(p) => {
@@ -319,6 +319,66 @@ impl Source {
                     Err(other) => problems.push(format!("{}: {other:#}", dataset.name)),
                 },
             }
+        }
+        Ok(problems)
+    }
+
+    pub async fn close(self) {
+        match self {
+            Source::Sqlite(p) => p.close().await,
+            Source::Postgres(p) => p.close().await,
+            Source::MySql(p) => p.close().await,
+        }
+    }
+}
+
+/// The operations databases: the default one and the named ones some datasets come from (tickets
+/// from the EOMS, fees from billing, contracts from the contract system…). Each is read in one
+/// snapshot of its own.
+pub struct Sources {
+    default: Source,
+    named: std::collections::BTreeMap<String, Source>,
+    route: std::collections::BTreeMap<String, String>,
+}
+
+impl Sources {
+    pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
+        let default = Source::connect(&settings.source_url).await?;
+        let mut named = std::collections::BTreeMap::new();
+        for (name, url) in &settings.named_sources {
+            if settings.dataset_sources.values().any(|s| s == name) {
+                named.insert(name.clone(), Source::connect(url).await?);
+            }
+        }
+        Ok(Self { default, named, route: settings.dataset_sources.clone() })
+    }
+
+    fn source_of(&self, dataset: &Dataset) -> &Source {
+        self.route.get(dataset.name).and_then(|n| self.named.get(n)).unwrap_or(&self.default)
+    }
+
+    /// Reads the datasets, each from its own source, one snapshot per source.
+    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Extract> {
+        let mut all = Extract { frames: std::collections::HashMap::new() };
+        let sources = std::iter::once(&self.default).chain(self.named.values());
+        for source in sources {
+            let mine: Vec<Dataset> =
+                datasets.iter().copied().filter(|d| std::ptr::eq(self.source_of(d), source)).collect();
+            if !mine.is_empty() {
+                all.frames.extend(source.fetch_all(&mine, window).await?.frames);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Every dataset's query against its source: every problem at once.
+    pub async fn verify(&self) -> anyhow::Result<Vec<String>> {
+        let every: Vec<Dataset> = ALL_DATASETS.iter().chain([&OPEN_TICKETS]).copied().collect();
+        let mut problems = Vec::new();
+        for source in std::iter::once(&self.default).chain(self.named.values()) {
+            let mine: Vec<Dataset> =
+                every.iter().copied().filter(|d| std::ptr::eq(self.source_of(d), source)).collect();
+            problems.extend(source.verify(&mine).await?);
         }
         Ok(problems)
     }
@@ -356,10 +416,9 @@ impl Source {
     }
 
     pub async fn close(self) {
-        match self {
-            Source::Sqlite(p) => p.close().await,
-            Source::Postgres(p) => p.close().await,
-            Source::MySql(p) => p.close().await,
+        self.default.close().await;
+        for (_, s) in self.named {
+            s.close().await;
         }
     }
 }
