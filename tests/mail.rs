@@ -66,23 +66,40 @@ fn emls(dir: &Path) -> usize {
         .map_or(0, |d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
 }
 
+/// A scratch store and output folder, a mailbox folder and a free port for the SMTP sink.
+struct MailEnv {
+    env: Env,
+    mailbox: std::path::PathBuf,
+    port: u16,
+}
+
+impl MailEnv {
+    fn new() -> Self {
+        let env = Env::new(&shared().join("ops.sqlite"));
+        let mailbox = env.dir.path().join("mailbox");
+        std::fs::create_dir_all(&mailbox).unwrap();
+        MailEnv { env, mailbox, port: free_port() }
+    }
+
+    /// Runs the binary with the shipped configuration and the sink's SMTP URL.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut c = self.env.cmd(args);
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ICT_PARTNERS_SMTP_URL", format!("smtp://127.0.0.1:{}", self.port));
+        c.output().unwrap()
+    }
+}
+
 #[test]
 fn monthly_mail_arrives_once_and_survives_a_server_outage() {
-    let env = Env::new(&shared().join("ops.sqlite"));
-    let mailbox = env.dir.path().join("mailbox");
-    std::fs::create_dir_all(&mailbox).unwrap();
-    let port = free_port();
-    let smtp = format!("smtp://127.0.0.1:{port}");
-    let run = |args: &[&str]| {
-        let mut c = env.cmd(args);
-        c.current_dir(env!("CARGO_MANIFEST_DIR")).env("ICT_PARTNERS_SMTP_URL", &smtp);
-        c.output().unwrap()
-    };
+    let m = MailEnv::new();
+    let (env, mailbox, port) = (&m.env, m.mailbox.as_path(), m.port);
+    let run = |args: &[&str]| m.run(args);
 
-    let server = Server::start(port, &mailbox);
+    let server = Server::start(port, mailbox);
     let o = run(&["run", "monthly", "--month", "2026-01"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    let mails = inspect(&mailbox);
+    let mails = inspect(mailbox);
     // config/ict-partners.toml: two departments with one manager each, plus leadership.
     assert_eq!(mails.len(), 3, "{mails:#?}");
     let scores_csv = env.read("monthly/2026-01/scores.csv");
@@ -119,7 +136,7 @@ fn monthly_mail_arrives_once_and_survives_a_server_outage() {
     // A rerun of the month sends nothing new.
     let o = run(&["run", "monthly", "--month", "2026-01"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(emls(&mailbox), 3);
+    assert_eq!(emls(mailbox), 3);
 
     // Server down: results are committed and written, the run says 69, the mail waits.
     drop(server);
@@ -135,21 +152,21 @@ fn monthly_mail_arrives_once_and_survives_a_server_outage() {
     );
 
     // Server back: a flush delivers both months exactly once, and a second flush nothing.
-    let _server = Server::start(port, &mailbox);
+    let _server = Server::start(port, mailbox);
     let o = run(&["mail", "flush"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(emls(&mailbox), 9);
+    assert_eq!(emls(mailbox), 9);
     let o = run(&["mail", "flush"]);
     assert_eq!(code(&o), 0);
-    assert_eq!(emls(&mailbox), 9);
+    assert_eq!(emls(mailbox), 9);
     let ids: std::collections::BTreeSet<String> =
-        inspect(&mailbox).iter().map(|m| m["message_id"].as_str().unwrap().to_string()).collect();
+        inspect(mailbox).iter().map(|m| m["message_id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.len(), 9, "no message arrived twice");
 
     // --resend is for when a person asks.
     let o = run(&["run", "monthly", "--month", "2026-01", "--resend"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(emls(&mailbox), 12);
+    assert_eq!(emls(mailbox), 12);
 }
 
 #[test]
@@ -171,29 +188,22 @@ fn without_smtp_messages_are_written_to_the_outbox_once() {
 
 #[test]
 fn a_server_refusing_after_data_keeps_the_mail_queued_until_it_accepts() {
-    let env = Env::new(&shared().join("ops.sqlite"));
-    let mailbox = env.dir.path().join("mailbox");
-    std::fs::create_dir_all(&mailbox).unwrap();
-    let port = free_port();
-    let smtp = format!("smtp://127.0.0.1:{port}");
-    let run = |args: &[&str]| {
-        let mut c = env.cmd(args);
-        c.current_dir(env!("CARGO_MANIFEST_DIR")).env("ICT_PARTNERS_SMTP_URL", &smtp);
-        c.output().unwrap()
-    };
-    let refusing = Server::refusing(port, &mailbox);
+    let m = MailEnv::new();
+    let (env, mailbox, port) = (&m.env, m.mailbox.as_path(), m.port);
+    let run = |args: &[&str]| m.run(args);
+    let refusing = Server::refusing(port, mailbox);
     let o = run(&["run", "monthly", "--month", "2026-01"]);
     assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(env.out().join("monthly/2026-01/scores.csv").exists(), "the results are committed and written");
-    assert_eq!(emls(&mailbox), 0);
+    assert_eq!(emls(mailbox), 0);
     drop(refusing);
-    let _server = Server::start(port, &mailbox);
+    let _server = Server::start(port, mailbox);
     let o = run(&["mail", "flush"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(emls(&mailbox), 3);
+    assert_eq!(emls(mailbox), 3);
     let o = run(&["run", "monthly", "--month", "2026-01"]);
     assert_eq!(code(&o), 0);
-    assert_eq!(emls(&mailbox), 3, "delivered exactly once");
+    assert_eq!(emls(mailbox), 3, "delivered exactly once");
 }
 
 #[test]
