@@ -10,6 +10,7 @@ pub mod gendata;
 pub mod jobs;
 pub mod mail;
 pub mod report;
+pub mod schedule;
 pub mod settings;
 pub mod sources;
 pub mod store;

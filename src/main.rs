@@ -85,6 +85,22 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 return Err(AppError::SourceUnusable(problems.join("; ")).into());
             }
             println!("source queries: every dataset returns the contract's columns");
+            let jobs = ict_partners::schedule::load(std::path::Path::new("jobs")).map_err(AppError::Config)?;
+            let now = clock::now_local(settings.rules.timezone);
+            for def in &jobs {
+                let next: Vec<String> = ict_partners::schedule::next_firings(def, settings.rules.timezone, now, 5)
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{} ({})",
+                            t.format("%Y-%m-%d %H:%M"),
+                            ict_partners::schedule::period_of(def.covers, *t).period()
+                        )
+                    })
+                    .collect();
+                let state = if def.enabled { "enabled" } else { "disabled" };
+                println!("job {} ({state}): next {}", def.name, next.join(", "));
+            }
             println!("configuration OK");
             Ok(())
         }
