@@ -301,3 +301,25 @@ fn datasets_can_come_from_named_sources() {
     assert_eq!(code(&o), 78, "{err}");
     assert!(err.contains("datasets.fees: not a dataset") && err.contains("no [sources.crm]"), "{err}");
 }
+
+/// A timestamp that is not even date-shaped cannot be placed in a month: the row is still read and
+/// listed as unparsable, never silently left out.
+#[test]
+fn rows_with_unparsable_timestamps_are_listed_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let ops = dir.path().join("ops.sqlite");
+    std::fs::copy(shared().join("ops.sqlite"), &ops).unwrap();
+    make_db(
+        &ops,
+        "INSERT INTO tickets VALUES ('TKBAD01', 'P02', 'CU', 'AA', 'partner', 'yesterday', NULL, 0, 0, 0);
+         INSERT INTO orders VALUES ('ORBAD01', 'P02', '13/03/2026 10:00', '2026-03-20 10:00:00', NULL);
+         INSERT INTO surveys VALUES ('SVBAD01', 'P02', 'soon', '90');
+         INSERT INTO complaints VALUES ('CPBAD01', 'P02', '', 'miit', 0, 1);",
+    );
+    let env = Env::new(&ops);
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let dq = env.read("monthly/2026-03/data_quality.csv");
+    for id in ["tickets,TKBAD01,", "orders,ORBAD01,", "surveys,SVBAD01,", "complaints,CPBAD01,"] {
+        assert!(dq.contains(id), "{id} missing from:\n{dq}");
+    }
+}
