@@ -139,7 +139,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mail { action: MailAction::Flush } => {
             let settings = settings::load(&load, &Environment::from_process())?;
-            let store = Store::connect(&settings.store_url).await?;
+            let store = Store::open(&settings).await?;
             let now = clock::now_local(settings.rules.timezone).format("%Y-%m-%d %H:%M:%S").to_string();
             let outbox = settings.output_dir.join("outbox");
             let done = mail::deliver(

@@ -5,6 +5,7 @@ use crate::domain::calendar::{CalendarYear, WorkCalendar};
 use crate::domain::rules::*;
 use crate::domain::sla::{ClockKind, SlaClass};
 use crate::error::{redact_url, AppError};
+use crate::store::PoolSettings;
 use chrono::{NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -43,6 +44,9 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     pub source_url: Secret,
     pub store_url: Secret,
+    /// Pool sizes and connection timeouts (`[store]`, `[source]`).
+    pub store_pool: PoolSettings,
+    pub source_pool: PoolSettings,
     pub output_dir: PathBuf,
     pub locale: String,
     /// 归口管理部门 → manager addresses.
@@ -93,6 +97,29 @@ struct RawUnit {
 #[derive(Debug, Deserialize)]
 struct RawUrl {
     url: String,
+    /// Connections the pool may open (default 4 for the store, 2 for a source).
+    #[serde(default)]
+    max_connections: Option<u32>,
+    /// How long to wait for a connection before giving up with exit 69 (default 30 s).
+    #[serde(default)]
+    acquire_timeout_seconds: Option<u64>,
+}
+
+impl RawUrl {
+    fn pool(&self, what: &str, default_connections: u32, problems: &mut Vec<String>) -> PoolSettings {
+        let max_connections = self.max_connections.unwrap_or(default_connections);
+        if !(1..=64).contains(&max_connections) {
+            problems.push(format!("{what}.max_connections must be between 1 and 64, not {max_connections}"));
+        }
+        let seconds = self.acquire_timeout_seconds.unwrap_or(30);
+        if !(1..=3600).contains(&seconds) {
+            problems.push(format!("{what}.acquire_timeout_seconds must be between 1 and 3600, not {seconds}"));
+        }
+        PoolSettings {
+            max_connections: max_connections.clamp(1, 64),
+            acquire_timeout: std::time::Duration::from_secs(seconds.clamp(1, 3600)),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,6 +286,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
             problems.push(format!("sources.{name}.url: unsupported scheme in {}", redact_url(url.expose())));
         }
     }
+    let store_pool = app.store.pool("store", 4, &mut problems);
+    let source_pool = app.source.pool("source", 2, &mut problems);
     let source_url = env.source_url.clone().unwrap_or(app.source.url);
     let store_url = env.store_url.clone().unwrap_or(app.store.url);
     for (what, url) in [("source.url", &source_url), ("store.url", &store_url)] {
@@ -273,6 +302,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
     Ok(Settings {
         source_url: Secret::new(source_url),
         store_url: Secret::new(store_url),
+        store_pool,
+        source_pool,
         output_dir: PathBuf::from(env.output_dir.clone().unwrap_or(app.output.dir)),
         locale: app.output.locale,
         departments,

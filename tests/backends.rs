@@ -7,49 +7,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
-const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
-
-/// A database of its own on a server, dropped when the test ends.
-struct Scratch {
-    admin: &'static str,
-    name: String,
-}
-
-impl Scratch {
-    fn new(admin: &'static str, tag: &str) -> Self {
-        let name = format!("ict_{tag}_{}_{}", std::process::id(), rand_suffix());
-        admin_sql(admin, &format!("CREATE DATABASE {name}"));
-        Scratch { admin, name }
-    }
-    fn url(&self) -> String {
-        let base = self.admin.rsplit_once('/').unwrap().0;
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        admin_sql(self.admin, &format!("DROP DATABASE IF EXISTS {}", self.name));
-    }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
-}
-
-fn admin_sql(url: &str, sql: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        use sqlx::Executor;
-        sqlx::any::install_default_drivers();
-        let pool =
-            sqlx::AnyPool::connect(url).await.unwrap_or_else(|e| panic!("the local server at {url} is needed: {e}"));
-        pool.execute(sql).await.unwrap();
-        pool.close().await;
-    });
-}
-
 fn gen_data(out: &str) {
     let o = Command::new(BIN)
         .args([
@@ -70,16 +27,42 @@ fn gen_data(out: &str) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-fn run_all(source: &str) -> Env {
+/// Runs every job over the generated half-year, approves and publishes a month, and explains one
+/// partner: every read and write path of the store.
+fn run_all(source: &str, store: Option<String>) -> (Env, String) {
     let mut env = Env::new(Path::new("unused"));
     env.source_url = Some(source.to_string());
+    env.store_url = store;
     for m in 1..=6 {
         env.ok(&["run", "monthly", "--month", &format!("2026-{m:02}")]);
     }
     env.ok(&["run", "quarterly", "--quarter", "2026-Q1"]);
     env.ok(&["run", "quarterly", "--quarter", "2026-Q2"]);
     env.ok(&["run", "renewal", "--as-of", "2026-07-01"]);
-    env
+    env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "王经理"]);
+    env.ok(&["publish", "monthly", "--month", "2026-03", "--by", "王经理"]);
+    env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "王经理"]);
+    let scores = env.read("monthly/2026-03/scores.csv");
+    let partner = scores.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    let explained = env.ok(&["explain", "--partner", &partner, "--month", "2026-03"]);
+    (env, explained)
+}
+
+/// Blanks the wall-clock times (approved at, computed at) that differ between any two runs.
+fn mask_times(text: &str) -> String {
+    let is_time = |f: &str| {
+        f.len() == 19
+            && f.bytes().enumerate().all(|(i, c)| match i {
+                4 | 7 => c == b'-',
+                10 => c == b' ',
+                13 | 16 => c == b':',
+                _ => c.is_ascii_digit(),
+            })
+    };
+    text.lines()
+        .map(|l| l.split(',').map(|f| if is_time(f) { "<time>" } else { f }).collect::<Vec<_>>().join(","))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn csvs(root: &Path) -> Vec<(String, String)> {
@@ -89,7 +72,7 @@ fn csvs(root: &Path) -> Vec<(String, String)> {
             for f in std::fs::read_dir(period.path()).unwrap().flatten() {
                 if f.path().extension().is_some_and(|e| e == "csv") {
                     let rel = f.path().strip_prefix(root).unwrap().display().to_string();
-                    out.push((rel, std::fs::read_to_string(f.path()).unwrap()));
+                    out.push((rel, mask_times(&std::fs::read_to_string(f.path()).unwrap())));
                 }
             }
         }
@@ -105,15 +88,62 @@ fn sqlite_postgres_and_mariadb_give_identical_outputs() {
     gen_data(sqlite.to_str().unwrap());
     let pg = Scratch::new(PG_ADMIN, "pg");
     let my = Scratch::new(MY_ADMIN, "my");
+    let (pg_store, my_store) = (Scratch::new(PG_ADMIN, "pgstore"), Scratch::new(MY_ADMIN, "mystore"));
     gen_data(&pg.url());
     gen_data(&my.url());
-    let reference = csvs(&run_all(&format!("sqlite://{}", sqlite.display())).out());
+    let (env, reference_explained) = run_all(&format!("sqlite://{}", sqlite.display()), None);
+    let reference = csvs(&env.out());
     assert!(reference.len() >= 6 * 3 + 2 + 3, "{} files", reference.len());
-    for source in [pg.url(), my.url()] {
-        let other = csvs(&run_all(&source).out());
-        assert_eq!(other.len(), reference.len(), "{source}");
+    assert!(reference_explained.contains("2026-03"), "{reference_explained}");
+    // Each source once with the SQLite store and once with the store on its own server.
+    for (source, store) in
+        [(pg.url(), None), (my.url(), None), (pg.url(), Some(pg_store.url())), (my.url(), Some(my_store.url()))]
+    {
+        let (env, explained) = run_all(&source, store.clone());
+        let other = csvs(&env.out());
+        assert_eq!(other.len(), reference.len(), "{source} {store:?}");
         for ((name, a), (_, b)) in reference.iter().zip(&other) {
-            assert_eq!(a, b, "{name} differs for {source}");
+            assert_eq!(a, b, "{name} differs for {source} with store {store:?}");
+        }
+        assert_eq!(explained, reference_explained, "explain differs for {source} with store {store:?}");
+    }
+}
+
+#[test]
+fn money_is_numeric_in_server_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("ops.sqlite");
+    std::fs::copy(shared().join("ops.sqlite"), &sqlite).unwrap();
+    for store in [Scratch::new(PG_ADMIN, "pgtypes"), Scratch::new(MY_ADMIN, "mytypes")] {
+        let mut env = Env::new(&sqlite);
+        env.store_url = Some(store.url());
+        env.ok(&["run", "monthly", "--month", "2026-03"]);
+        let pg = store.admin == PG_ADMIN;
+        let (schema, text) = if pg { ("public".to_string(), "TEXT") } else { (store.name.clone(), "CHAR(64)") };
+        let types = admin_query(
+            &store.url(),
+            &format!(
+                "SELECT CAST(column_name AS {text}), CAST(data_type AS {text}) FROM information_schema.columns \
+                 WHERE table_name = 'monthly_partner_results' AND table_schema = '{schema}'"
+            ),
+        );
+        for money in ["credit_deduction", "effectiveness", "fees_excluded", "fees_total", "score", "settlement"] {
+            let ty = &types.iter().find(|(c, _)| c == money).unwrap_or_else(|| panic!("{money}: {types:?}")).1;
+            assert!(ty == "numeric" || ty == "decimal", "{money} is {ty} in {}", store.admin);
+        }
+        // The stored figures are the CSV's to the cent.
+        let scores = env.read("monthly/2026-03/scores.csv");
+        let stored = admin_query(
+            &store.url(),
+            &format!(
+                "SELECT partner_id, CAST(settlement AS {text}) FROM monthly_partner_results \
+                 WHERE settlement IS NOT NULL ORDER BY partner_id"
+            ),
+        );
+        assert!(!stored.is_empty());
+        for (partner, settlement) in stored {
+            let line = scores.lines().find(|l| l.starts_with(&format!("{partner},"))).unwrap();
+            assert!(line.split(',').any(|f| f == settlement), "{partner} {settlement} not in {line}");
         }
     }
 }

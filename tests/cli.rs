@@ -208,7 +208,7 @@ fn human_outputs_sit_beside_the_csvs() {
 fn broken_configuration_files_exit_78_listing_every_problem() {
     let env = Env::new(&shared().join("ops.sqlite"));
     let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ict-partners.toml")).unwrap();
-    let cases: [(String, &[&str]); 5] = [
+    let cases: [(String, &[&str]); 6] = [
         (good.replace("[source]\n", "[sauce]\n"), &["unknown key `sauce`", "missing field `source`"]),
         (good.replace("dir = \"reports/out\"", "dir = 7"), &["invalid type"]),
         (
@@ -218,6 +218,13 @@ fn broken_configuration_files_exit_78_listing_every_problem() {
         ),
         (good.replace("url = \"sqlite://data/ops.sqlite\"", "url = \"ftp://ops\""), &[]),
         (good.replace("path = \"rules.toml\"", "path = \"missing-rules.toml\""), &["cannot read rules file"]),
+        (
+            good.replace(
+                "url = \"sqlite://data/store.sqlite\"",
+                "url = \"sqlite://data/store.sqlite\"\nmax_connections = 0\nacquire_timeout_seconds = 0",
+            ),
+            &["store.max_connections must be between 1 and 64", "store.acquire_timeout_seconds"],
+        ),
     ];
     for (k, (text, needles)) in cases.iter().enumerate() {
         let config_dir = env.dir.path().join(format!("config-{k}"));

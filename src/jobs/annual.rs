@@ -20,7 +20,7 @@ pub async fn run(settings: &Settings, year: i32, options: RunOptions) -> anyhow:
     source.close().await;
     let (partners, violations, complaints, blacklist) =
         (f.take(PARTNERS), f.take(VIOLATIONS), f.take(COMPLAINTS), f.take(BLACKLIST));
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let monthly = store.stored_months(first, last).await?;
     let presales_revenue = store.presales_revenue(year).await?;
     store.close().await;

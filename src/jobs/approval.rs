@@ -38,7 +38,7 @@ pub async fn approve(
     comment: Option<&str>,
     now: NaiveDateTime,
 ) -> anyhow::Result<Vec<String>> {
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let changes = store.approve(job, period, by, comment, &stamp(now)).await;
     store.close().await;
     let changes = changes?;
@@ -58,7 +58,7 @@ pub async fn reopen(
     reason: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<Vec<String>> {
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let done = store.reopen(job, period, by, reason, &stamp(now)).await;
     store.close().await;
     done?;
@@ -66,7 +66,7 @@ pub async fn reopen(
 }
 
 pub async fn explain_month(settings: &Settings, partner: &str, month: Month) -> anyhow::Result<String> {
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let stored = store.explanation(month, partner).await;
     store.close().await;
     match stored? {
@@ -83,7 +83,7 @@ pub async fn publish_month(
     now: NaiveDateTime,
 ) -> anyhow::Result<Vec<String>> {
     let period = month.to_string();
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let state = store.publish("monthly", &period, by, &stamp(now)).await?;
     let source = Sources::connect(settings).await?;
     let mut f = source.fetch_all(&[PARTNERS], &Window::month(month)).await?;
@@ -161,7 +161,7 @@ pub async fn publish_quarter(
     now: NaiveDateTime,
 ) -> anyhow::Result<Vec<String>> {
     let period = quarter.to_string();
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let state = store.publish("quarterly", &period, by, &stamp(now)).await;
     let rows = store.quarter_settlements(quarter).await;
     store.close().await;

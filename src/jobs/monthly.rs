@@ -21,7 +21,7 @@ pub async fn run(
     now: NaiveDateTime,
 ) -> anyhow::Result<RunSummary> {
     let source = Sources::connect(settings).await?;
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     if options.stores() {
         // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
         store.ensure_open("monthly", &month.to_string()).await?;

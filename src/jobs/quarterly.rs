@@ -29,7 +29,7 @@ pub async fn run(
         .zip(values(&partners, "name"))
         .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
         .collect();
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     if options.stores() {
         // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
         store.ensure_open("quarterly", &quarter.to_string()).await?;

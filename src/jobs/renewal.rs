@@ -30,7 +30,7 @@ pub async fn run(
     let (violations, blacklist, requests, open) =
         (f.take(VIOLATIONS), f.take(BLACKLIST), f.take(EXIT_REQUESTS), f.take(OPEN_TICKETS));
 
-    let store = Store::connect(&settings.store_url).await?;
+    let store = Store::open(settings).await?;
     let monthly = store.stored_months(Month::new(1900, 1).expect("valid"), Month::of(as_of)).await?;
     let held = store.latest_held_projects().await?;
     let sent_before = store.renewal_notices().await?;

@@ -170,28 +170,29 @@ fn unavailable(url: &str, e: impl std::fmt::Display) -> anyhow::Error {
     AppError::Unavailable(format!("cannot open source {}: {e}", redact_url(url))).into()
 }
 
-async fn probe<C: sqlx::Connection>(options: &C::Options, url: &str) -> anyhow::Result<()> {
-    let connect = tokio::time::timeout(Duration::from_secs(30), C::connect_with(options)).await;
+async fn probe<C: sqlx::Connection>(options: &C::Options, url: &str, timeout: Duration) -> anyhow::Result<()> {
+    let connect = tokio::time::timeout(timeout, C::connect_with(options)).await;
     match connect {
         Ok(Ok(conn)) => {
             let _ = conn.close().await;
             Ok(())
         }
         Ok(Err(e)) => Err(unavailable(url, e)),
-        Err(_) => Err(unavailable(url, "no answer within 30 s")),
+        Err(_) => Err(unavailable(url, format!("no answer within {} s", timeout.as_secs()))),
     }
 }
 
 impl Source {
     /// Opens the source read only: it belongs to another system, and the pipeline never writes to
     /// it or changes its journal mode.
-    pub async fn connect(url: &Secret) -> anyhow::Result<Self> {
+    pub async fn connect(url: &Secret, pool: crate::store::PoolSettings) -> anyhow::Result<Self> {
         let raw = url.expose();
         let bad = |e: sqlx::Error| AppError::Usage(format!("source URL {}: {e}", redact_url(raw)));
-        let timeout = Duration::from_secs(30);
+        let (timeout, size) = (pool.acquire_timeout, pool.max_connections);
         if raw.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(raw).map_err(bad)?.read_only(true).create_if_missing(false);
-            let pool = SqlitePoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options).await;
+            let pool =
+                SqlitePoolOptions::new().max_connections(size).acquire_timeout(timeout).connect_with(options).await;
             return pool.map(Source::Sqlite).map_err(|e| match e {
                 sqlx::Error::Database(_) | sqlx::Error::Io(_) => unavailable(raw, e),
                 other => classify_sqlx(other, "connecting to the source"),
@@ -201,17 +202,21 @@ impl Source {
             let options =
                 sqlx::postgres::PgConnectOptions::from_str(raw).map_err(bad)?.application_name("ict-partners");
             // One direct connection first: a refused connection fails now, not after the pool's retries.
-            probe::<sqlx::PgConnection>(&options, raw).await?;
-            let pool =
-                sqlx::postgres::PgPoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options);
+            probe::<sqlx::PgConnection>(&options, raw, timeout).await?;
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(timeout)
+                .connect_with(options);
             return pool.await.map(Source::Postgres).map_err(|e| unavailable(raw, e));
         }
         if raw.starts_with("mysql:") || raw.starts_with("mariadb:") {
             let options =
                 sqlx::mysql::MySqlConnectOptions::from_str(&raw.replacen("mariadb:", "mysql:", 1)).map_err(bad)?;
-            probe::<sqlx::MySqlConnection>(&options, raw).await?;
-            let pool =
-                sqlx::mysql::MySqlPoolOptions::new().max_connections(2).acquire_timeout(timeout).connect_with(options);
+            probe::<sqlx::MySqlConnection>(&options, raw, timeout).await?;
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(timeout)
+                .connect_with(options);
             return pool.await.map(Source::MySql).map_err(|e| unavailable(raw, e));
         }
         Err(AppError::Usage(format!("source {}: use sqlite://, postgres:// or mysql://", redact_url(raw))).into())
@@ -343,11 +348,11 @@ pub struct Sources {
 
 impl Sources {
     pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
-        let default = Source::connect(&settings.source_url).await?;
+        let default = Source::connect(&settings.source_url, settings.source_pool).await?;
         let mut named = std::collections::BTreeMap::new();
         for (name, url) in &settings.named_sources {
             if settings.dataset_sources.values().any(|s| s == name) {
-                named.insert(name.clone(), Source::connect(url).await?);
+                named.insert(name.clone(), Source::connect(url, settings.source_pool).await?);
             }
         }
         Ok(Self { default, named, route: settings.dataset_sources.clone() })

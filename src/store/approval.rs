@@ -1,7 +1,9 @@
 //! Approval state of job periods, the snapshot of the last approved figures, and the audit trail.
 
-use super::Store;
+use super::{sql, Store};
 use crate::error::classify_sqlx;
+use crate::sources::Dialect;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -29,16 +31,23 @@ pub struct Change {
 #[error("{0}")]
 pub struct StateError(pub String);
 
+/// The items of a period and their figures; the key is built here, not in SQL (MySQL's `||` is OR).
 fn items_sql(job: &str) -> &'static str {
     match job {
-        "monthly" => "SELECT partner_id, score, grade, settlement FROM monthly_partner_results WHERE month = ?1",
-        _ => "SELECT project_id || '/' || partner_id, assessment_score, status, amount FROM presales_results WHERE quarter = ?1",
+        "monthly" => {
+            "SELECT partner_id, '', {m:score}, grade, {m:settlement} FROM monthly_partner_results WHERE month = ?"
+        }
+        _ => {
+            "SELECT project_id, partner_id, {m:assessment_score}, status, {m:amount} FROM presales_results \
+             WHERE quarter = ?"
+        }
     }
 }
 
 /// Appends to the audit trail: (at, actor, action, job, period, detail).
-async fn audit(tx: &mut sqlx::SqliteConnection, entry: [&str; 6]) -> anyhow::Result<()> {
-    let mut q = sqlx::query("INSERT INTO audit_trail VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+pub(super) async fn audit(tx: &mut AnyConnection, dialect: Dialect, entry: [&str; 6]) -> anyhow::Result<()> {
+    let text = sql::insert_rows(dialect, "audit_trail (at, actor, action, job, period, detail)", "?, ?, ?, ?, ?, ?", 1);
+    let mut q = sqlx::query(&text);
     for v in entry {
         q = q.bind(v);
     }
@@ -48,13 +57,14 @@ async fn audit(tx: &mut sqlx::SqliteConnection, entry: [&str; 6]) -> anyhow::Res
 
 impl Store {
     pub async fn period_state(&self, job: &str, period: &str) -> anyhow::Result<Option<PeriodState>> {
-        let row =
-            sqlx::query("SELECT state, approved_by, approved_at FROM period_states WHERE job = ?1 AND period = ?2")
-                .bind(job)
-                .bind(period)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| classify_sqlx(e, "reading the period state"))?;
+        let row = sqlx::query(
+            &self.sql("SELECT state, approved_by, approved_at FROM period_states WHERE job = ? AND period = ?"),
+        )
+        .bind(job)
+        .bind(period)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "reading the period state"))?;
         Ok(row.map(|r| PeriodState { state: r.get(0), approved_by: r.get(1), approved_at: r.get(2) }))
     }
 
@@ -76,8 +86,15 @@ impl Store {
     }
 
     async fn items(&self, job: &str, period: &str) -> anyhow::Result<BTreeMap<String, Figures>> {
-        let rows = sqlx::query(items_sql(job)).bind(period).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| (r.get::<String, _>(0), (r.get(1), r.get(2), r.get(3)))).collect())
+        let rows = sqlx::query(&self.sql(items_sql(job))).bind(period).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let (first, second): (String, String) = (r.get(0), r.get(1));
+                let key = if job == "monthly" { first } else { format!("{first}/{second}") };
+                (key, (r.get(2), r.get(3), r.get(4)))
+            })
+            .collect())
     }
 
     /// Approves a computed draft: freezes it, and returns what changed since the last approval
@@ -103,12 +120,13 @@ impl Store {
             Some(_) => {}
         }
         let now = self.items(job, period).await?;
-        let snapshot =
-            sqlx::query("SELECT item, score, grade, amount FROM approved_snapshots WHERE job = ?1 AND period = ?2")
-                .bind(job)
-                .bind(period)
-                .fetch_all(&self.pool)
-                .await?;
+        let snapshot = sqlx::query(
+            &self.sql("SELECT item, {m:score}, grade, {m:amount} FROM approved_snapshots WHERE job = ? AND period = ?"),
+        )
+        .bind(job)
+        .bind(period)
+        .fetch_all(&self.pool)
+        .await?;
         let had_snapshot = !snapshot.is_empty();
         let before: BTreeMap<String, Figures> =
             snapshot.into_iter().map(|r| (r.get::<String, _>(0), (r.get(1), r.get(2), r.get(3)))).collect();
@@ -123,21 +141,30 @@ impl Store {
             }
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE period_states SET state = 'approved', approved_by = ?3, approved_at = ?4, comment = ?5 WHERE job = ?1 AND period = ?2")
+        sqlx::query(&self.sql(
+            "UPDATE period_states SET state = 'approved', approved_by = ?, approved_at = ?, comment = ? \
+             WHERE job = ? AND period = ?",
+        ))
+        .bind(by)
+        .bind(at)
+        .bind(comment)
+        .bind(job)
+        .bind(period)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&self.sql("DELETE FROM approved_snapshots WHERE job = ? AND period = ?"))
             .bind(job)
             .bind(period)
-            .bind(by)
-            .bind(at)
-            .bind(comment)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM approved_snapshots WHERE job = ?1 AND period = ?2")
-            .bind(job)
-            .bind(period)
-            .execute(&mut *tx)
-            .await?;
+        let insert = sql::insert_rows(
+            self.dialect,
+            "approved_snapshots (job, period, item, score, grade, amount)",
+            "?, ?, ?, {M}, ?, {M}",
+            1,
+        );
         for (item, (score, grade, amount)) in &now {
-            sqlx::query("INSERT INTO approved_snapshots VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            sqlx::query(&insert)
                 .bind(job)
                 .bind(period)
                 .bind(item)
@@ -152,7 +179,7 @@ impl Store {
             comment.map(|c| format!("{c}; ")).unwrap_or_default(),
             changes.len()
         );
-        audit(&mut tx, [at, by, "approve", job, period, &detail]).await?;
+        audit(&mut tx, self.dialect, [at, by, "approve", job, period, &detail]).await?;
         tx.commit().await?;
         Ok(changes)
     }
@@ -164,12 +191,12 @@ impl Store {
             _ => return Err(StateError(format!("{job} {period} is not approved: nothing to reopen")).into()),
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE period_states SET state = 'draft' WHERE job = ?1 AND period = ?2")
+        sqlx::query(&self.sql("UPDATE period_states SET state = 'draft' WHERE job = ? AND period = ?"))
             .bind(job)
             .bind(period)
             .execute(&mut *tx)
             .await?;
-        audit(&mut tx, [at, by, "reopen", job, period, reason]).await?;
+        audit(&mut tx, self.dialect, [at, by, "reopen", job, period, reason]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -182,22 +209,28 @@ impl Store {
             _ => return Err(StateError(format!("{job} {period} must be approved before it is published")).into()),
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE period_states SET state = 'published', published_at = ?3 WHERE job = ?1 AND period = ?2")
-            .bind(job)
-            .bind(period)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        audit(&mut tx, [at, by, "publish", job, period, ""]).await?;
+        sqlx::query(
+            &self.sql("UPDATE period_states SET state = 'published', published_at = ? WHERE job = ? AND period = ?"),
+        )
+        .bind(at)
+        .bind(job)
+        .bind(period)
+        .execute(&mut *tx)
+        .await?;
+        audit(&mut tx, self.dialect, [at, by, "publish", job, period, ""]).await?;
         tx.commit().await?;
         Ok(state)
     }
 
     /// The audit trail, oldest first.
     pub async fn audit_trail(&self) -> anyhow::Result<Vec<(String, String, String, String, String, String)>> {
-        let rows = sqlx::query("SELECT at, actor, action, job, period, detail FROM audit_trail ORDER BY rowid")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))).collect())
+        let rows =
+            sqlx::query(&self.sql("SELECT at, actor, action, job, period, detail FROM audit_trail ORDER BY {seq}"))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), sql::text(&r, 5).unwrap_or_default()))
+            .collect())
     }
 }

@@ -9,21 +9,42 @@ use crate::domain::renewal::{MonthlyScore, RenewalRow};
 use crate::domain::rules::Grade;
 use crate::error::{classify_sqlx, redact_url, AppError};
 use crate::settings::Secret;
+use crate::sources::Dialect;
 use anyhow::Context;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{Connection, Executor, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub mod approval;
+mod sql;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/sqlite");
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/sqlite");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/postgres");
+static MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/mysql");
 
+/// The results store on SQLite, PostgreSQL or MySQL/MariaDB, through one `Any` pool; the SQL that
+/// differs between them is rendered per dialect by [`sql`].
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// Pool size and how long to wait for a connection, from `[store]` (and `[source]`) in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 4, acquire_timeout: Duration::from_secs(30) }
+    }
 }
 
 /// Splits `busy_timeout=N` off a store URL's query.
@@ -55,54 +76,121 @@ fn opt2(d: Option<Decimal>) -> Option<String> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store and brings its schema up to date.
-    pub async fn connect(url: &Secret) -> anyhow::Result<Self> {
-        // `?busy_timeout=SECONDS` (default 30): how long to wait for a store another process holds.
+    /// Opens the store the settings name.
+    pub async fn open(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
+        Self::connect(&settings.store_url, settings.store_pool).await
+    }
+
+    /// Opens (creating if needed, for SQLite) the store and brings its schema up to date.
+    pub async fn connect(url: &Secret, pool: PoolSettings) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        // `?busy_timeout=SECONDS` (SQLite, default 30): how long to wait for a store another process holds.
         let (raw, busy) = busy_timeout(url.expose());
-        let raw = raw.as_str();
-        if !raw.starts_with("sqlite:") {
-            return Err(AppError::Usage(format!(
-                "store {}: only sqlite:// stores are supported in this version",
-                redact_url(raw)
-            ))
-            .into());
+        let dialect = match raw.split_once(':').map(|(scheme, _)| scheme) {
+            Some("sqlite") => Dialect::Sqlite,
+            Some("postgres" | "postgresql") => Dialect::Postgres,
+            Some("mysql" | "mariadb") => Dialect::MySql,
+            _ => {
+                return Err(AppError::Usage(format!(
+                    "store {}: use sqlite://, postgres:// or mysql://",
+                    redact_url(&raw)
+                ))
+                .into())
+            }
+        };
+        let unavailable = |e: &dyn std::fmt::Display| {
+            anyhow::Error::from(AppError::Unavailable(format!("cannot open store {}: {e}", redact_url(&raw))))
+        };
+        let url = match dialect {
+            Dialect::Sqlite => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&raw)
+                    .map_err(|e| AppError::Usage(format!("store URL {}: {e}", redact_url(&raw))))?;
+                if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                    crate::report::create_private_dir(dir).map_err(|e| {
+                        AppError::Unavailable(format!("cannot create the store folder {}: {e}", dir.display()))
+                    })?;
+                }
+                if raw.contains("mode=") {
+                    raw.clone()
+                } else {
+                    format!("{raw}{}mode=rwc", if raw.contains('?') { '&' } else { '?' })
+                }
+            }
+            Dialect::Postgres => raw.clone(),
+            Dialect::MySql => raw.replacen("mariadb:", "mysql:", 1),
+        };
+        if dialect != Dialect::Sqlite {
+            // One direct connection first: a refused connection fails now, not after the pool's retries.
+            match tokio::time::timeout(pool.acquire_timeout, sqlx::AnyConnection::connect(&url)).await {
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                }
+                Ok(Err(e)) => return Err(unavailable(&e)),
+                Err(_) => return Err(unavailable(&format!("no answer within {} s", pool.acquire_timeout.as_secs()))),
+            }
         }
-        let options = SqliteConnectOptions::from_str(raw)
-            .map_err(|e| AppError::Usage(format!("store URL {}: {e}", redact_url(raw))))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(busy)
-            .foreign_keys(true);
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::report::create_private_dir(dir)
-                .map_err(|e| AppError::Unavailable(format!("cannot create the store folder {}: {e}", dir.display())))?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+        let busy_ms = busy.as_millis();
+        let pool = AnyPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str()).await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await
-            .map_err(|e| AppError::Unavailable(format!("cannot open store {}: {e}", redact_url(raw))))?;
-        MIGRATOR.run(&pool).await.map_err(|e| match e {
+            .map_err(|e| unavailable(&e))?;
+        if dialect == Dialect::Sqlite {
+            // WAL lets readers (explain, check-config) in while a run writes; it is a property of
+            // the file, so it is set once rather than on every connection.
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .fetch_all(&pool)
+                    .await
+                    .map_err(|e| classify_sqlx(e, "setting the store's journal mode"))?;
+            }
+        }
+        let migrator = match dialect {
+            Dialect::Sqlite => &SQLITE,
+            Dialect::Postgres => &POSTGRES,
+            Dialect::MySql => &MYSQL,
+        };
+        migrator.run(&pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) if crate::error::is_transient(&inner) => {
-                anyhow::Error::from(AppError::Unavailable(format!("store {}: {inner}", redact_url(raw))))
+                anyhow::Error::from(AppError::Unavailable(format!("store {}: {inner}", redact_url(&raw))))
             }
             other => anyhow::anyhow!("migrating the store: {other}"),
         })?;
-        // The store holds partners' money: owner and group only.
-        let file = options.get_filename();
-        if file.exists() {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o640));
+        if dialect == Dialect::Sqlite {
+            // The store holds partners' money: owner and group only.
+            if let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(&raw) {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(options.get_filename(), std::fs::Permissions::from_mode(0o640));
+            }
         }
-        Ok(Self { pool })
+        Ok(Self { pool, dialect })
+    }
+
+    /// A neutral SQL template in this store's dialect.
+    fn sql(&self, template: &str) -> String {
+        sql::render(self.dialect, template)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Grades of the months before `month` within the C-grade window.
     pub async fn grade_history(&self, month: Month, window_months: u32) -> anyhow::Result<GradeHistory> {
         let first = month.plus(-(window_months as i32 - 1)).to_string();
         let rows = sqlx::query(
-            "SELECT month, partner_id, grade FROM monthly_partner_results WHERE month >= ?1 AND month < ?2",
+            &self.sql("SELECT month, partner_id, grade FROM monthly_partner_results WHERE month >= ? AND month < ?"),
         )
         .bind(&first)
         .bind(month.to_string())
@@ -115,7 +203,7 @@ impl Store {
             let grade = r.get::<Option<String>, _>(2).as_deref().and_then(Grade::parse);
             history.grades.entry(r.get(1)).or_default().insert(m, grade);
         }
-        let runs = sqlx::query("SELECT month FROM monthly_runs WHERE month >= ?1 AND month < ?2")
+        let runs = sqlx::query(&self.sql("SELECT month FROM monthly_runs WHERE month >= ? AND month < ?"))
             .bind(&first)
             .bind(month.to_string())
             .fetch_all(&self.pool)
@@ -130,6 +218,7 @@ impl Store {
     /// Replaces the month's results, indicators, evidence and data-quality rows in one transaction.
     pub async fn save_month(&self, result: &MonthResult, rules_hash: &str, computed_at: &str) -> anyhow::Result<()> {
         let m = result.month.to_string();
+        let d = self.dialect;
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the store write"))?;
         for table in [
             "monthly_evidence",
@@ -138,81 +227,112 @@ impl Store {
             "monthly_partner_results",
             "monthly_runs",
         ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE month = ?1")).bind(&m).execute(&mut *tx).await?;
+            sqlx::query(&self.sql(&format!("DELETE FROM {table} WHERE month = ?"))).bind(&m).execute(&mut *tx).await?;
         }
         let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count() as i64;
-        sqlx::query("INSERT INTO monthly_runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-            .bind(&m)
-            .bind(rules_hash)
-            .bind(computed_at)
-            .bind(result.partners.len() as i64)
-            .bind(on_hold)
-            .bind(result.data_quality.len() as i64)
-            .bind(result.missing_history_months.len() as i64)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&sql::insert_rows(
+            d,
+            "monthly_runs (month, rules_hash, computed_at, partners, on_hold, quarantined, missing_history_months)",
+            "?, ?, ?, ?, ?, ?, ?",
+            1,
+        ))
+        .bind(&m)
+        .bind(rules_hash)
+        .bind(computed_at)
+        .bind(result.partners.len() as i64)
+        .bind(on_hold)
+        .bind(result.data_quality.len() as i64)
+        .bind(result.missing_history_months.len() as i64)
+        .execute(&mut *tx)
+        .await?;
         for chunk in result.partners.chunks(500) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO monthly_partner_results ");
-            q.push_values(chunk, |mut b, p| {
+            let text = sql::insert_rows(
+                d,
+                "monthly_partner_results (month, partner_id, partner_name, status, effectiveness, credit_deduction, \
+                 score, grade, fees_total, fees_excluded, settlement, c_grades_window, flags, hold_reasons, \
+                 departments, rules_hash)",
+                "?, ?, ?, ?, {M}, {M}, {M}, ?, {M}, {M}, {M}, ?, ?, ?, ?, ?",
+                chunk.len(),
+            );
+            let mut q = sqlx::query(&text);
+            for p in chunk {
                 let a = p.assessment.as_ref();
-                b.push_bind(&m)
-                    .push_bind(&p.partner_id)
-                    .push_bind(&p.partner_name)
-                    .push_bind(if a.is_some() { "assessed" } else { "on_hold" })
-                    .push_bind(opt2(a.map(|a| a.effectiveness)))
-                    .push_bind(opt2(a.map(|a| a.credit_deduction)))
-                    .push_bind(opt2(a.map(|a| a.score)))
-                    .push_bind(a.map(|a| a.grade.as_str()))
-                    .push_bind(opt2(a.map(|a| a.fees_total)))
-                    .push_bind(opt2(a.map(|a| a.fees_excluded)))
-                    .push_bind(opt2(a.map(|a| a.settlement)))
-                    .push_bind(p.c_grades_window as i64)
-                    .push_bind(join(p.flags.iter().map(|f| f.as_str())))
-                    .push_bind(join(&p.hold_reasons))
-                    .push_bind(join(&p.departments))
-                    .push_bind(rules_hash);
-            });
-            q.build().execute(&mut *tx).await?;
+                q = q
+                    .bind(&m)
+                    .bind(&p.partner_id)
+                    .bind(&p.partner_name)
+                    .bind(if a.is_some() { "assessed" } else { "on_hold" })
+                    .bind(opt2(a.map(|a| a.effectiveness)))
+                    .bind(opt2(a.map(|a| a.credit_deduction)))
+                    .bind(opt2(a.map(|a| a.score)))
+                    .bind(a.map(|a| a.grade.as_str()))
+                    .bind(opt2(a.map(|a| a.fees_total)))
+                    .bind(opt2(a.map(|a| a.fees_excluded)))
+                    .bind(opt2(a.map(|a| a.settlement)))
+                    .bind(p.c_grades_window as i64)
+                    .bind(join(p.flags.iter().map(|f| f.as_str())))
+                    .bind(join(&p.hold_reasons))
+                    .bind(join(&p.departments))
+                    .bind(rules_hash);
+            }
+            q.execute(&mut *tx).await?;
         }
         for chunk in result.indicators.chunks(1000) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO monthly_indicator_results ");
-            q.push_values(chunk, |mut b, i| {
-                b.push_bind(&m)
-                    .push_bind(&i.partner_id)
-                    .push_bind(&i.indicator)
-                    .push_bind(opt2(i.measured))
-                    .push_bind(i.counted as i64)
-                    .push_bind(fmt2(i.points))
-                    .push_bind(fmt2(i.weight));
-            });
-            q.build().execute(&mut *tx).await?;
+            let text = sql::insert_rows(
+                d,
+                "monthly_indicator_results (month, partner_id, indicator, measured, counted, points, weight)",
+                "?, ?, ?, {M}, ?, {M}, {M}",
+                chunk.len(),
+            );
+            let mut q = sqlx::query(&text);
+            for i in chunk {
+                q = q
+                    .bind(&m)
+                    .bind(&i.partner_id)
+                    .bind(&i.indicator)
+                    .bind(opt2(i.measured))
+                    .bind(i.counted as i64)
+                    .bind(fmt2(i.points))
+                    .bind(fmt2(i.weight));
+            }
+            q.execute(&mut *tx).await?;
         }
         let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
         for chunk in result.evidence.chunks(2000) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO monthly_evidence ");
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(&m)
-                    .push_bind(&e.partner_id)
-                    .push_bind(&e.indicator)
-                    .push_bind(&e.source)
-                    .push_bind(&e.row_id)
-                    .push_bind(ts(e.started_at))
-                    .push_bind(ts(e.due_at))
-                    .push_bind(ts(e.finished_at))
-                    .push_bind(&e.outcome)
-                    .push_bind(e.value.map(|v| v.normalize().to_string()))
-                    .push_bind(&e.detail);
-            });
-            q.build().execute(&mut *tx).await?;
+            let text = sql::insert_rows(
+                d,
+                "monthly_evidence (month, partner_id, indicator, source, row_id, started_at, due_at, finished_at, \
+                 outcome, value, detail)",
+                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
+                chunk.len(),
+            );
+            let mut q = sqlx::query(&text);
+            for e in chunk {
+                q = q
+                    .bind(&m)
+                    .bind(&e.partner_id)
+                    .bind(&e.indicator)
+                    .bind(&e.source)
+                    .bind(&e.row_id)
+                    .bind(ts(e.started_at))
+                    .bind(ts(e.due_at))
+                    .bind(ts(e.finished_at))
+                    .bind(&e.outcome)
+                    .bind(e.value.map(|v| v.normalize().to_string()))
+                    .bind(&e.detail);
+            }
+            q.execute(&mut *tx).await?;
         }
         for chunk in result.data_quality.chunks(2000) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO monthly_data_quality ");
-            q.push_values(chunk, |mut b, d| {
-                b.push_bind(&m).push_bind(&d.source).push_bind(&d.row_id).push_bind(&d.problem);
-            });
-            q.build().execute(&mut *tx).await?;
+            let text =
+                sql::insert_rows(d, "monthly_data_quality (month, source, row_id, problem)", "?, ?, ?, ?", chunk.len());
+            let mut q = sqlx::query(&text);
+            for dq in chunk {
+                q = q.bind(&m).bind(&dq.source).bind(&dq.row_id).bind(&dq.problem);
+            }
+            q.execute(&mut *tx).await?;
         }
-        sqlx::query("INSERT OR IGNORE INTO period_states (job, period, state) VALUES ('monthly', ?1, 'draft')")
+        sqlx::query(&sql::insert_ignore(d, "period_states (job, period, state)", "('monthly', ?, 'draft')"))
             .bind(&m)
             .execute(&mut *tx)
             .await?;
@@ -222,10 +342,10 @@ impl Store {
 
     /// Stored monthly rows of the months in `[first, last]`.
     pub async fn stored_months(&self, first: Month, last: Month) -> anyhow::Result<Vec<MonthlyScore>> {
-        let rows = sqlx::query(
-            "SELECT month, partner_id, score, grade, settlement FROM monthly_partner_results \
-             WHERE month >= ?1 AND month <= ?2 ORDER BY month, partner_id",
-        )
+        let rows = sqlx::query(&self.sql(
+            "SELECT month, partner_id, {m:score}, grade, {m:settlement} FROM monthly_partner_results \
+             WHERE month >= ? AND month <= ? ORDER BY month, partner_id",
+        ))
         .bind(first.to_string())
         .bind(last.to_string())
         .fetch_all(&self.pool)
@@ -245,7 +365,7 @@ impl Store {
             .collect()
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -258,9 +378,9 @@ impl Store {
 impl Store {
     /// Projects settled or listed as not payable in any quarter other than `quarter`.
     pub async fn presales_settled_elsewhere(&self, quarter: Quarter) -> anyhow::Result<HashSet<String>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT project_id FROM presales_results WHERE quarter <> ?1 AND status IN ('settled', 'not_payable')",
-        )
+        let rows = sqlx::query(&self.sql(
+            "SELECT DISTINCT project_id FROM presales_results WHERE quarter <> ? AND status IN ('settled', 'not_payable')",
+        ))
         .bind(quarter.to_string())
         .fetch_all(&self.pool)
         .await
@@ -276,37 +396,46 @@ impl Store {
         computed_at: &str,
     ) -> anyhow::Result<()> {
         let q = result.quarter.to_string();
+        let d = self.dialect;
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the store write"))?;
-        sqlx::query("DELETE FROM presales_results WHERE quarter = ?1").bind(&q).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM quarterly_runs WHERE quarter = ?1").bind(&q).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO quarterly_runs VALUES (?1, ?2, ?3)")
+        sqlx::query(&self.sql("DELETE FROM presales_results WHERE quarter = ?")).bind(&q).execute(&mut *tx).await?;
+        sqlx::query(&self.sql("DELETE FROM quarterly_runs WHERE quarter = ?")).bind(&q).execute(&mut *tx).await?;
+        sqlx::query(&sql::insert_rows(d, "quarterly_runs (quarter, rules_hash, computed_at)", "?, ?, ?", 1))
             .bind(&q)
             .bind(rules_hash)
             .bind(computed_at)
             .execute(&mut *tx)
             .await?;
         for chunk in result.rows.chunks(500) {
-            let mut b = QueryBuilder::<Sqlite>::new("INSERT INTO presales_results ");
-            b.push_values(chunk, |mut v, r| {
+            let text = sql::insert_rows(
+                d,
+                "presales_results (quarter, project_id, partner_id, project_name, commissioning_unit, project_class, \
+                 fee_type, base_fee, coefficient, workload_share, assessment_score, amount, status, reason)",
+                "?, ?, ?, ?, ?, ?, ?, {M}, ?, ?, {M}, {M}, ?, ?",
+                chunk.len(),
+            );
+            let mut b = sqlx::query(&text);
+            for r in chunk {
                 let s = r.share.as_ref();
-                v.push_bind(&q)
-                    .push_bind(&r.project_id)
-                    .push_bind(s.map_or("", |s| s.partner_id.as_str()))
-                    .push_bind(&r.project_name)
-                    .push_bind(&r.commissioning_unit)
-                    .push_bind(&r.project_class)
-                    .push_bind(s.map(|s| s.fee_type.clone()))
-                    .push_bind(s.map(|s| fmt2(s.base_fee)))
-                    .push_bind(s.map(|s| s.coefficient.normalize().to_string()))
-                    .push_bind(s.map(|s| s.workload_share.normalize().to_string()))
-                    .push_bind(s.map(|s| fmt2(s.assessment_score)))
-                    .push_bind(s.map(|s| fmt2(s.amount)))
-                    .push_bind(r.status.as_str())
-                    .push_bind(join(&r.reasons));
-            });
-            b.build().execute(&mut *tx).await?;
+                b = b
+                    .bind(&q)
+                    .bind(&r.project_id)
+                    .bind(s.map_or("", |s| s.partner_id.as_str()))
+                    .bind(&r.project_name)
+                    .bind(&r.commissioning_unit)
+                    .bind(&r.project_class)
+                    .bind(s.map(|s| s.fee_type.clone()))
+                    .bind(s.map(|s| fmt2(s.base_fee)))
+                    .bind(s.map(|s| s.coefficient.normalize().to_string()))
+                    .bind(s.map(|s| s.workload_share.normalize().to_string()))
+                    .bind(s.map(|s| fmt2(s.assessment_score)))
+                    .bind(s.map(|s| fmt2(s.amount)))
+                    .bind(r.status.as_str())
+                    .bind(join(&r.reasons));
+            }
+            b.execute(&mut *tx).await?;
         }
-        sqlx::query("INSERT OR IGNORE INTO period_states (job, period, state) VALUES ('quarterly', ?1, 'draft')")
+        sqlx::query(&sql::insert_ignore(d, "period_states (job, period, state)", "('quarterly', ?, 'draft')"))
             .bind(&q)
             .execute(&mut *tx)
             .await?;
@@ -328,12 +457,14 @@ impl Store {
 
     /// Presales amounts settled in the year's quarters, per partner.
     pub async fn presales_revenue(&self, year: i32) -> anyhow::Result<HashMap<String, Decimal>> {
-        let rows =
-            sqlx::query("SELECT partner_id, amount FROM presales_results WHERE status = 'settled' AND quarter LIKE ?1")
-                .bind(format!("{year:04}-Q%"))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| classify_sqlx(e, "reading presales revenue"))?;
+        let rows = sqlx::query(
+            &self
+                .sql("SELECT partner_id, {m:amount} FROM presales_results WHERE status = 'settled' AND quarter LIKE ?"),
+        )
+        .bind(format!("{year:04}-Q%"))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "reading presales revenue"))?;
         let mut out: HashMap<String, Decimal> = HashMap::new();
         for r in rows {
             let amount: String = r.get(1);
@@ -358,9 +489,14 @@ impl Store {
 
     /// Records the notices of this run; a contract noticed before keeps its first day.
     pub async fn record_renewal_notices(&self, rows: &[RenewalRow], as_of: NaiveDate) -> anyhow::Result<()> {
+        let text = sql::insert_ignore(
+            self.dialect,
+            "renewal_notices (contract_id, partner_id, owner_email, end_date, first_as_of)",
+            "(?, ?, ?, ?, ?)",
+        );
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the store write"))?;
         for r in rows {
-            sqlx::query("INSERT OR IGNORE INTO renewal_notices VALUES (?1, ?2, ?3, ?4, ?5)")
+            sqlx::query(&text)
                 .bind(&r.contract_id)
                 .bind(&r.partner_id)
                 .bind(&r.owner_email)
@@ -392,24 +528,37 @@ impl Store {
     /// (job, period, recipient, kind) is kept as it is (sent or queued) unless `resend` asks to
     /// queue it again with the new text.
     pub async fn enqueue(&self, messages: &[OutboxMessage], resend: bool, now: &str) -> anyhow::Result<usize> {
+        let columns = "outbox (job, period, recipient, kind, subject, message_id, eml, status, created_at)";
+        let values = "(?, ?, ?, ?, ?, ?, ?, 'queued', ?)";
+        let insert = if resend {
+            sql::insert_rows(self.dialect, columns, &values[1..values.len() - 1], 1)
+        } else {
+            sql::insert_ignore(self.dialect, columns, values)
+        };
+        let delete = self.sql("DELETE FROM outbox WHERE job = ? AND period = ? AND recipient = ? AND kind = ?");
         let mut tx = self.pool.begin().await.map_err(|e| classify_sqlx(e, "starting the outbox write"))?;
-        let verb = if resend { "INSERT OR REPLACE" } else { "INSERT OR IGNORE" };
         let mut added = 0;
         for m in messages {
-            let r = sqlx::query(&format!(
-                "{verb} INTO outbox (job, period, recipient, kind, subject, message_id, eml, status, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8)"
-            ))
-            .bind(&m.job)
-            .bind(&m.period)
-            .bind(&m.recipient)
-            .bind(&m.kind)
-            .bind(&m.subject)
-            .bind(&m.message_id)
-            .bind(&m.eml)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            if resend {
+                sqlx::query(&delete)
+                    .bind(&m.job)
+                    .bind(&m.period)
+                    .bind(&m.recipient)
+                    .bind(&m.kind)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let r = sqlx::query(&insert)
+                .bind(&m.job)
+                .bind(&m.period)
+                .bind(&m.recipient)
+                .bind(&m.kind)
+                .bind(&m.subject)
+                .bind(&m.message_id)
+                .bind(&m.eml)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             added += r.rows_affected() as usize;
         }
         if resend {
@@ -418,17 +567,11 @@ impl Store {
                 std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into());
             for (job, period) in messages.iter().map(|m| (&m.job, &m.period)).collect::<std::collections::BTreeSet<_>>()
             {
-                sqlx::query("INSERT INTO audit_trail VALUES (?1, ?2, 'resend', ?3, ?4, ?5)")
-                    .bind(now)
-                    .bind(&actor)
-                    .bind(job)
-                    .bind(period)
-                    .bind(format!(
-                        "{} messages queued again",
-                        messages.iter().filter(|m| &m.job == job && &m.period == period).count()
-                    ))
-                    .execute(&mut *tx)
-                    .await?;
+                let detail = format!(
+                    "{} messages queued again",
+                    messages.iter().filter(|m| &m.job == job && &m.period == period).count()
+                );
+                approval::audit(&mut tx, self.dialect, [now, &actor, "resend", job, period, &detail]).await?;
             }
         }
         tx.commit().await.map_err(|e| classify_sqlx(e, "committing the outbox"))?;
@@ -436,10 +579,10 @@ impl Store {
     }
 
     pub async fn queued_messages(&self) -> anyhow::Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT job, period, recipient, kind, subject, message_id, eml FROM outbox WHERE status = 'queued' \
              ORDER BY created_at, job, period, kind, recipient",
-        )
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| classify_sqlx(e, "reading the outbox"))?;
@@ -450,7 +593,7 @@ impl Store {
                 period: r.get(1),
                 recipient: r.get(2),
                 kind: r.get(3),
-                subject: r.get(4),
+                subject: sql::text(&r, 4).unwrap_or_default(),
                 message_id: r.get(5),
                 eml: r.get(6),
             })
@@ -458,16 +601,16 @@ impl Store {
     }
 
     pub async fn mark_sent(&self, m: &OutboxMessage, at: &str, transport: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = ?5, transport = ?6, attempts = attempts + 1, last_error = NULL \
-             WHERE job = ?1 AND period = ?2 AND recipient = ?3 AND kind = ?4",
-        )
+        sqlx::query(&self.sql(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, transport = ?, attempts = attempts + 1, last_error = NULL \
+             WHERE job = ? AND period = ? AND recipient = ? AND kind = ?",
+        ))
+        .bind(at)
+        .bind(transport)
         .bind(&m.job)
         .bind(&m.period)
         .bind(&m.recipient)
         .bind(&m.kind)
-        .bind(at)
-        .bind(transport)
         .execute(&self.pool)
         .await
         .map_err(|e| classify_sqlx(e, "marking a message sent"))?;
@@ -475,15 +618,15 @@ impl Store {
     }
 
     pub async fn mark_failed(&self, m: &OutboxMessage, error: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?5 \
-             WHERE job = ?1 AND period = ?2 AND recipient = ?3 AND kind = ?4",
-        )
+        sqlx::query(&self.sql(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? \
+             WHERE job = ? AND period = ? AND recipient = ? AND kind = ?",
+        ))
+        .bind(error)
         .bind(&m.job)
         .bind(&m.period)
         .bind(&m.recipient)
         .bind(&m.kind)
-        .bind(error)
         .execute(&self.pool)
         .await
         .map_err(|e| classify_sqlx(e, "recording a failed delivery"))?;
@@ -505,10 +648,11 @@ impl Store {
     /// Everything stored about one partner's month; `None` when it was not assessed then.
     pub async fn explanation(&self, month: Month, partner: &str) -> anyhow::Result<Option<StoredExplanation>> {
         let m = month.to_string();
-        let Some(row) = sqlx::query(
-            "SELECT partner_name, status, effectiveness, credit_deduction, score, grade, fees_total, fees_excluded, \
-             settlement, flags, hold_reasons, rules_hash FROM monthly_partner_results WHERE month = ?1 AND partner_id = ?2",
-        )
+        let Some(row) = sqlx::query(&self.sql(
+            "SELECT partner_name, status, {m:effectiveness}, {m:credit_deduction}, {m:score}, grade, {m:fees_total}, \
+             {m:fees_excluded}, {m:settlement}, flags, hold_reasons, rules_hash FROM monthly_partner_results \
+             WHERE month = ? AND partner_id = ?",
+        ))
         .bind(&m)
         .bind(partner)
         .fetch_optional(&self.pool)
@@ -516,11 +660,11 @@ impl Store {
         else {
             return Ok(None);
         };
-        let result = (0..12).map(|i| row.get::<Option<String>, _>(i)).collect();
-        let indicators = sqlx::query(
-            "SELECT indicator, measured, counted, points, weight FROM monthly_indicator_results \
-             WHERE month = ?1 AND partner_id = ?2 ORDER BY rowid",
-        )
+        let result = (0..12).map(|i| sql::text(&row, i)).collect();
+        let indicators = sqlx::query(&self.sql(
+            "SELECT indicator, {m:measured}, counted, {m:points}, {m:weight} FROM monthly_indicator_results \
+             WHERE month = ? AND partner_id = ? ORDER BY {seq}",
+        ))
         .bind(&m)
         .bind(partner)
         .fetch_all(&self.pool)
@@ -529,10 +673,10 @@ impl Store {
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
         .collect();
         let ts = |s: Option<String>| s.and_then(|s| crate::domain::period::parse_timestamp(&s));
-        let evidence = sqlx::query(
-            "SELECT indicator, source, row_id, started_at, due_at, finished_at, outcome, value, detail FROM monthly_evidence \
-             WHERE month = ?1 AND partner_id = ?2 ORDER BY indicator, started_at, row_id",
-        )
+        let mut evidence: Vec<crate::domain::monthly::Evidence> = sqlx::query(&self.sql(
+            "SELECT indicator, source, row_id, started_at, due_at, finished_at, outcome, value, detail \
+             FROM monthly_evidence WHERE month = ? AND partner_id = ?",
+        ))
         .bind(&m)
         .bind(partner)
         .fetch_all(&self.pool)
@@ -548,18 +692,23 @@ impl Store {
             finished_at: ts(r.get(5)),
             outcome: r.get(6),
             value: r.get::<Option<String>, _>(7).and_then(|v| Decimal::from_str(&v).ok()),
-            detail: r.get(8),
+            detail: sql::text(&r, 8).unwrap_or_default(),
         })
         .collect();
+        // Sorted here rather than in SQL: the backends disagree on where NULLs go.
+        evidence.sort_by(|a, b| (&a.indicator, a.started_at, &a.row_id).cmp(&(&b.indicator, b.started_at, &b.row_id)));
         Ok(Some(StoredExplanation { result, indicators, evidence }))
     }
 
     /// Partners of a stored month with their settlement (for the finance export and scorecards).
     pub async fn month_partners(&self, month: Month) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
-        let rows = sqlx::query("SELECT partner_id, partner_name, settlement FROM monthly_partner_results WHERE month = ?1 ORDER BY partner_id")
-            .bind(month.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&self.sql(
+            "SELECT partner_id, partner_name, {m:settlement} FROM monthly_partner_results WHERE month = ? \
+             ORDER BY partner_id",
+        ))
+        .bind(month.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 }
@@ -568,32 +717,44 @@ impl Store {
 impl Store {
     /// Keeps the text of the rules a result is computed with (once per hash).
     pub async fn record_rules(&self, rules: &crate::domain::rules::Rules, at: &str) -> anyhow::Result<()> {
-        sqlx::query("INSERT OR IGNORE INTO rules_versions VALUES (?1, ?2, ?3, ?4)")
-            .bind(&rules.hash)
-            .bind(rules.effective_from.map(|m| m.to_string()))
-            .bind(&rules.text)
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| classify_sqlx(e, "recording the rules"))?;
+        sqlx::query(&sql::insert_ignore(
+            self.dialect,
+            "rules_versions (hash, effective_from, text, first_used_at)",
+            "(?, ?, ?, ?)",
+        ))
+        .bind(&rules.hash)
+        .bind(rules.effective_from.map(|m| m.to_string()))
+        .bind(&rules.text)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "recording the rules"))?;
         Ok(())
     }
 
     /// Stored rules versions: (hash, effective_from, text).
     pub async fn rules_versions(&self) -> anyhow::Result<Vec<(String, Option<Month>, String)>> {
-        let rows = sqlx::query("SELECT hash, effective_from, text FROM rules_versions ORDER BY first_used_at")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| classify_sqlx(e, "reading rules versions"))?;
+        let rows = sqlx::query(
+            &self.sql("SELECT hash, effective_from, text FROM rules_versions ORDER BY first_used_at, hash"),
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "reading rules versions"))?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.get(0), r.get::<Option<String>, _>(1).and_then(|m| m.parse().ok()), r.get(2)))
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get::<Option<String>, _>(1).and_then(|m| m.parse().ok()),
+                    sql::text(&r, 2).unwrap_or_default(),
+                )
+            })
             .collect())
     }
 
     /// The rules hash a stored month was computed with.
     pub async fn month_rules_hash(&self, month: Month) -> anyhow::Result<Option<String>> {
-        sqlx::query_scalar("SELECT rules_hash FROM monthly_runs WHERE month = ?1")
+        sqlx::query_scalar(&self.sql("SELECT rules_hash FROM monthly_runs WHERE month = ?"))
             .bind(month.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -604,10 +765,10 @@ impl Store {
 impl Store {
     /// Settled presales shares of a quarter: (project, partner, commissioning unit, amount).
     pub async fn quarter_settlements(&self, quarter: Quarter) -> anyhow::Result<Vec<(String, String, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT project_id, partner_id, commissioning_unit, amount FROM presales_results \
-             WHERE quarter = ?1 AND status = 'settled' ORDER BY project_id, partner_id",
-        )
+        let rows = sqlx::query(&self.sql(
+            "SELECT project_id, partner_id, commissioning_unit, {m:amount} FROM presales_results \
+             WHERE quarter = ? AND status = 'settled' ORDER BY project_id, partner_id",
+        ))
         .bind(quarter.to_string())
         .fetch_all(&self.pool)
         .await

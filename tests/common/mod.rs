@@ -22,11 +22,13 @@ pub struct Env {
     pub source: PathBuf,
     /// A source URL that replaces the SQLite file (PostgreSQL, MySQL).
     pub source_url: Option<String>,
+    /// A store URL that replaces the SQLite store (PostgreSQL, MySQL).
+    pub store_url: Option<String>,
 }
 
 impl Env {
     pub fn new(source: &Path) -> Self {
-        Env { dir: tempfile::tempdir().unwrap(), source: source.to_path_buf(), source_url: None }
+        Env { dir: tempfile::tempdir().unwrap(), source: source.to_path_buf(), source_url: None, store_url: None }
     }
     pub fn out(&self) -> PathBuf {
         self.dir.path().join("out")
@@ -41,7 +43,10 @@ impl Env {
                 "ICT_PARTNERS_SOURCE_URL",
                 self.source_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.source.display())),
             )
-            .env("ICT_PARTNERS_STORE_URL", format!("sqlite://{}", self.store().display()))
+            .env(
+                "ICT_PARTNERS_STORE_URL",
+                self.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.store().display())),
+            )
             .env("ICT_PARTNERS_OUTPUT_DIR", self.out())
             .env_remove("ICT_PARTNERS_SMTP_URL")
             .env_remove("ICT_PARTNERS_CONFIG");
@@ -73,4 +78,60 @@ pub fn make_db(path: &Path, sql: &str) {
 
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
+}
+
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
+
+/// A database of its own on a server, dropped when the test ends.
+pub struct Scratch {
+    pub admin: &'static str,
+    pub name: String,
+}
+
+impl Scratch {
+    pub fn new(admin: &'static str, tag: &str) -> Self {
+        let name = format!("ict_{tag}_{}_{}", std::process::id(), rand_suffix());
+        admin_sql(admin, &format!("CREATE DATABASE {name}"));
+        Scratch { admin, name }
+    }
+    pub fn url(&self) -> String {
+        let base = self.admin.rsplit_once('/').unwrap().0;
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        admin_sql(self.admin, &format!("DROP DATABASE IF EXISTS {}", self.name));
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+}
+
+pub fn admin_sql(url: &str, sql: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use sqlx::Executor;
+        sqlx::any::install_default_drivers();
+        let pool =
+            sqlx::AnyPool::connect(url).await.unwrap_or_else(|e| panic!("the local server at {url} is needed: {e}"));
+        pool.execute(sql).await.unwrap();
+        pool.close().await;
+    });
+}
+
+/// Rows of two text columns from a server database.
+pub fn admin_query(url: &str, sql: &str) -> Vec<(String, String)> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use sqlx::Row;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows.into_iter().map(|r| (r.get(0), r.get(1))).collect()
+    })
 }
