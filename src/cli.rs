@@ -81,6 +81,13 @@ pub enum Command {
         #[command(subcommand)]
         action: MailAction,
     },
+    /// Run on the job schedules until SIGTERM/SIGINT (catches up first, like `run due`).
+    Serve,
+    /// The run ledger: the latest attempts at each job period, newest first.
+    Runs {
+        #[arg(long, default_value_t = 30)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand, Clone, Copy)]
@@ -158,6 +165,13 @@ pub enum RunJob {
         year: i32,
         #[command(flatten)]
         flags: PeriodFlags,
+    },
+    /// Every job period due by the schedules (jobs/*.toml) and not done yet, oldest first: what
+    /// cron or a systemd timer calls. Nothing due: exit 0 at once.
+    Due {
+        /// Look as of the end of this day instead of now (not in the future).
+        #[arg(long, value_parser = crate::settings::parse_cli_date)]
+        as_of: Option<NaiveDate>,
     },
 }
 

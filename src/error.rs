@@ -17,6 +17,12 @@ pub enum AppError {
     /// The source data as a whole is unusable: a missing table or column (exit 65).
     #[error("source data unusable: {0}")]
     SourceUnusable(String),
+    /// Another process is computing the same job period: nothing was done (exit 69, retry later).
+    #[error("{0}")]
+    Held(String),
+    /// The results are stored and written, but messages stay queued for the next run (exit 69).
+    #[error("{0}")]
+    MailQueued(String),
 }
 
 impl AppError {
@@ -24,7 +30,7 @@ impl AppError {
         match self {
             AppError::Usage(_) => 64,
             AppError::Config(_) => 78,
-            AppError::Unavailable(_) => 69,
+            AppError::Unavailable(_) | AppError::Held(_) | AppError::MailQueued(_) => 69,
             AppError::SourceUnusable(_) => 65,
         }
     }

@@ -5,7 +5,7 @@ use clap::Parser;
 use ict_partners::cli::{Cli, Command, MailAction, PeriodRef, RunJob};
 use ict_partners::error::{exit_code_of, AppError};
 use ict_partners::jobs::approval;
-use ict_partners::jobs::{run_job, Job, RunOptions};
+use ict_partners::jobs::{due, run_job, Job, RunOptions, StartedBy};
 use ict_partners::mail;
 use ict_partners::settings::{self, Environment, LoadOptions};
 use ict_partners::sources::Sources;
@@ -85,7 +85,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 return Err(AppError::SourceUnusable(problems.join("; ")).into());
             }
             println!("source queries: every dataset returns the contract's columns");
-            let jobs = ict_partners::schedule::load(std::path::Path::new("jobs")).map_err(AppError::Config)?;
+            let jobs = ict_partners::schedule::load(&settings.schedule.jobs_dir).map_err(AppError::Config)?;
             let now = clock::now_local(settings.rules.timezone);
             for def in &jobs {
                 let next: Vec<String> = ict_partners::schedule::next_firings(def, settings.rules.timezone, now, 5)
@@ -162,16 +162,59 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Run { job: RunJob::Due { as_of } } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let now = clock::now_local(settings.rules.timezone);
+            let as_of = match as_of {
+                None => now,
+                Some(day) if day > now.date() => {
+                    return Err(AppError::Usage(format!("--as-of {day} is in the future")).into())
+                }
+                Some(day) if day == now.date() => now,
+                Some(day) => day.and_hms_opt(23, 59, 59).expect("valid time"),
+            };
+            let pass = due::run_due(&settings, as_of, StartedBy::Due, &due::StopFlag::default()).await;
+            print_lines(pass.lines);
+            pass.failure.map_or(Ok(()), Err)
+        }
+        Command::Serve => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            due::serve(settings).await
+        }
+        Command::Runs { limit } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let store = Store::open(&settings).await?;
+            let rows = store.ledger(limit).await;
+            store.close().await;
+            println!("started (UTC)        job        period      attempt status      by      host/pid  finished  error");
+            for r in rows? {
+                println!(
+                    "{} {:<10} {:<11} {:>7} {:<11} {:<7} {}/{} {} {}",
+                    r.started_at,
+                    r.job,
+                    r.period,
+                    r.attempt,
+                    r.status,
+                    r.started_by,
+                    r.host,
+                    r.pid,
+                    r.finished_at.unwrap_or_else(|| "-".into()),
+                    r.error.unwrap_or_default().lines().next().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
         Command::Run { job } => {
             let settings = settings::load(&load, &Environment::from_process())?;
             let now = clock::now_local(settings.rules.timezone);
             let (job, flags) = match job {
+                RunJob::Due { .. } => unreachable!("handled above"),
                 RunJob::Monthly { month, flags } => (Job::Monthly(month), flags),
                 RunJob::Quarterly { quarter, flags } => (Job::Quarterly(quarter), flags),
                 RunJob::Renewal { as_of, flags } => (Job::Renewal(as_of.unwrap_or(now.date())), flags),
                 RunJob::Annual { year, flags } => (Job::Annual(year), flags),
             };
-            let options = RunOptions { preview: flags.preview, dry_run: flags.dry_run, resend: flags.resend };
+            let options = RunOptions { preview: flags.preview, dry_run: flags.dry_run, resend: flags.resend, ..Default::default() };
             let summary = run_job(&settings, job, options, now).await?;
             for line in summary.lines {
                 println!("{line}");

@@ -47,6 +47,7 @@ pub struct Settings {
     /// Pool sizes and connection timeouts (`[store]`, `[source]`).
     pub store_pool: PoolSettings,
     pub source_pool: PoolSettings,
+    pub schedule: ScheduleSettings,
     pub output_dir: PathBuf,
     pub locale: String,
     /// 归口管理部门 → manager addresses.
@@ -87,6 +88,96 @@ struct RawApp {
     /// Dataset → named source; unlisted datasets come from `[source]`.
     #[serde(default)]
     datasets: BTreeMap<String, String>,
+    /// Running by itself: `run due` and `serve`.
+    #[serde(default)]
+    schedule: Option<RawSchedule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawSchedule {
+    jobs_dir: Option<String>,
+    look_back_months: Option<u32>,
+    first_period: Option<String>,
+    lease_seconds: Option<u64>,
+    retry_attempts: Option<u32>,
+    retry_backoff_seconds: Option<u64>,
+    grace_seconds: Option<u64>,
+    #[serde(default)]
+    alert_recipients: Vec<String>,
+    heartbeat_url: Option<String>,
+    heartbeat_fail_url: Option<String>,
+}
+
+/// How the pipeline runs by itself (`[schedule]`).
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings {
+    /// The job definitions (`jobs/*.toml`); the shipped ones when the folder does not exist.
+    pub jobs_dir: PathBuf,
+    /// How far back `run due` looks for periods that were never done.
+    pub look_back_months: u32,
+    /// Nothing before this month is ever due (the month the deployment started).
+    pub first_period: Option<crate::domain::period::Month>,
+    /// How long a run's claim on its period lasts without a heartbeat (SQLite store).
+    pub lease: std::time::Duration,
+    /// Attempts at a job period whose failure is transient (a server unreachable).
+    pub retry_attempts: u32,
+    /// The first wait between attempts; it doubles each time.
+    pub retry_backoff: std::time::Duration,
+    /// How long `serve` lets a running job finish after SIGTERM.
+    pub grace: std::time::Duration,
+    /// Who hears of a job period that failed for good.
+    pub alert_recipients: Vec<String>,
+    /// Pinged after every `run due` (dead man's switch); the fail URL when something failed.
+    pub heartbeat_url: Option<Secret>,
+    pub heartbeat_fail_url: Option<Secret>,
+}
+
+impl RawSchedule {
+    fn validate(self, base: Option<&Path>, problems: &mut Vec<String>) -> ScheduleSettings {
+        let mut bounded = |key: &str, value: Option<u64>, default: u64, range: std::ops::RangeInclusive<u64>| {
+            let v = value.unwrap_or(default);
+            if !range.contains(&v) {
+                problems.push(format!("schedule.{key} must be between {} and {}, not {v}", range.start(), range.end()));
+            }
+            v.clamp(*range.start(), *range.end())
+        };
+        let look_back_months = bounded("look_back_months", self.look_back_months.map(u64::from), 13, 1..=120) as u32;
+        let lease = bounded("lease_seconds", self.lease_seconds, 120, 6..=86_400);
+        let retry_attempts = bounded("retry_attempts", self.retry_attempts.map(u64::from), 3, 1..=20) as u32;
+        let backoff = bounded("retry_backoff_seconds", self.retry_backoff_seconds, 60, 0..=3600);
+        let grace = bounded("grace_seconds", self.grace_seconds, 600, 0..=86_400);
+        let first_period = self.first_period.as_deref().and_then(|m| match m.parse() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                problems.push(format!("schedule.first_period: {e}"));
+                None
+            }
+        });
+        for address in self.alert_recipients.iter().filter(|a| !plausible_address(a)) {
+            problems.push(format!("schedule.alert_recipients: not an e-mail address: {address:?}"));
+        }
+        for (key, url) in [("heartbeat_url", &self.heartbeat_url), ("heartbeat_fail_url", &self.heartbeat_fail_url)] {
+            if let Some(url) = url.as_deref().filter(|u| !u.starts_with("http://") && !u.starts_with("https://")) {
+                problems.push(format!("schedule.{key}: not an http(s) URL: {}", redact_url(url)));
+            }
+        }
+        let heartbeat_fail_url = self
+            .heartbeat_fail_url
+            .or_else(|| self.heartbeat_url.as_ref().map(|u| format!("{}/fail", u.trim_end_matches('/'))));
+        ScheduleSettings {
+            // Unset: `jobs/` of the working directory (the installation); set: beside the config file.
+            jobs_dir: self.jobs_dir.map_or_else(|| PathBuf::from("jobs"), |d| resolve(base, &d)),
+            look_back_months,
+            first_period,
+            lease: std::time::Duration::from_secs(lease),
+            retry_attempts,
+            retry_backoff: std::time::Duration::from_secs(backoff),
+            grace: std::time::Duration::from_secs(grace),
+            alert_recipients: self.alert_recipients,
+            heartbeat_url: self.heartbeat_url.map(Secret::new),
+            heartbeat_fail_url: heartbeat_fail_url.map(Secret::new),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,6 +378,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         }
     }
     let store_pool = app.store.pool("store", 4, &mut problems);
+    let schedule = app.schedule.unwrap_or_default().validate(base.as_deref(), &mut problems);
     let source_pool = app.source.pool("source", 2, &mut problems);
     let source_url = env.source_url.clone().unwrap_or(app.source.url);
     let store_url = env.store_url.clone().unwrap_or(app.store.url);
@@ -304,6 +396,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         store_url: Secret::new(store_url),
         store_pool,
         source_pool,
+        schedule,
         output_dir: PathBuf::from(env.output_dir.clone().unwrap_or(app.output.dir)),
         locale: app.output.locale,
         departments,

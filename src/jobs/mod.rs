@@ -2,6 +2,7 @@
 
 pub mod annual;
 pub mod approval;
+pub mod due;
 pub mod monthly;
 pub mod quarterly;
 pub mod renewal;
@@ -11,6 +12,7 @@ use crate::error::AppError;
 use crate::settings::Settings;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::path::PathBuf;
+use tracing::Instrument;
 
 /// A job and the period it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,27 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Queue this period's messages again even if they were sent before (a person asked).
     pub resend: bool,
+    /// What started the run, for the ledger.
+    pub started_by: StartedBy,
+}
+
+/// What started a run: a person, `run due` (cron, a systemd timer) or the `serve` daemon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StartedBy {
+    #[default]
+    Manual,
+    Due,
+    Serve,
+}
+
+impl StartedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartedBy::Manual => "manual",
+            StartedBy::Due => "due",
+            StartedBy::Serve => "serve",
+        }
+    }
 }
 
 impl RunOptions {
@@ -89,13 +112,16 @@ pub struct RunSummary {
     pub lines: Vec<String>,
 }
 
-/// Runs one job for one period: the only function that computes results.
+/// Runs one job for one period: the only function that computes results. A run that stores
+/// claims its period in the run ledger first (no two processes compute the same period at once)
+/// and records how it ended there.
 pub async fn run_job(
     settings: &Settings,
     job: Job,
     options: RunOptions,
     now: NaiveDateTime,
 ) -> anyhow::Result<RunSummary> {
+    use crate::store::ledger::{ClaimError, Outcome};
     if now < job.period_end() && !options.preview {
         return Err(AppError::Usage(format!(
             "{} {} is not over yet (it ends {}); use --preview to compute it anyway",
@@ -105,8 +131,50 @@ pub async fn run_job(
         ))
         .into());
     }
-    let span = tracing::info_span!("run", job = job.name(), period = %job.period());
-    let _guard = span.enter();
+    let span = tracing::info_span!("run", job = job.name(), period = %job.period(), run_id = tracing::field::Empty);
+    if !options.stores() {
+        // Previews and dry runs store nothing: no claim, no ledger row.
+        return compute(settings, job, options, now).instrument(span).await;
+    }
+    let ledger = crate::store::Store::open(settings).await?;
+    let claim = match ledger.claim(job.name(), &job.period(), options.started_by.as_str(), settings.schedule.lease).await
+    {
+        Ok(claim) => claim,
+        Err(e @ ClaimError::Held { .. }) => {
+            ledger.close().await;
+            return Err(AppError::Held(e.to_string()).into());
+        }
+        Err(ClaimError::Other(e)) => {
+            ledger.close().await;
+            return Err(e);
+        }
+    };
+    span.record("run_id", claim.run_id.as_str());
+    let result = compute(settings, job, options, now).instrument(span.clone()).await;
+    let (outcome, error) = match &result {
+        Ok(_) => (Outcome::Succeeded, None),
+        // The results are committed; only mail waits (it goes with the next run or `mail flush`).
+        Err(e) if matches!(e.downcast_ref::<AppError>(), Some(AppError::MailQueued(_))) => {
+            (Outcome::Succeeded, Some(e.to_string()))
+        }
+        Err(e) => (Outcome::Failed, Some(format!("{e:#}"))),
+    };
+    let counts = result.as_ref().map(|s| s.lines.join("; ")).unwrap_or_default();
+    if let Err(e) = ledger.finish(claim, outcome, &counts, error.as_deref(), &settings.rules.hash).await {
+        // The row stays running; the next claimant sees its process gone and marks it aborted.
+        span.in_scope(|| tracing::warn!(error = %e, "could not record the run's end in the ledger"));
+    }
+    ledger.close().await;
+    result
+}
+
+/// The computation of one job period, behind the claim.
+async fn compute(
+    settings: &Settings,
+    job: Job,
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<RunSummary> {
     let result = match job {
         Job::Monthly(month) => monthly::run(settings, month, options, now).await,
         Job::Quarterly(quarter) => quarterly::run(settings, quarter, options, now).await,
@@ -172,7 +240,7 @@ pub async fn send(
     )
     .await?;
     if delivered.failed > 0 {
-        return Err(AppError::Unavailable(format!(
+        return Err(AppError::MailQueued(format!(
             "the results are stored and written, but {} messages could not be sent; they stay queued for the next run or `ict-partners mail flush`",
             delivered.failed
         ))

@@ -162,15 +162,7 @@ pub async fn deliver(
     };
     let sender: Option<lettre::Address> = from.parse::<Mailbox>().ok().map(|m| m.email);
     for message in queued {
-        let result = match &transport {
-            // lettre's timeout covers connecting and commands; the whole exchange, DATA included,
-            // is bounded here too, so a server that never answers cannot hang the run.
-            Some(t) => match tokio::time::timeout(timeout * 2, send_smtp(t, sender.clone(), &message)).await {
-                Ok(sent) => sent.map(|_| "smtp"),
-                Err(_) => Err(format!("the SMTP server did not answer within {}s", (timeout * 2).as_secs())),
-            },
-            None => write_file(outbox_dir, &message).map(|_| "file"),
-        };
+        let result = send_one(transport.as_ref(), sender.clone(), timeout, outbox_dir, &message).await;
         match result {
             Ok(how) => {
                 store.mark_sent(&message, now, how).await?;
@@ -185,6 +177,49 @@ pub async fn deliver(
         }
     }
     Ok(done)
+}
+
+/// Sends one message by SMTP, or writes it to the outbox folder when there is no server.
+async fn send_one(
+    transport: Option<&AsyncSmtpTransport<Tokio1Executor>>,
+    sender: Option<lettre::Address>,
+    timeout: std::time::Duration,
+    outbox_dir: &Path,
+    message: &OutboxMessage,
+) -> Result<&'static str, String> {
+    match transport {
+        // lettre's timeout covers connecting and commands; the whole exchange, DATA included,
+        // is bounded here too, so a server that never answers cannot hang the run.
+        Some(t) => match tokio::time::timeout(timeout * 2, send_smtp(t, sender, message)).await {
+            Ok(sent) => sent.map(|_| "smtp"),
+            Err(_) => Err(format!("the SMTP server did not answer within {}s", (timeout * 2).as_secs())),
+        },
+        None => write_file(outbox_dir, message).map(|_| "file"),
+    }
+}
+
+/// Sends messages now, bypassing the store's outbox: for alerts about a run that failed, which
+/// must go out even when the store is what failed. Returns the errors, one per message not sent.
+pub async fn send_without_outbox(
+    smtp: Option<&Secret>,
+    timeout: std::time::Duration,
+    from: &str,
+    outbox_dir: &Path,
+    messages: &[OutboxMessage],
+) -> Vec<String> {
+    let transport = match smtp.map(|url| AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())) {
+        Some(Ok(t)) => Some(t.timeout(Some(timeout)).build()),
+        Some(Err(e)) => return vec![redact_url(&e.to_string())],
+        None => None,
+    };
+    let sender: Option<lettre::Address> = from.parse::<Mailbox>().ok().map(|m| m.email);
+    let mut errors = Vec::new();
+    for m in messages {
+        if let Err(e) = send_one(transport.as_ref(), sender.clone(), timeout, outbox_dir, m).await {
+            errors.push(format!("{}: {}", m.recipient, redact_url(&e)));
+        }
+    }
+    errors
 }
 
 async fn send_smtp(

@@ -113,6 +113,63 @@ pub fn next_firings(def: &JobDef, tz: chrono_tz::Tz, after: NaiveDateTime, n: us
     def.schedule.after(&start).take(n).map(|t| t.naive_local()).collect()
 }
 
+/// A job period the schedules say should have run: the firing and what it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub fired: NaiveDateTime,
+    pub job: Job,
+}
+
+/// The first month a job period touches, for `first_period`.
+fn first_month(job: &Job) -> Month {
+    match job {
+        Job::Monthly(m) => *m,
+        Job::Quarterly(q) => q.last_month().plus(-2),
+        Job::Renewal(d) => Month::of(*d),
+        Job::Annual(y) => Month::of(chrono::NaiveDate::from_ymd_opt(*y, 1, 1).expect("valid year")),
+    }
+}
+
+/// Every job period the enabled schedules fired for in `(as_of − look_back, as_of]`, oldest first
+/// (monthly before quarterly at the same instant). A cumulative job — renewal, whose summary as of
+/// a day includes everything before it — is due once, as of its latest firing. Nothing that
+/// starts before `first_period` is due.
+pub fn due(
+    defs: &[JobDef],
+    tz: chrono_tz::Tz,
+    as_of: NaiveDateTime,
+    look_back_months: u32,
+    first_period: Option<Month>,
+) -> Vec<Due> {
+    let start = as_of.checked_sub_months(chrono::Months::new(look_back_months)).unwrap_or(as_of);
+    let Some(start) = tz.from_local_datetime(&start).earliest() else { return vec![] };
+    let mut out: Vec<(usize, Due)> = Vec::new();
+    for (order, def) in defs.iter().enumerate().filter(|(_, d)| d.enabled) {
+        let mut fired: Vec<Due> = def
+            .schedule
+            .after(&start)
+            .map(|t| t.naive_local())
+            .take_while(|t| *t <= as_of)
+            .map(|t| Due { fired: t, job: period_of(def.covers, t) })
+            .filter(|d| first_period.is_none_or(|f| first_month(&d.job) >= f))
+            .collect();
+        if def.covers == Covers::Day {
+            fired = fired.pop().into_iter().collect();
+        }
+        fired.dedup_by_key(|d| d.job);
+        out.extend(fired.into_iter().map(|d| (order, d)));
+    }
+    out.sort_by_key(|(order, d)| (d.fired, *order));
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+/// The wait before attempt `attempt` (2, 3, …) of a job period that failed transiently: doubling
+/// from `base`, at most an hour.
+pub fn backoff(base: std::time::Duration, attempt: u32) -> std::time::Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(2));
+    base.saturating_mul(factor).min(std::time::Duration::from_secs(3600))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +237,61 @@ mod tests {
         )
         .is_none());
         assert!(problems[0].contains("extra"), "{problems:?}");
+    }
+
+    fn all_shipped() -> Vec<JobDef> {
+        ["monthly", "quarterly", "renewal", "annual"].into_iter().map(shipped).collect()
+    }
+
+    #[test]
+    fn three_months_of_downtime_are_due_oldest_first_with_renewal_once() {
+        let due = due(&all_shipped(), chrono_tz::Asia::Shanghai, ts("2026-07-04 12:00:00"), 3, None);
+        let jobs: Vec<String> = due.iter().map(|d| format!("{} {}", d.job.name(), d.job.period())).collect();
+        assert_eq!(
+            jobs,
+            [
+                // Fired 2026-04-05 03:00, inside the three months.
+                "quarterly 2026-Q1",
+                "monthly 2026-04",
+                "monthly 2026-05",
+                "monthly 2026-06",
+                // Daily and cumulative: once, as of the last firing, not 92 times.
+                "renewal 2026-07-04",
+            ]
+        );
+        assert_eq!(due[1].fired, ts("2026-05-03 02:00:00"));
+    }
+
+    #[test]
+    fn a_firing_after_as_of_is_not_due_and_first_period_bounds_the_look_back() {
+        // 02:00 on the 3rd has not come yet at 01:59.
+        let due_then = due(&all_shipped(), chrono_tz::Asia::Shanghai, ts("2026-07-03 01:59:59"), 1, None);
+        assert!(due_then.iter().all(|d| d.job != Job::Monthly("2026-06".parse().unwrap())), "{due_then:?}");
+        let defs = all_shipped();
+        let due = due(&defs, chrono_tz::Asia::Shanghai, ts("2027-01-11 00:00:00"), 13, "2026-09".parse().ok());
+        let jobs: Vec<String> = due.iter().map(|d| format!("{} {}", d.job.name(), d.job.period())).collect();
+        // January covers December and the quarter and year before; the year started before September.
+        // Renewal fires at 06:00, so as of midnight its last firing is the day before.
+        assert_eq!(
+            jobs,
+            ["monthly 2026-09", "monthly 2026-10", "monthly 2026-11", "monthly 2026-12", "quarterly 2026-Q4", "renewal 2027-01-10"]
+        );
+    }
+
+    #[test]
+    fn disabled_jobs_are_never_due() {
+        let mut defs = all_shipped();
+        defs.iter_mut().for_each(|d| d.enabled = d.name == "annual");
+        let due = due(&defs, chrono_tz::Asia::Shanghai, ts("2027-01-10 04:00:00"), 12, None);
+        assert_eq!(due.iter().map(|d| d.job).collect::<Vec<_>>(), [Job::Annual(2026)]);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = std::time::Duration::from_secs(60);
+        assert_eq!(backoff(base, 2), base);
+        assert_eq!(backoff(base, 3), base * 2);
+        assert_eq!(backoff(base, 4), base * 4);
+        assert_eq!(backoff(base, 40), std::time::Duration::from_secs(3600));
     }
 }

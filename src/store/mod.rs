@@ -21,6 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod approval;
+pub mod ledger;
 mod sql;
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/sqlite");
@@ -32,6 +33,8 @@ static MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/mysql")
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// For the lock connection a run holds besides the pool (PostgreSQL, MySQL).
+    url: String,
 }
 
 /// Pool size and how long to wait for a connection, from `[store]` (and `[source]`) in the config.
@@ -174,7 +177,7 @@ impl Store {
                 let _ = std::fs::set_permissions(options.get_filename(), std::fs::Permissions::from_mode(0o640));
             }
         }
-        Ok(Self { pool, dialect })
+        Ok(Self { pool, dialect, url })
     }
 
     /// A neutral SQL template in this store's dialect.
