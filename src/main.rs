@@ -186,7 +186,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&settings).await?;
             let rows = store.ledger(limit).await;
             store.close().await;
-            println!("started (UTC)        job        period      attempt status      by      host/pid  finished  error");
+            println!(
+                "started (UTC)        job        period      attempt status      by      host/pid  finished  error"
+            );
             for r in rows? {
                 println!(
                     "{} {:<10} {:<11} {:>7} {:<11} {:<7} {}/{} {} {}",
@@ -214,7 +216,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 RunJob::Renewal { as_of, flags } => (Job::Renewal(as_of.unwrap_or(now.date())), flags),
                 RunJob::Annual { year, flags } => (Job::Annual(year), flags),
             };
-            let options = RunOptions { preview: flags.preview, dry_run: flags.dry_run, resend: flags.resend, ..Default::default() };
+            let options = RunOptions {
+                preview: flags.preview,
+                dry_run: flags.dry_run,
+                resend: flags.resend,
+                ..Default::default()
+            };
             let summary = run_job(&settings, job, options, now).await?;
             for line in summary.lines {
                 println!("{line}");

@@ -192,10 +192,8 @@ async fn ping(settings: &Settings, ok: bool) {
     let url = if ok { &settings.schedule.heartbeat_url } else { &settings.schedule.heartbeat_fail_url };
     let Some(url) = url.clone() else { return };
     let result = tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(10)))
-            .build()
-            .into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(10))).build().into();
         agent.get(url.expose()).call().map(|_| ()).map_err(|e| crate::error::redact_url(&e.to_string()))
     })
     .await;
@@ -218,9 +216,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // One pass at a time: a firing while a pass runs waits for it, then finds its periods done.
     let gate = Arc::new(tokio::sync::Mutex::new(()));
     let (fire_tx, mut fire_rx) = tokio::sync::mpsc::channel::<&'static str>(16);
-    let mut scheduler = tokio_cron_scheduler::JobScheduler::new()
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the scheduler: {e}"))?;
+    let mut scheduler =
+        tokio_cron_scheduler::JobScheduler::new().await.map_err(|e| anyhow::anyhow!("starting the scheduler: {e}"))?;
     for def in defs.iter().filter(|d| d.enabled) {
         let tx = fire_tx.clone();
         let name: &'static str = match def.name.as_str() {
@@ -253,7 +250,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 }
                 let now = crate::clock::now_local(settings.rules.timezone);
                 let span = tracing::info_span!("pass", trigger);
-                let pass = tracing::Instrument::instrument(run_due(&settings, now, StartedBy::Serve, &stop), span).await;
+                let pass =
+                    tracing::Instrument::instrument(run_due(&settings, now, StartedBy::Serve, &stop), span).await;
                 for line in &pass.lines {
                     tracing::info!(trigger, "{line}");
                 }
@@ -282,7 +280,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     stop.stop();
     let _ = scheduler.shutdown().await;
-    tracing::info!(grace_seconds = settings.schedule.grace.as_secs(), "stopping: no new work; letting the running job finish");
+    tracing::info!(
+        grace_seconds = settings.schedule.grace.as_secs(),
+        "stopping: no new work; letting the running job finish"
+    );
     let mut abandoned = false;
     let deadline = tokio::time::Instant::now() + settings.schedule.grace;
     for mut handle in passes {
@@ -304,9 +305,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         // The abandoned run's transaction rolled back with its connection; its ledger row says so.
         match Store::open(&settings).await {
             Ok(store) => {
-                match store.abort_own_runs("stopped by SIGTERM/SIGINT after the grace period; nothing of it was kept").await {
-                    Ok(n) => tracing::warn!(runs = n, "abandoned the running job period; it runs again on the next pass"),
-                    Err(e) => tracing::warn!(error = %e, "could not mark the abandoned run aborted; the next claimant will"),
+                match store
+                    .abort_own_runs("stopped by SIGTERM/SIGINT after the grace period; nothing of it was kept")
+                    .await
+                {
+                    Ok(n) => {
+                        tracing::warn!(runs = n, "abandoned the running job period; it runs again on the next pass")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not mark the abandoned run aborted; the next claimant will")
+                    }
                 }
                 store.close().await;
             }

@@ -137,18 +137,18 @@ pub async fn run_job(
         return compute(settings, job, options, now).instrument(span).await;
     }
     let ledger = crate::store::Store::open(settings).await?;
-    let claim = match ledger.claim(job.name(), &job.period(), options.started_by.as_str(), settings.schedule.lease).await
-    {
-        Ok(claim) => claim,
-        Err(e @ ClaimError::Held { .. }) => {
-            ledger.close().await;
-            return Err(AppError::Held(e.to_string()).into());
-        }
-        Err(ClaimError::Other(e)) => {
-            ledger.close().await;
-            return Err(e);
-        }
-    };
+    let claim =
+        match ledger.claim(job.name(), &job.period(), options.started_by.as_str(), settings.schedule.lease).await {
+            Ok(claim) => claim,
+            Err(e @ ClaimError::Held { .. }) => {
+                ledger.close().await;
+                return Err(AppError::Held(e.to_string()).into());
+            }
+            Err(ClaimError::Other(e)) => {
+                ledger.close().await;
+                return Err(e);
+            }
+        };
     span.record("run_id", claim.run_id.as_str());
     let result = compute(settings, job, options, now).instrument(span.clone()).await;
     let (outcome, error) = match &result {
@@ -169,12 +169,7 @@ pub async fn run_job(
 }
 
 /// The computation of one job period, behind the claim.
-async fn compute(
-    settings: &Settings,
-    job: Job,
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<RunSummary> {
+async fn compute(settings: &Settings, job: Job, options: RunOptions, now: NaiveDateTime) -> anyhow::Result<RunSummary> {
     let result = match job {
         Job::Monthly(month) => monthly::run(settings, month, options, now).await,
         Job::Quarterly(quarter) => quarterly::run(settings, quarter, options, now).await,

@@ -274,7 +274,14 @@ mod tests {
         // Renewal fires at 06:00, so as of midnight its last firing is the day before.
         assert_eq!(
             jobs,
-            ["monthly 2026-09", "monthly 2026-10", "monthly 2026-11", "monthly 2026-12", "quarterly 2026-Q4", "renewal 2027-01-10"]
+            [
+                "monthly 2026-09",
+                "monthly 2026-10",
+                "monthly 2026-11",
+                "monthly 2026-12",
+                "quarterly 2026-Q4",
+                "renewal 2027-01-10"
+            ]
         );
     }
 

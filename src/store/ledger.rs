@@ -120,7 +120,7 @@ impl Store {
             Dialect::Postgres | Dialect::MySql => {
                 let mut conn = sqlx::AnyConnection::connect(&self.url)
                     .await
-                    .map_err(|e| anyhow::Error::from(classify_sqlx(e, "opening the lock connection")))?;
+                    .map_err(|e| classify_sqlx(e, "opening the lock connection"))?;
                 let granted = if self.dialect == Dialect::Postgres {
                     sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
                         .bind(lock_key(job, period))
@@ -134,7 +134,7 @@ impl Store {
                         .await
                         .map(|v| v == Some(1))
                 }
-                .map_err(|e| anyhow::Error::from(classify_sqlx(e, "taking the period lock")))?;
+                .map_err(|e| classify_sqlx(e, "taking the period lock"))?;
                 if !granted {
                     let _ = conn.close().await;
                     return Err(held(self.holder(job, period).await.ok().flatten()));
@@ -144,7 +144,8 @@ impl Store {
         };
         if self.dialect == Dialect::Sqlite {
             // A run of this machine whose process is gone need not wait for its lease to run out.
-            if let Some(h) = self.holder(job, period).await?.filter(|h| h.host == host_name() && !process_alive(h.pid)) {
+            if let Some(h) = self.holder(job, period).await?.filter(|h| h.host == host_name() && !process_alive(h.pid))
+            {
                 sqlx::query(&self.sql(
                     "UPDATE run_ledger SET status = 'aborted', finished_at = ?, lease_until = NULL, error = ? \
                      WHERE run_id = ? AND status = 'running'",
@@ -154,7 +155,7 @@ impl Store {
                 .bind(&h.run_id)
                 .execute(&self.pool)
                 .await
-                .map_err(|e| anyhow::Error::from(classify_sqlx(e, "recording an abandoned run")))?;
+                .map_err(|e| classify_sqlx(e, "recording an abandoned run"))?;
             }
         }
         let now = chrono::Utc::now();
@@ -201,27 +202,28 @@ impl Store {
         // On a server the lock we hold proves the process of any running row is gone; on SQLite
         // only an expired lease does.
         let stale = match self.dialect {
-            Dialect::Sqlite => "UPDATE run_ledger SET status = 'aborted', finished_at = ?, lease_until = NULL, error = ? \
-                 WHERE job = ? AND period = ? AND status = 'running' AND lease_until < ?",
-            _ => "UPDATE run_ledger SET status = 'aborted', finished_at = ?, lease_until = NULL, error = ? \
-                 WHERE job = ? AND period = ? AND status = 'running'",
+            Dialect::Sqlite => {
+                "UPDATE run_ledger SET status = 'aborted', finished_at = ?, lease_until = NULL, error = ? \
+                 WHERE job = ? AND period = ? AND status = 'running' AND lease_until < ?"
+            }
+            _ => {
+                "UPDATE run_ledger SET status = 'aborted', finished_at = ?, lease_until = NULL, error = ? \
+                 WHERE job = ? AND period = ? AND status = 'running'"
+            }
         };
         let stale = self.sql(stale);
-        let mut q = sqlx::query(&stale)
-            .bind(now)
-            .bind(ABANDONED)
-            .bind(job)
-            .bind(period);
+        let mut q = sqlx::query(&stale).bind(now).bind(ABANDONED).bind(job).bind(period);
         if self.dialect == Dialect::Sqlite {
             q = q.bind(now);
         }
         q.execute(&mut *tx).await?;
-        let attempt: i64 =
-            sqlx::query_scalar(&self.sql("SELECT COALESCE(MAX(attempt), 0) + 1 FROM run_ledger WHERE job = ? AND period = ?"))
-                .bind(job)
-                .bind(period)
-                .fetch_one(&mut *tx)
-                .await?;
+        let attempt: i64 = sqlx::query_scalar(
+            &self.sql("SELECT COALESCE(MAX(attempt), 0) + 1 FROM run_ledger WHERE job = ? AND period = ?"),
+        )
+        .bind(job)
+        .bind(period)
+        .fetch_one(&mut *tx)
+        .await?;
         sqlx::query(&sql::insert_rows(
             self.dialect,
             "run_ledger (run_id, job, period, attempt, status, started_by, started_at, lease_until, host, pid)",
@@ -304,7 +306,10 @@ impl Store {
         if let Some(mut conn) = claim.lock.take() {
             let release = match self.dialect {
                 Dialect::Postgres => {
-                    sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock_key(&claim.job, &claim.period)).execute(&mut conn).await
+                    sqlx::query("SELECT pg_advisory_unlock($1)")
+                        .bind(lock_key(&claim.job, &claim.period))
+                        .execute(&mut conn)
+                        .await
                 }
                 _ => {
                     sqlx::query("SELECT RELEASE_LOCK(CONCAT(DATABASE(), ':', ?))")
@@ -338,19 +343,25 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Whether a job period is done: it succeeded, or it has results under approval (periods
-    /// computed before the ledger existed, or approved since).
+    /// Whether a job period is done: it succeeded, or the ledger never saw it and it has stored
+    /// results (computed before the ledger existed).
     pub async fn is_done(&self, job: &str, period: &str) -> anyhow::Result<bool> {
-        let succeeded: i64 = sqlx::query_scalar(
-            &self.sql("SELECT COUNT(*) FROM run_ledger WHERE job = ? AND period = ? AND status = 'succeeded'"),
-        )
-        .bind(job)
-        .bind(period)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| classify_sqlx(e, "reading the run ledger"))?;
-        if succeeded > 0 {
+        let count = |condition: &'static str| {
+            let text = self.sql(&format!("SELECT COUNT(*) FROM run_ledger WHERE job = ? AND period = ?{condition}"));
+            async move {
+                sqlx::query_scalar::<_, i64>(&text)
+                    .bind(job)
+                    .bind(period)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| classify_sqlx(e, "reading the run ledger"))
+            }
+        };
+        if count(" AND status = 'succeeded'").await? > 0 {
             return Ok(true);
+        }
+        if count("").await? > 0 {
+            return Ok(false);
         }
         let computed: i64 =
             sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM period_states WHERE job = ? AND period = ?"))

@@ -1,0 +1,341 @@
+//! Running by itself: `run due` catching up after downtime, the per-period lock on each store
+//! backend (SQLite, PostgreSQL, MariaDB), a killed run retried, and `serve` stopping on SIGTERM
+//! with the ledger consistent.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The shipped configuration with a `[schedule]` section, beside copies of the rules and calendar.
+fn config_with(dir: &Path, schedule: &str) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in ["rules.toml", "calendar-cn.toml"] {
+        std::fs::copy(repo.join("config").join(f), dir.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(repo.join("config/ict-partners.toml")).unwrap();
+    let jobs = repo.join("jobs");
+    let path = dir.join("ict-partners.toml");
+    // The shipped file ends with its (commented-out) [schedule] table: keys appended belong to it.
+    let last_table = text.lines().filter(|l| l.starts_with('[')).last();
+    assert_eq!(last_table, Some("[schedule]"), "the shipped config no longer ends with [schedule]");
+    std::fs::write(&path, format!("{text}\njobs_dir = \"{}\"\n{schedule}\n", jobs.display())).unwrap();
+    path
+}
+
+/// One number from the store (any backend); `None` while its tables do not exist yet.
+fn store_count(store_url: &str, sql: &str) -> Option<i64> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(store_url).await.ok()?;
+        let n = sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.ok();
+        pool.close().await;
+        n
+    })
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Polls until the store shows a running ledger row (the run has claimed its period).
+fn wait_until_running(store_url: &str, child: &mut std::process::Child) {
+    let start = Instant::now();
+    while store_count(store_url, "SELECT COUNT(*) FROM run_ledger WHERE status = 'running'").unwrap_or(0) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "the first run ended before it was seen running");
+        assert!(start.elapsed() < Duration::from_secs(60), "no running row after a minute");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A source big enough that a monthly run lasts a few seconds.
+fn big_source(dir: &Path) -> PathBuf {
+    let path = dir.join("big.sqlite");
+    let o = Command::new(BIN)
+        .args(["gen-data", "--out", path.to_str().unwrap(), "--partners", "30", "--tickets-per-month", "40000"])
+        .args(["--months", "2026-03..2026-03", "--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    path
+}
+
+#[test]
+fn run_due_catches_up_after_three_months_down_oldest_first_then_does_nothing() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let config = config_with(env.dir.path(), "first_period = \"2026-01\"");
+    let cfg = config.to_str().unwrap();
+    // January was done by hand; then the machine was down February to April.
+    env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-01"]);
+    let out = env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let position =
+        |what: &str| lines.iter().position(|l| l.starts_with(what)).unwrap_or_else(|| panic!("{what} not run: {out}"));
+    let (feb, mar, apr) =
+        (position("monthly 2026-02: done"), position("monthly 2026-03: done"), position("monthly 2026-04: done"));
+    assert!(feb < mar && mar < apr, "not oldest first: {out}");
+    // The first quarter's settlement fired on 04-05, between March's and April's assessments;
+    // renewal ran once, as of the last day, not once per missed day.
+    let q1 = position("quarterly 2026-Q1: done");
+    assert!(mar < q1 && q1 < apr, "{out}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("renewal")).count(), 1, "{out}");
+    assert!(out.contains("renewal 2026-05-03: done"), "{out}");
+    assert!(!out.contains("monthly 2026-01"), "January was done already: {out}");
+    assert_eq!(lines.len(), 5, "{out}");
+    for month in ["2026-02", "2026-03", "2026-04"] {
+        assert!(env.out().join(format!("monthly/{month}/scores.csv")).exists());
+    }
+    let store = sqlite_url(&env.store());
+    let succeeded = |job: &str| {
+        store_count(&store, &format!("SELECT COUNT(*) FROM run_ledger WHERE job = '{job}' AND status = 'succeeded'"))
+    };
+    assert_eq!(succeeded("monthly"), Some(4));
+    // Again: nothing due, exit 0, nothing run.
+    let again = env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
+    assert!(again.starts_with("nothing due"), "{again}");
+    // January by hand, then February, March, the quarter, April and renewal.
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger"), Some(6));
+    // A date in the future is refused rather than guessed at.
+    let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2099-01-01"]);
+    assert_eq!(code(&o), 64);
+}
+
+#[test]
+fn an_approved_period_is_done_and_a_failure_stops_its_job_but_not_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let config = config_with(dir.path(), "first_period = \"2026-02\"\nretry_attempts = 2\nretry_backoff_seconds = 0");
+    let cfg = config.to_str().unwrap();
+    env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
+    env.ok(&["--config", cfg, "approve", "monthly", "--month", "2026-02", "--by", "王经理"]);
+    // March cannot be completed (its output folder is a file); April builds on it and waits;
+    // renewal goes on. (The quarter started before `first_period`: never due.)
+    std::fs::create_dir_all(env.out().join("monthly")).unwrap();
+    std::fs::write(env.out().join("monthly/2026-03"), "in the way").unwrap();
+    let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 1, "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.contains("monthly 2026-02"), "approved, so done: {out}");
+    assert!(out.contains("monthly 2026-03: FAILED (exit 1)"), "{out}");
+    assert!(out.contains("monthly 2026-04: not started (an earlier monthly period did not complete)"), "{out}");
+    assert!(out.contains("renewal 2026-05-03: done") && !out.contains("quarterly"), "{out}");
+    let store = sqlite_url(&env.store());
+    // Not transient: one attempt, recorded as failed with its error.
+    assert_eq!(
+        store_count(
+            &store,
+            "SELECT COUNT(*) FROM run_ledger WHERE period = '2026-03' AND status = 'failed' AND error <> ''"
+        ),
+        Some(1)
+    );
+    // Fixed: the next pass picks March up, then April.
+    std::fs::remove_file(env.out().join("monthly/2026-03")).unwrap();
+    let out = env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
+    assert!(out.contains("monthly 2026-03: done") && out.contains("monthly 2026-04: done"), "{out}");
+    assert_eq!(
+        store_count(&store, "SELECT MAX(attempt) FROM run_ledger WHERE job = 'monthly' AND period = '2026-03'"),
+        Some(2)
+    );
+}
+
+#[test]
+fn two_runs_of_one_period_on_each_store_backend_one_computes_the_other_says_who_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = big_source(dir.path());
+    let (pg, my) = (Scratch::new(PG_ADMIN, "pglock"), Scratch::new(MY_ADMIN, "mylock"));
+    let sqlite_store = dir.path().join("store.sqlite");
+    for store in [sqlite_url(&sqlite_store), pg.url(), my.url()] {
+        let mut first_env = Env::new(&source);
+        first_env.store_url = Some(store.clone());
+        let mut second_env = Env::new(&source);
+        second_env.store_url = Some(store.clone());
+        let mut first = first_env
+            .cmd(&["run", "monthly", "--month", "2026-03"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until_running(&store, &mut first);
+        let second = second_env.run(&["run", "monthly", "--month", "2026-03"]);
+        let err = String::from_utf8_lossy(&second.stderr);
+        assert_eq!(code(&second), 69, "{store}: {err}");
+        assert!(err.contains("monthly 2026-03 is being computed by run monthly-2026-03-"), "{store}: {err}");
+        assert!(err.contains(&format!("pid {}", first.id())), "{store}: the holder is named: {err}");
+        assert!(!second_env.out().join("monthly/2026-03/scores.csv").exists(), "{store}: the second wrote nothing");
+        let status = first.wait().unwrap();
+        assert!(status.success(), "{store}: the first run failed");
+        assert!(first_env.out().join("monthly/2026-03/scores.csv").exists());
+        assert_eq!(
+            store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'succeeded'"),
+            Some(1),
+            "{store}: exactly one computed"
+        );
+        assert_eq!(
+            store_count(&store, "SELECT COUNT(*) FROM run_ledger"),
+            Some(1),
+            "{store}: the refused run left no row"
+        );
+        // Once the first is done, the period can be run again (and the old success is superseded).
+        second_env.ok(&["run", "monthly", "--month", "2026-03"]);
+        assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'superseded'"), Some(1));
+    }
+}
+
+#[test]
+fn a_killed_run_leaves_nothing_and_its_period_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = big_source(dir.path());
+    let pg = Scratch::new(PG_ADMIN, "pgkill");
+    let my = Scratch::new(MY_ADMIN, "mykill");
+    let sqlite_store = dir.path().join("store.sqlite");
+    for store in [sqlite_url(&sqlite_store), pg.url(), my.url()] {
+        let mut env = Env::new(&source);
+        env.store_url = Some(store.clone());
+        let mut victim = env.cmd(&["run", "monthly", "--month", "2026-03"]).stdout(Stdio::null()).spawn().unwrap();
+        wait_until_running(&store, &mut victim);
+        victim.kill().unwrap();
+        victim.wait().unwrap();
+        assert_eq!(store_count(&store, "SELECT COUNT(*) FROM monthly_runs"), Some(0), "{store}: nothing partial");
+        // The dead run's lock went with its process (its connection on a server; its pid on this
+        // machine for SQLite): the next run takes over at once and records the dead one aborted.
+        env.ok(&["run", "monthly", "--month", "2026-03"]);
+        assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'aborted'"), Some(1), "{store}");
+        assert_eq!(
+            store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'succeeded'"),
+            Some(1),
+            "{store}"
+        );
+    }
+    // A SQLite claim of another machine is honoured until its lease runs out, then taken over.
+    let env = Env::new(&shared().join("ops.sqlite"));
+    env.ok(&["run", "monthly", "--month", "2026-02"]);
+    let claim = |lease_until: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&sqlite_url(&env.store())).await.unwrap();
+            sqlx::query("DELETE FROM run_ledger WHERE status = 'running'").execute(&pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO run_ledger (run_id, job, period, attempt, status, started_by, started_at, lease_until, host, pid) \
+                 VALUES ('elsewhere-1', 'monthly', '2026-03', 1, 'running', 'due', '2026-11-29 00:00:00', ?1, 'other-host', 4242)",
+            )
+            .bind(lease_until)
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        })
+    };
+    claim("2999-01-01 00:00:00");
+    let o = env.run(&["run", "monthly", "--month", "2026-03"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 69, "{err}");
+    assert!(err.contains("other-host (pid 4242"), "{err}");
+    claim("2000-01-01 00:00:00");
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let store = sqlite_url(&env.store());
+    assert_eq!(
+        store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE run_id = 'elsewhere-1' AND status = 'aborted'"),
+        Some(1)
+    );
+}
+
+/// Starts `serve`, waits for its first claim, sends SIGTERM, and returns the exit code and log.
+fn serve_and_terminate(env: &Env, config: &str) -> (i32, String) {
+    let mut child =
+        env.cmd(&["--config", config, "serve"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_until_running(&sqlite_url(&env.store()), &mut child);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let start = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(120), "serve did not stop");
+    (code(&output), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn serve_stops_on_sigterm_with_the_ledger_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = big_source(dir.path());
+    // With a grace period the running job finishes; nothing new starts.
+    let env = Env::new(&source);
+    let config = config_with(env.dir.path(), "first_period = \"2026-03\"\ngrace_seconds = 600");
+    let (code, log) = serve_and_terminate(&env, config.to_str().unwrap());
+    assert_eq!(code, 0, "{log}");
+    let store = sqlite_url(&env.store());
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'running'"), Some(0), "{log}");
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'succeeded'"), Some(1), "{log}");
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger"), Some(1), "nothing started after SIGTERM: {log}");
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM monthly_runs WHERE month = '2026-03'"), Some(1));
+    assert!(log.contains("stopping: no new work"), "{log}");
+
+    // Without one the running job is abandoned: rolled back, and aborted in the ledger.
+    let env = Env::new(&source);
+    let config = config_with(env.dir.path(), "first_period = \"2026-03\"\ngrace_seconds = 0");
+    let (code, log) = serve_and_terminate(&env, config.to_str().unwrap());
+    assert_eq!(code, 0, "{log}");
+    let store = sqlite_url(&env.store());
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'running'"), Some(0), "{log}");
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE status = 'aborted'"), Some(1), "{log}");
+    assert_eq!(store_count(&store, "SELECT COUNT(*) FROM monthly_runs"), Some(0), "nothing partial: {log}");
+    // And the next pass does the period.
+    let out = env.ok(&["--config", config.to_str().unwrap(), "run", "due", "--as-of", "2026-04-03"]);
+    assert!(out.contains("monthly 2026-03: done"), "{out}");
+}
+
+#[test]
+fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
+    // A real HTTP server stands in for the dead man's switch; its access log is the evidence.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let web = tempfile::tempdir().unwrap();
+    let mut server = Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .current_dir(web.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the HTTP server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut env = Env::new(&shared().join("ops.sqlite"));
+    let config = config_with(
+        env.dir.path(),
+        &format!(
+            "first_period = \"2026-03\"\nretry_attempts = 3\nretry_backoff_seconds = 0\n\
+             alert_recipients = [\"ops@sc.example.cn\"]\nheartbeat_url = \"http://127.0.0.1:{port}/ping\""
+        ),
+    );
+    let cfg = config.to_str().unwrap();
+    env.source_url = Some("postgres://postgres@127.0.0.1:1/none".into());
+    let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 69, "{out}");
+    assert!(out.contains("monthly 2026-03: FAILED (exit 69)"), "{out}");
+    let store = sqlite_url(&env.store());
+    assert_eq!(
+        store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE job = 'monthly' AND status = 'failed'"),
+        Some(3),
+        "three attempts"
+    );
+    let alerts: Vec<String> = std::fs::read_dir(env.out().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .filter(|m| m.contains("To: ops@sc.example.cn"))
+        .collect();
+    assert_eq!(alerts.len(), 2, "one alert per failed job period (monthly, renewal)");
+    assert!(alerts.iter().any(|m| m.contains("monthly 2026-03") && m.contains("exit 69")), "{alerts:?}");
+    // The source back: the next pass completes and says so.
+    env.source_url = None;
+    env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);
+    server.kill().unwrap();
+    let log = String::from_utf8_lossy(&server.wait_with_output().unwrap().stderr).into_owned();
+    let fail = log.find("GET /ping/fail").unwrap_or_else(|| panic!("no failure ping: {log}"));
+    let ok = log.find("GET /ping HTTP").unwrap_or_else(|| panic!("no success ping: {log}"));
+    assert!(fail < ok, "{log}");
+}
