@@ -19,7 +19,7 @@ fn config_with(dir: &Path, schedule: &str) -> PathBuf {
     let jobs = repo.join("jobs");
     let path = dir.join("ict-partners.toml");
     // The shipped file ends with its (commented-out) [schedule] table: keys appended belong to it.
-    let last_table = text.lines().filter(|l| l.starts_with('[')).last();
+    let last_table = text.lines().rfind(|l| l.starts_with('['));
     assert_eq!(last_table, Some("[schedule]"), "the shipped config no longer ends with [schedule]");
     std::fs::write(&path, format!("{text}\njobs_dir = \"{}\"\n{schedule}\n", jobs.display())).unwrap();
     path
