@@ -19,8 +19,8 @@ pub struct Cli {
     /// Rules file to use instead of the configured one.
     #[arg(long, global = true, value_name = "PATH")]
     pub rules: Option<PathBuf>,
-    /// Log format on standard error.
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// Log format on standard error (`json` for the journal or a log collector).
+    #[arg(long, global = true, value_enum, default_value = "text", env = "ICT_PARTNERS_LOG_FORMAT")]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,

@@ -186,24 +186,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&settings).await?;
             let rows = store.ledger(limit).await;
             store.close().await;
-            println!(
-                "started (UTC)        job        period      attempt status      by      host/pid  finished  error"
-            );
-            for r in rows? {
-                println!(
-                    "{} {:<10} {:<11} {:>7} {:<11} {:<7} {}/{} {} {}",
-                    r.started_at,
-                    r.job,
-                    r.period,
-                    r.attempt,
-                    r.status,
-                    r.started_by,
-                    r.host,
-                    r.pid,
-                    r.finished_at.unwrap_or_else(|| "-".into()),
-                    r.error.unwrap_or_default().lines().next().unwrap_or("")
-                );
-            }
+            print!("{}", ict_partners::report::ledger::table(&rows?));
             Ok(())
         }
         Command::Run { job } => {

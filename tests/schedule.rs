@@ -339,3 +339,31 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
     let ok = log.find("GET /ping HTTP").unwrap_or_else(|| panic!("no success ping: {log}"));
     assert!(fail < ok, "{log}");
 }
+
+#[test]
+fn json_logs_carry_the_job_period_and_run_id() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let o = env.run(&["--log-format", "json", "run", "monthly", "--month", "2026-02"]);
+    assert_eq!(code(&o), 0);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let extracted = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "extracted")
+        .unwrap_or_else(|| panic!("no extraction line: {stderr}"));
+    let span = &extracted["span"];
+    assert_eq!(span["job"], "monthly", "{extracted}");
+    assert_eq!(span["period"], "2026-02", "{extracted}");
+    let run_id = span["run_id"].as_str().unwrap_or_else(|| panic!("no run_id: {extracted}"));
+    assert!(run_id.starts_with("monthly-2026-02-"), "{run_id}");
+    // The ledger knows the run by the same id.
+    let store = sqlite_url(&env.store());
+    assert_eq!(
+        store_count(
+            &store,
+            &format!("SELECT COUNT(*) FROM run_ledger WHERE run_id = '{run_id}' AND status = 'succeeded'")
+        ),
+        Some(1)
+    );
+}

@@ -82,7 +82,11 @@ pub async fn run_due(settings: &Settings, as_of: NaiveDateTime, started_by: Star
             continue;
         }
         match run_with_retries(settings, job, started_by, stop).await {
-            Ok(summary) => pass.lines.push(format!("{what}: done ({})", summary.lines.join("; "))),
+            Ok(summary) => {
+                let prefix = format!("{what}: ");
+                let detail: Vec<&str> = summary.lines.iter().map(|l| l.strip_prefix(&prefix).unwrap_or(l)).collect();
+                pass.lines.push(format!("{what}: done ({})", detail.join("; ")));
+            }
             Err(e) => match e.downcast_ref::<AppError>() {
                 Some(AppError::Held(message)) => {
                     tracing::warn!(job = job.name(), period = %job.period(), "{message}");

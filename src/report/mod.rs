@@ -6,6 +6,7 @@ pub mod explain;
 pub mod finance;
 pub mod forms;
 pub mod index;
+pub mod ledger;
 pub mod lifecycle;
 pub mod monthly;
 pub mod templates;

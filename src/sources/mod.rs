@@ -128,6 +128,9 @@ impl Window {
 }
 
 /// Streams each dataset's query, in one open transaction, into a frame per dataset.
+/// Rows between two progress lines of one dataset's extraction.
+const PROGRESS_EVERY: usize = 250_000;
+
 macro_rules! read_datasets {
     ($tx:ident, $dialect:expr, $datasets:expr, $params:expr, $frames:ident, $push:expr) => {
         for dataset in $datasets {
@@ -138,8 +141,15 @@ macro_rules! read_datasets {
             }
             let mut rows = query.fetch(&mut *$tx);
             let mut frame = FrameBuilder::new(*dataset);
+            let (started, mut read) = (std::time::Instant::now(), 0usize);
             while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
                 $push(&mut frame, row)?;
+                read += 1;
+                // Progress of a long extraction, so an operator watching a big month sees it move.
+                if read % PROGRESS_EVERY == 0 {
+                    let rate = read as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    tracing::info!(dataset = dataset.name, rows = read, rows_per_second = rate as u64, "reading");
+                }
             }
             drop(rows);
             $frames.insert(dataset.name, frame.finish()?);

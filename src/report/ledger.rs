@@ -1,0 +1,84 @@
+//! The run ledger as a table for the operator (`ict-partners runs`): pure formatting.
+
+use crate::store::ledger::LedgerRow;
+
+/// One line per attempt, newest first, in aligned columns; the error's first line last.
+pub fn table(rows: &[LedgerRow]) -> String {
+    let header = ["started (UTC)", "finished (UTC)", "job", "period", "try", "status", "by", "host/pid", "error"];
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.started_at.clone(),
+                r.finished_at.clone().unwrap_or_else(|| "-".into()),
+                r.job.clone(),
+                r.period.clone(),
+                r.attempt.to_string(),
+                r.status.clone(),
+                r.started_by.clone(),
+                format!("{}/{}", r.host, r.pid),
+                r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("").to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header.map(String::from));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    if rows.is_empty() {
+        out.push_str("(no runs recorded yet)\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str, error: Option<&str>) -> LedgerRow {
+        LedgerRow {
+            run_id: "monthly-2026-10-x".into(),
+            job: "monthly".into(),
+            period: "2026-10".into(),
+            attempt: 2,
+            status: status.into(),
+            started_by: "due".into(),
+            started_at: "2026-11-03 02:05:00".into(),
+            finished_at: None,
+            host: "ops1".into(),
+            pid: 4242,
+            row_counts: None,
+            error: error.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn columns_line_up_and_only_the_first_error_line_shows() {
+        let text = table(&[row("running", None), row("failed", Some("service unavailable: db\ncaused by: refused"))]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let status_at = lines[0].find("status").unwrap();
+        assert_eq!(&lines[1][status_at..status_at + 7], "running");
+        assert_eq!(&lines[2][status_at..status_at + 6], "failed");
+        assert!(lines[2].ends_with("service unavailable: db"));
+        assert!(lines[1].contains("ops1/4242") && lines[1].contains("  -  "));
+        assert!(table(&[]).contains("no runs recorded yet"));
+    }
+}
