@@ -6,7 +6,6 @@ use ict_partners::cli::{Cli, Command, MailAction, PeriodRef, RunJob};
 use ict_partners::error::{exit_code_of, AppError};
 use ict_partners::jobs::approval;
 use ict_partners::jobs::{due, run_job, Job, RunOptions, StartedBy};
-use ict_partners::mail;
 use ict_partners::settings::{self, Environment, LoadOptions};
 use ict_partners::sources::Sources;
 use ict_partners::store::Store;
@@ -85,9 +84,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 return Err(AppError::SourceUnusable(problems.join("; ")).into());
             }
             println!("source queries: every dataset returns the contract's columns");
-            let jobs = ict_partners::schedule::load(&settings.schedule.jobs_dir).map_err(AppError::Config)?;
+            let jobs = &settings.jobs;
             let now = clock::now_local(settings.rules.timezone);
-            for def in &jobs {
+            for def in jobs {
                 let next: Vec<String> = ict_partners::schedule::next_firings(def, settings.rules.timezone, now, 5)
                     .iter()
                     .map(|t| {
@@ -139,27 +138,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mail { action: MailAction::Flush } => {
             let settings = settings::load(&load, &Environment::from_process())?;
-            let store = Store::open(&settings).await?;
-            let now = clock::now_local(settings.rules.timezone).format("%Y-%m-%d %H:%M:%S").to_string();
-            let outbox = settings.output_dir.join("outbox");
-            let done = mail::deliver(
-                &store,
-                settings.smtp_url.as_ref(),
-                settings.smtp_timeout,
-                &settings.mail_from,
-                &outbox,
-                &now,
-            )
-            .await?;
-            store.close().await;
-            println!("mail: {} delivered, {} waiting", done.sent, done.failed);
-            if done.failed > 0 {
-                return Err(AppError::Unavailable(format!(
-                    "{} messages could not be sent and stay queued",
-                    done.failed
-                ))
-                .into());
-            }
+            let now = clock::now_local(settings.rules.timezone);
+            println!("{}", ict_partners::jobs::flush_outbox(&settings, now).await?);
             Ok(())
         }
         Command::Run { job: RunJob::Due { as_of } } => {

@@ -48,6 +48,8 @@ pub struct Settings {
     pub store_pool: PoolSettings,
     pub source_pool: PoolSettings,
     pub schedule: ScheduleSettings,
+    /// The job definitions (`jobs/*.toml`), validated with the rest.
+    pub jobs: Vec<crate::schedule::JobDef>,
     pub output_dir: PathBuf,
     pub locale: String,
     /// 归口管理部门 → manager addresses.
@@ -379,6 +381,10 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
     }
     let store_pool = app.store.pool("store", 4, &mut problems);
     let schedule = app.schedule.unwrap_or_default().validate(base.as_deref(), &mut problems);
+    let jobs = crate::schedule::load(&schedule.jobs_dir).unwrap_or_else(|job_problems| {
+        problems.extend(job_problems);
+        Vec::new()
+    });
     let source_pool = app.source.pool("source", 2, &mut problems);
     let source_url = env.source_url.clone().unwrap_or(app.source.url);
     let store_url = env.store_url.clone().unwrap_or(app.store.url);
@@ -397,6 +403,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         store_pool,
         source_pool,
         schedule,
+        jobs,
         output_dir: PathBuf::from(env.output_dir.clone().unwrap_or(app.output.dir)),
         locale: app.output.locale,
         departments,
@@ -413,7 +420,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
     })
 }
 
-fn plausible_address(a: &str) -> bool {
+pub(crate) fn plausible_address(a: &str) -> bool {
     let Some((local, domain)) = a.split_once('@') else { return false };
     !local.is_empty() && domain.contains('.') && !a.chars().any(|c| c.is_whitespace() || c.is_control())
 }

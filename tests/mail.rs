@@ -241,3 +241,48 @@ fn a_server_that_times_out_after_data_leaves_the_mail_queued() {
     assert_eq!(code(&run(&["mail", "flush"])), 0);
     assert_eq!(emls(&mailbox), 3);
 }
+
+#[test]
+fn run_due_retries_the_mail_not_the_computation_until_the_server_is_back() {
+    let m = MailEnv::new();
+    let config =
+        config_with(m.env.dir.path(), "first_period = \"2026-02\"\nretry_attempts = 4\nretry_backoff_seconds = 2");
+    // No server yet: the month is computed and stored, its mail waits.
+    let mut c = m.env.cmd(&["--config", config.to_str().unwrap(), "run", "due", "--as-of", "2026-03-03"]);
+    c.env("ICT_PARTNERS_SMTP_URL", format!("smtp://127.0.0.1:{}", m.port)).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let store = m.env.store();
+    let stored = || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", store.display())).await.ok()?;
+            let n: Option<i64> = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM run_ledger WHERE period = '2026-02' AND status = 'succeeded' AND error LIKE '%queued%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .ok();
+            pool.close().await;
+            n
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stored().unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "the month was not stored with its mail queued");
+        assert!(child.try_wait().unwrap().is_none(), "run due gave up before the server came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The server comes back during the backoff: the next attempt delivers what waited.
+    let _server = Server::start(m.port, &m.mailbox);
+    let o = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("monthly 2026-02: done (results stored; queued mail: 3 delivered"), "{out}");
+    let mails = inspect(&m.mailbox);
+    let monthly: Vec<&serde_json::Value> =
+        mails.iter().filter(|x| x["subject"].as_str().unwrap().contains("2026-02")).collect();
+    assert_eq!(monthly.len(), 3, "the month's three messages, once each: {mails:#?}");
+    // Computed once: one ledger row for the month.
+    let rows = m.env.ok(&["--config", config.to_str().unwrap(), "runs"]);
+    assert_eq!(rows.lines().filter(|l| l.contains("2026-02")).count(), 1, "{rows}");
+}

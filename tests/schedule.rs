@@ -9,22 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The shipped configuration with a `[schedule]` section, beside copies of the rules and calendar.
-fn config_with(dir: &Path, schedule: &str) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in ["rules.toml", "calendar-cn.toml"] {
-        std::fs::copy(repo.join("config").join(f), dir.join(f)).unwrap();
-    }
-    let text = std::fs::read_to_string(repo.join("config/ict-partners.toml")).unwrap();
-    let jobs = repo.join("jobs");
-    let path = dir.join("ict-partners.toml");
-    // The shipped file ends with its (commented-out) [schedule] table: keys appended belong to it.
-    let last_table = text.lines().rfind(|l| l.starts_with('['));
-    assert_eq!(last_table, Some("[schedule]"), "the shipped config no longer ends with [schedule]");
-    std::fs::write(&path, format!("{text}\njobs_dir = \"{}\"\n{schedule}\n", jobs.display())).unwrap();
-    path
-}
-
 /// One number from the store (any backend); `None` while its tables do not exist yet.
 fn store_count(store_url: &str, sql: &str) -> Option<i64> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -366,4 +350,51 @@ fn json_logs_carry_the_job_period_and_run_id() {
         ),
         Some(1)
     );
+}
+
+#[test]
+fn a_job_definition_names_who_gets_its_overview_once_per_period() {
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let jobs = env.dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    for name in ["monthly", "quarterly", "renewal", "annual"] {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("jobs/{name}.toml"));
+        let mut text = std::fs::read_to_string(shipped).unwrap();
+        if name == "monthly" {
+            text.push_str("recipients = [\"watch@sc.example.cn\"]\n");
+        }
+        std::fs::write(jobs.join(format!("{name}.toml")), text).unwrap();
+    }
+    let config = config_with(env.dir.path(), "");
+    // config_with points at the repository's jobs/: point it at the copy instead.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let repo_jobs = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs").display().to_string();
+    std::fs::write(&config, text.replace(&repo_jobs, jobs.to_str().unwrap())).unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
+    assert!(out.contains("overview mail: 1 new messages queued"), "{out}");
+    let overview = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir.join("outbox"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .filter(|m| m.contains("To: watch@sc.example.cn"))
+            .collect()
+    };
+    let sent = overview(&env.out());
+    assert_eq!(sent.len(), 1);
+    for csv in ["scores.csv", "indicators.csv"] {
+        assert!(sent[0].contains(&format!("filename=\"{csv}\"")), "{csv} not attached");
+    }
+    // A rerun of the period sends nothing new.
+    let again = env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
+    assert!(again.contains("overview mail: 0 new messages queued"), "{again}");
+    assert_eq!(overview(&env.out()).len(), 1);
+    // A bad address in a job file is a configuration error, named with the others.
+    let monthly = jobs.join("monthly.toml");
+    let text = std::fs::read_to_string(&monthly).unwrap();
+    std::fs::write(&monthly, text.replace("watch@sc.example.cn", "not an address")).unwrap();
+    let o = env.run(&["--config", cfg, "check-config"]);
+    assert_eq!(code(&o), 78);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("jobs/monthly.toml: recipients: not an e-mail address"));
 }

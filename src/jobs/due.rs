@@ -36,9 +36,8 @@ pub struct DuePass {
 
 /// The job periods due by `as_of` that are not done yet, oldest first.
 pub async fn pending(settings: &Settings, as_of: NaiveDateTime) -> anyhow::Result<Vec<Due>> {
-    let defs = schedule::load(&settings.schedule.jobs_dir).map_err(AppError::Config)?;
     let s = &settings.schedule;
-    let due = schedule::due(&defs, settings.rules.timezone, as_of, s.look_back_months, s.first_period);
+    let due = schedule::due(&settings.jobs, settings.rules.timezone, as_of, s.look_back_months, s.first_period);
     if due.is_empty() {
         return Ok(due);
     }
@@ -126,35 +125,72 @@ async fn run_with_retries(
         let options = RunOptions { started_by, ..Default::default() };
         let result = run_job(settings, job, options, now).await;
         let retryable = match &result {
-            Err(e) => {
-                exit_code_of(e) == 69
-                    && !matches!(e.downcast_ref::<AppError>(), Some(AppError::Held(_) | AppError::MailQueued(_)))
-            }
+            Err(e) => exit_code_of(e) == 69 && !matches!(e.downcast_ref::<AppError>(), Some(AppError::Held(_))),
             Ok(_) => false,
         };
-        if !retryable || attempt >= attempts || stop.is_stopped() {
+        if !retryable
+            || attempt >= attempts
+            || !wait_before(settings, job, attempt + 1, result.as_ref().err(), stop).await
+        {
             return result;
         }
         attempt += 1;
-        let wait = schedule::backoff(settings.schedule.retry_backoff, attempt);
-        if let Err(e) = &result {
-            tracing::warn!(job = job.name(), period = %job.period(), attempt, wait_seconds = wait.as_secs(), error = %format!("{e:#}"), "transient failure; trying again");
+        if result.as_ref().is_err_and(|e| matches!(e.downcast_ref::<AppError>(), Some(AppError::MailQueued(_)))) {
+            // The results are stored: only the mail is tried again, not the computation.
+            return flush_until_sent(settings, job, attempt, attempts, stop).await.map(|line| super::RunSummary {
+                job,
+                output_dir: settings.output_dir.clone(),
+                lines: vec![format!("results stored; queued {line}")],
+            });
         }
-        // The wait ends early when the daemon is told to stop.
-        let deadline = tokio::time::Instant::now() + wait;
-        while tokio::time::Instant::now() < deadline && !stop.is_stopped() {
-            tokio::time::sleep(std::time::Duration::from_millis(200).min(wait)).await;
-        }
-        if stop.is_stopped() {
+    }
+}
+
+/// Sleeps the backoff before attempt `next`, saying why; false when the daemon was told to stop
+/// meanwhile (the wait ends early then).
+async fn wait_before(settings: &Settings, job: Job, next: u32, error: Option<&anyhow::Error>, stop: &StopFlag) -> bool {
+    let wait = schedule::backoff(settings.schedule.retry_backoff, next);
+    if let Some(e) = error {
+        tracing::warn!(job = job.name(), period = %job.period(), attempt = next, wait_seconds = wait.as_secs(), error = %format!("{e:#}"), "transient failure; trying again");
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    while tokio::time::Instant::now() < deadline && !stop.is_stopped() {
+        tokio::time::sleep(std::time::Duration::from_millis(200).min(wait)).await;
+    }
+    !stop.is_stopped()
+}
+
+/// Delivers the outbox, again after each backoff while the mail server refuses.
+async fn flush_until_sent(
+    settings: &Settings,
+    job: Job,
+    mut attempt: u32,
+    attempts: u32,
+    stop: &StopFlag,
+) -> anyhow::Result<String> {
+    loop {
+        let now = crate::clock::now_local(settings.rules.timezone);
+        let result = super::flush_outbox(settings, now).await;
+        if result.is_ok()
+            || attempt >= attempts
+            || !wait_before(settings, job, attempt + 1, result.as_ref().err(), stop).await
+        {
             return result;
         }
+        attempt += 1;
     }
 }
 
 /// Tells the operators that a job period failed for good. Sent directly (not through the store's
 /// outbox: the store may be what failed); a failure to send is logged, never fatal.
 async fn alert(settings: &Settings, job: Job, error: &anyhow::Error) {
-    let recipients = &settings.schedule.alert_recipients;
+    let job_recipients = settings.jobs.iter().find(|d| d.name == job.name()).map(|d| d.recipients.clone());
+    let mut recipients = settings.schedule.alert_recipients.clone();
+    for r in job_recipients.unwrap_or_default() {
+        if !recipients.contains(&r) {
+            recipients.push(r);
+        }
+    }
     if recipients.is_empty() {
         return;
     }
@@ -176,7 +212,7 @@ async fn alert(settings: &Settings, job: Job, error: &anyhow::Error) {
         images: vec![],
     };
     let kind = format!("alert-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    let messages = super::letters_to(settings, job.name(), &job.period(), &kind, recipients, &letter, &[]);
+    let messages = super::letters_to(settings, job.name(), &job.period(), &kind, &recipients, &letter, &[]);
     let outbox = settings.output_dir.join("outbox");
     for e in crate::mail::send_without_outbox(
         settings.smtp_url.as_ref(),
@@ -214,7 +250,7 @@ async fn ping(settings: &Settings, ok: bool) {
 /// is marked aborted. Returns when stopped.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let defs = schedule::load(&settings.schedule.jobs_dir).map_err(AppError::Config)?;
+    let defs = settings.jobs.clone();
     let settings = Arc::new(settings);
     let stop = StopFlag::default();
     // One pass at a time: a firing while a pass runs waits for it, then finds its periods done.

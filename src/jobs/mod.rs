@@ -150,7 +150,14 @@ pub async fn run_job(
             }
         };
     span.record("run_id", claim.run_id.as_str());
-    let result = compute(settings, job, options, now).instrument(span.clone()).await;
+    let mut result = compute(settings, job, options, now).instrument(span.clone()).await;
+    if let Ok(summary) = &mut result {
+        match overview(settings, &ledger, job, summary, options, now).instrument(span.clone()).await {
+            Ok(Some(line)) => summary.lines.push(line),
+            Ok(None) => {}
+            Err(e) => result = Err(e),
+        }
+    }
     let (outcome, error) = match &result {
         Ok(_) => (Outcome::Succeeded, None),
         // The results are committed; only mail waits (it goes with the next run or `mail flush`).
@@ -166,6 +173,54 @@ pub async fn run_job(
     }
     ledger.close().await;
     result
+}
+
+/// Mails the job's overview to the recipients its definition names (`recipients` in
+/// `jobs/<job>.toml`): the run's summary with the period's CSV files attached, once per period
+/// and recipient like every message. `None` when the job names no one.
+async fn overview(
+    settings: &Settings,
+    store: &crate::store::Store,
+    job: Job,
+    summary: &RunSummary,
+    options: RunOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<String>> {
+    let Some(def) = settings.jobs.iter().find(|d| d.name == job.name()).filter(|d| !d.recipients.is_empty()) else {
+        return Ok(None);
+    };
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&summary.output_dir)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", summary.output_dir.display()))?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
+        .filter_map(|e| Some((e.file_name().to_str()?.to_string(), std::fs::read(e.path()).ok()?)))
+        .collect();
+    files.sort();
+    let title = match (settings.locale.as_str(), job) {
+        ("en", _) => format!("ict-partners: {} {} overview", job.name(), job.period()),
+        (_, Job::Monthly(_)) => format!("【月度考核】{} 概览", job.period()),
+        (_, Job::Quarterly(_)) => format!("【季度售前结算】{} 概览", job.period()),
+        (_, Job::Renewal(_)) => format!("【合同到期续约】{} 概览", job.period()),
+        (_, Job::Annual(_)) => format!("【年度评级】{} 概览", job.period()),
+    };
+    let mut text = summary.lines.join("\n");
+    text.push_str("\n\n");
+    for (name, _) in &files {
+        text.push_str(&format!("{name}\n"));
+    }
+    let html = format!("<pre>{}</pre>", minijinja::HtmlEscape(&text));
+    let letter = crate::mail::Letter { subject: title, html, text, images: vec![] };
+    let attached: Vec<crate::mail::AttachedFile> = files
+        .iter()
+        .map(|(name, bytes)| crate::mail::AttachedFile {
+            ascii_name: name,
+            name,
+            content_type: "text/csv; charset=utf-8",
+            bytes,
+        })
+        .collect();
+    let messages = letters_to(settings, job.name(), &job.period(), "overview", &def.recipients, &letter, &attached);
+    send(settings, store, &messages, options, now).await.map(|line| Some(format!("overview {line}")))
 }
 
 /// The computation of one job period, behind the claim.
@@ -246,6 +301,31 @@ pub async fn send(
         delivered.sent,
         if settings.smtp_url.is_some() { "SMTP" } else { "written to outbox/" }
     ))
+}
+
+/// Delivers every queued message (after the mail server was down): `mail flush`, and `run due`
+/// retrying a period whose results are stored but whose mail is not. Exit 69 while any wait.
+pub async fn flush_outbox(settings: &Settings, now: NaiveDateTime) -> anyhow::Result<String> {
+    let store = crate::store::Store::open(settings).await?;
+    let done = crate::mail::deliver(
+        &store,
+        settings.smtp_url.as_ref(),
+        settings.smtp_timeout,
+        &settings.mail_from,
+        &settings.output_dir.join("outbox"),
+        &stamp(now),
+    )
+    .await;
+    store.close().await;
+    let done = done?;
+    if done.failed > 0 {
+        return Err(AppError::MailQueued(format!(
+            "mail: {} delivered, {} could not be sent and stay queued",
+            done.sent, done.failed
+        ))
+        .into());
+    }
+    Ok(format!("mail: {} delivered, 0 waiting", done.sent))
 }
 
 /// The last step of a run that mails: when the run stores, queue and deliver the messages; in any

@@ -24,6 +24,9 @@ pub struct JobDef {
     pub enabled: bool,
     pub schedule: cron::Schedule,
     pub covers: Covers,
+    /// Who gets the job's overview each period (its summary lines with its CSV files attached),
+    /// besides the recipients the configuration names; and who hears when a period of it fails.
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -32,6 +35,8 @@ struct RawJob {
     enabled: bool,
     schedule: String,
     covers: Covers,
+    #[serde(default)]
+    recipients: Vec<String>,
 }
 
 /// Parses one job file; problems are pushed, every one.
@@ -55,8 +60,17 @@ pub fn parse(name: &str, text: &str, problems: &mut Vec<String>) -> Option<JobDe
         Some(c) if c != raw.covers => problems.push(format!("jobs/{name}.toml: covers must be {c:?} for this job")),
         Some(_) => {}
     }
+    for address in raw.recipients.iter().filter(|a| !crate::settings::plausible_address(a)) {
+        problems.push(format!("jobs/{name}.toml: recipients: not an e-mail address: {address:?}"));
+    }
     match cron::Schedule::from_str(&raw.schedule) {
-        Ok(schedule) => Some(JobDef { name: name.to_string(), enabled: raw.enabled, schedule, covers: raw.covers }),
+        Ok(schedule) => Some(JobDef {
+            name: name.to_string(),
+            enabled: raw.enabled,
+            schedule,
+            covers: raw.covers,
+            recipients: raw.recipients,
+        }),
         Err(e) => {
             problems.push(format!("jobs/{name}.toml: schedule {:?} is not a cron expression: {e}", raw.schedule));
             None

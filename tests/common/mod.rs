@@ -135,3 +135,19 @@ pub fn admin_query(url: &str, sql: &str) -> Vec<(String, String)> {
         rows.into_iter().map(|r| (r.get(0), r.get(1))).collect()
     })
 }
+
+/// The shipped configuration with a `[schedule]` section, beside copies of the rules and calendar.
+pub fn config_with(dir: &Path, schedule: &str) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in ["rules.toml", "calendar-cn.toml"] {
+        std::fs::copy(repo.join("config").join(f), dir.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(repo.join("config/ict-partners.toml")).unwrap();
+    let jobs = repo.join("jobs");
+    let path = dir.join("ict-partners.toml");
+    // The shipped file ends with its (commented-out) [schedule] table: keys appended belong to it.
+    let last_table = text.lines().rfind(|l| l.starts_with('['));
+    assert_eq!(last_table, Some("[schedule]"), "the shipped config no longer ends with [schedule]");
+    std::fs::write(&path, format!("{text}\njobs_dir = \"{}\"\n{schedule}\n", jobs.display())).unwrap();
+    path
+}
