@@ -224,3 +224,21 @@ fn a_source_dropping_the_connection_mid_extraction_is_69_with_nothing_committed(
         assert_eq!(runs, 0, "nothing committed");
     }
 }
+
+#[test]
+fn tls_is_used_when_the_url_asks_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("ops.sqlite");
+    std::fs::copy(shared().join("ops.sqlite"), &sqlite).unwrap();
+    let store = Scratch::new(PG_ADMIN, "pgtls");
+    let mut env = Env::new(&sqlite);
+    // The local server's certificate is self-signed: `require` encrypts without verifying it…
+    env.store_url = Some(format!("{}?sslmode=require", store.url()));
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    // …and `verify-full` refuses it, which shows the connection really goes through TLS.
+    env.store_url = Some(format!("{}?sslmode=verify-full", store.url()));
+    let o = env.run(&["run", "monthly", "--month", "2026-04"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 69, "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+}
