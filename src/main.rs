@@ -100,6 +100,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 let state = if def.enabled { "enabled" } else { "disabled" };
                 println!("job {} ({state}): next {}", def.name, next.join(", "));
             }
+            // The store is reachable and its schema current; what `run due` would do now.
+            let pending = due::pending(&settings, now).await?;
+            let pending: Vec<String> = pending.iter().map(|d| format!("{} {}", d.job.name(), d.job.period())).collect();
+            match pending.len() {
+                0 => println!("store: reachable; nothing is due now"),
+                n => println!("store: reachable; due now ({n}): {}", pending.join(", ")),
+            }
             println!("configuration OK");
             Ok(())
         }

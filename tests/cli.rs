@@ -75,7 +75,14 @@ fn shipped_configuration_checks_clean_without_leaking_secrets() {
     let o = c.output().unwrap();
     let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(!all.contains("hunter2") && !all.contains("s3cr3t-pw"), "{all}");
+    // check-config opens the store too: that one does not exist, and says so without the password.
+    assert_eq!(code(&o), 69, "{all}");
+    assert!(all.contains("cannot open store postgres://app:***@127.0.0.1/store"), "{all}");
+    let mut c = env.cmd(&["check-config"]);
+    let o = c.current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(all.contains("configuration OK") || all.contains("calendar: no holiday data"), "{all}");
+    assert!(all.contains("store: reachable; due now (") || all.contains("calendar: no holiday data"), "{all}");
 }
 
 #[test]
