@@ -12,14 +12,47 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Instant;
 
-fn count(db: &Path, sql: &str) -> i64 {
+/// A count from the store, whichever backend it is on.
+fn count(store: &str, sql: &str) -> i64 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(store).await.unwrap();
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
         pool.close().await;
         n
     })
+}
+
+/// A scratch environment whose store is a fresh SQLite file, or a fresh database on a server.
+fn scratch(source: &Path, server: Option<&'static str>) -> (Env, String, Option<Scratch>) {
+    let mut env = Env::new(source);
+    match server {
+        None => {
+            let url = format!("sqlite://{}", env.store().display());
+            (env, url, None)
+        }
+        Some(admin) => {
+            let db = Scratch::new(admin, "crash");
+            env.store_url = Some(db.url());
+            (env, db.url(), Some(db))
+        }
+    }
+}
+
+/// Runs to completion, waiting while a killed run's server session still holds the period (the
+/// server ends it when it notices the client is gone, at the latest when its statement ends).
+fn complete(env: &Env, args: &[&str]) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let o = env.run(args);
+        if o.status.success() {
+            return;
+        }
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(code(&o) == 69 && err.contains("is being computed") && Instant::now() < deadline, "{args:?}: {err}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// Files under the output folder by relative path (temporary `.name.tmp-PID` files excluded).
@@ -52,24 +85,23 @@ struct Scenario {
     csv: &'static str,
 }
 
-fn exercise(s: &Scenario) -> u32 {
+fn exercise(s: &Scenario, server: Option<&'static str>, points: u32) -> u32 {
     let source = shared().join("ops.sqlite");
     // Reference: an uninterrupted run, and how long it takes.
-    let reference = Env::new(&source);
+    let (reference, reference_store, _db) = scratch(&source, server);
     for args in s.prepare {
         reference.ok(args);
     }
     let started = Instant::now();
     reference.ok(s.victim);
     let duration = started.elapsed();
-    let full_rows = count(&reference.store(), s.rows_sql);
+    let full_rows = count(&reference_store, s.rows_sql);
     assert!(full_rows > 0);
     let expected = outputs(&reference.out());
 
-    let points = kill_points();
     let mut outcomes = [0u32; 2];
     for k in 0..points {
-        let env = Env::new(&source);
+        let (env, store, _db) = scratch(&source, server);
         for args in s.prepare {
             env.ok(args);
         }
@@ -81,8 +113,8 @@ fn exercise(s: &Scenario) -> u32 {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
 
-        let rows = count(&env.store(), s.rows_sql);
-        let markers = count(&env.store(), s.marker_sql);
+        let rows = count(&store, s.rows_sql);
+        let markers = count(&store, s.marker_sql);
         assert!(
             rows == 0 && markers == 0 || rows == full_rows && markers == 1,
             "kill point {k} ({delay:?}): {rows} rows, {markers} markers"
@@ -95,41 +127,57 @@ fn exercise(s: &Scenario) -> u32 {
             assert!(complete || volatile, "kill point {k}: {name} is half-written");
         }
         // The next run completes, and the outbox ends up exactly as in the reference.
-        env.ok(s.victim);
+        complete(&env, s.victim);
         let after = outputs(&env.out());
         assert_eq!(after.get(s.csv), expected.get(s.csv), "kill point {k}");
         let mail =
             |o: &BTreeMap<String, Vec<u8>>| o.keys().filter(|n| n.starts_with("outbox/")).cloned().collect::<Vec<_>>();
         assert_eq!(mail(&after), mail(&expected), "kill point {k}: mail lost or doubled");
-        assert_eq!(count(&env.store(), "SELECT count(*) FROM outbox WHERE status = 'queued'"), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM outbox WHERE status = 'queued'"), 0);
+        // The ledger agrees: no run left running, the completed one recorded.
+        assert_eq!(count(&store, "SELECT count(*) FROM run_ledger WHERE status = 'running'"), 0, "kill point {k}");
     }
     eprintln!("{}: killed before the commit {} times, after it {} times", s.csv, outcomes[0], outcomes[1]);
     assert!(outcomes[0] > 0, "a kill at the first instant always lands before the commit");
     points
 }
 
-#[test]
-fn killed_monthly_runs_leave_old_or_complete_results() {
-    let n = exercise(&Scenario {
-        prepare: &[&["run", "monthly", "--month", "2026-01"], &["run", "monthly", "--month", "2026-02"]],
-        victim: &["run", "monthly", "--month", "2026-03"],
-        rows_sql: "SELECT (SELECT count(*) FROM monthly_partner_results WHERE month = '2026-03') \
+const MONTHLY: Scenario = Scenario {
+    prepare: &[&["run", "monthly", "--month", "2026-01"], &["run", "monthly", "--month", "2026-02"]],
+    victim: &["run", "monthly", "--month", "2026-03"],
+    rows_sql: "SELECT (SELECT count(*) FROM monthly_partner_results WHERE month = '2026-03') \
                    + (SELECT count(*) FROM monthly_indicator_results WHERE month = '2026-03') \
                    + (SELECT count(*) FROM monthly_evidence WHERE month = '2026-03')",
-        marker_sql: "SELECT count(*) FROM monthly_runs WHERE month = '2026-03'",
-        csv: "monthly/2026-03/scores.csv",
-    });
+    marker_sql: "SELECT count(*) FROM monthly_runs WHERE month = '2026-03'",
+    csv: "monthly/2026-03/scores.csv",
+};
+
+#[test]
+fn killed_monthly_runs_leave_old_or_complete_results() {
+    let n = exercise(&MONTHLY, None, kill_points());
     eprintln!("monthly: {n} kill points exercised");
+}
+
+/// The same with the store on PostgreSQL: its transactions and the advisory lock die with the
+/// client's connection. Fewer points (each gets a database of its own).
+#[test]
+fn killed_monthly_runs_on_a_postgres_store_leave_old_or_complete_results() {
+    let n = exercise(&MONTHLY, Some(PG_ADMIN), kill_points().div_ceil(2));
+    eprintln!("monthly on PostgreSQL: {n} kill points exercised");
 }
 
 #[test]
 fn killed_quarterly_runs_leave_old_or_complete_results() {
-    let n = exercise(&Scenario {
-        prepare: &[&["run", "quarterly", "--quarter", "2026-Q1"]],
-        victim: &["run", "quarterly", "--quarter", "2026-Q2"],
-        rows_sql: "SELECT count(*) FROM presales_results WHERE quarter = '2026-Q2'",
-        marker_sql: "SELECT count(*) FROM quarterly_runs WHERE quarter = '2026-Q2'",
-        csv: "quarterly/2026-Q2/presales.csv",
-    });
+    let n = exercise(
+        &Scenario {
+            prepare: &[&["run", "quarterly", "--quarter", "2026-Q1"]],
+            victim: &["run", "quarterly", "--quarter", "2026-Q2"],
+            rows_sql: "SELECT count(*) FROM presales_results WHERE quarter = '2026-Q2'",
+            marker_sql: "SELECT count(*) FROM quarterly_runs WHERE quarter = '2026-Q2'",
+            csv: "quarterly/2026-Q2/presales.csv",
+        },
+        None,
+        kill_points(),
+    );
     eprintln!("quarterly: {n} kill points exercised");
 }
