@@ -314,6 +314,25 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
         .collect();
     assert_eq!(alerts.len(), 2, "one alert per failed job period (monthly, renewal)");
     assert!(alerts.iter().any(|m| m.contains("monthly 2026-03") && m.contains("exit 69")), "{alerts:?}");
+    let outbox = env.out().join("outbox");
+    let alert_count = || {
+        std::fs::read_dir(&outbox)
+            .unwrap()
+            .flatten()
+            .filter(|e| std::fs::read_to_string(e.path()).unwrap().contains("To: ops@sc.example.cn"))
+            .count()
+    };
+    // The next tick fails the same way: recorded, but the operators are not told again today.
+    let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);
+    assert_eq!(code(&o), 69);
+    assert_eq!(alert_count(), 2, "alerted once a day, not at every tick");
+    // A pass that cannot start at all (the store unreachable) alerts too.
+    env.store_url = Some("postgres://postgres@127.0.0.1:1/none".into());
+    let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);
+    assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED before any job period (exit 69)"));
+    assert_eq!(alert_count(), 3, "the store being down is worth one alert");
+    env.store_url = None;
     // The source back: the next pass completes and says so.
     env.source_url = None;
     env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);

@@ -60,6 +60,9 @@ pub async fn run_due(settings: &Settings, as_of: NaiveDateTime, started_by: Star
     let pending = match pending(settings, as_of).await {
         Ok(p) => p,
         Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "run due could not start");
+            pass.lines.push(format!("FAILED before any job period (exit {}): {e:#}", exit_code_of(&e)));
+            alert(settings, None, &e).await;
             pass.failure = Some(e);
             ping(settings, false).await;
             return pass;
@@ -99,7 +102,7 @@ pub async fn run_due(settings: &Settings, as_of: NaiveDateTime, started_by: Star
                 _ => {
                     tracing::error!(job = job.name(), period = %job.period(), error = %format!("{e:#}"), "the run failed");
                     pass.lines.push(format!("{what}: FAILED (exit {}): {e:#}", exit_code_of(&e)));
-                    alert(settings, job, &e).await;
+                    alert(settings, Some(job), &e).await;
                     blocked.push(job.name());
                     pass.failure.get_or_insert(e);
                 }
@@ -183,8 +186,14 @@ async fn flush_until_sent(
 
 /// Tells the operators that a job period failed for good. Sent directly (not through the store's
 /// outbox: the store may be what failed); a failure to send is logged, never fatal.
-async fn alert(settings: &Settings, job: Job, error: &anyhow::Error) {
-    let job_recipients = settings.jobs.iter().find(|d| d.name == job.name()).map(|d| d.recipients.clone());
+/// `job` is `None` when the pass could not even start (the store unreachable, say). While the
+/// same thing keeps failing, the operators hear of it once a day, not at every timer tick.
+async fn alert(settings: &Settings, job: Option<Job>, error: &anyhow::Error) {
+    let (name, period) = match job {
+        Some(job) => (job.name(), job.period()),
+        None => ("due", crate::clock::today(settings.rules.timezone).to_string()),
+    };
+    let job_recipients = settings.jobs.iter().find(|d| d.name == name).map(|d| d.recipients.clone());
     let mut recipients = settings.schedule.alert_recipients.clone();
     for r in job_recipients.unwrap_or_default() {
         if !recipients.contains(&r) {
@@ -194,36 +203,53 @@ async fn alert(settings: &Settings, job: Job, error: &anyhow::Error) {
     if recipients.is_empty() {
         return;
     }
+    // A marker per job period outside the store (which may be what fails): its age says when the
+    // last alert went out.
+    let marker =
+        settings.output_dir.join(".alerts").join(format!("{name}-{}", crate::report::forms::safe_name(&period)));
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < std::time::Duration::from_secs(24 * 3600)));
+    if recent {
+        tracing::info!(job = name, period = %period, "already alerted within the last day");
+        return;
+    }
     let host = crate::store::ledger::host_name();
     let code = exit_code_of(error);
     let text = format!(
-        "ict-partners could not complete {} {} on {host} (exit {code}).\n\n{error:#}\n\n\
+        "ict-partners could not complete {name} {period} on {host} (exit {code}).\n\n{error:#}\n\n\
          Exit 69: a database or mail server could not be reached; the next `run due` tries again.\n\
          Exit 65: the source data is unusable (a missing table or column); fix the source or the query.\n\
          Exit 78: the configuration is invalid; `ict-partners check-config` lists every problem.\n\
-         The run ledger has the details; nothing partial was kept.\n",
-        job.name(),
-        job.period()
+         The run ledger has the details; nothing partial was kept. While this keeps failing, this\n\
+         alert is repeated once a day.\n"
     );
     let letter = crate::mail::Letter {
-        subject: format!("[ict-partners] {} {} failed (exit {code})", job.name(), job.period()),
+        subject: format!("[ict-partners] {name} {period} failed (exit {code})"),
         html: format!("<pre>{}</pre>", minijinja::HtmlEscape(&text)),
         text,
         images: vec![],
     };
     let kind = format!("alert-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    let messages = super::letters_to(settings, job.name(), &job.period(), &kind, &recipients, &letter, &[]);
+    let messages = super::letters_to(settings, name, &period, &kind, &recipients, &letter, &[]);
     let outbox = settings.output_dir.join("outbox");
-    for e in crate::mail::send_without_outbox(
+    let errors = crate::mail::send_without_outbox(
         settings.smtp_url.as_ref(),
         settings.smtp_timeout,
         &settings.mail_from,
         &outbox,
         &messages,
     )
-    .await
-    {
+    .await;
+    for e in &errors {
         tracing::warn!(error = %e, "the failure alert could not be sent");
+    }
+    if errors.len() < messages.len() {
+        let written =
+            marker.parent().map(std::fs::create_dir_all).transpose().and_then(|_| std::fs::write(&marker, b""));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not note the alert; the next failure alerts again");
+        }
     }
 }
 
