@@ -152,14 +152,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run { job: RunJob::Due { as_of } } => {
             let settings = settings::load(&load, &Environment::from_process())?;
             let now = clock::now_local(settings.rules.timezone);
-            let as_of = match as_of {
-                None => now,
-                Some(day) if day > now.date() => {
-                    return Err(AppError::Usage(format!("--as-of {day} is in the future")).into())
-                }
-                Some(day) if day == now.date() => now,
-                Some(day) => day.and_hms_opt(23, 59, 59).expect("valid time"),
-            };
+            let as_of = due::as_of(as_of, now)?;
             let pass = due::run_due(&settings, as_of, StartedBy::Due, &due::StopFlag::default()).await;
             print_lines(pass.lines);
             pass.failure.map_or(Ok(()), Err)

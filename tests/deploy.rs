@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const UNITS: [&str; 3] = ["ict-partners-due.service", "ict-partners-due.timer", "ict-partners.service"];
 
@@ -44,8 +45,32 @@ fn systemd_accepts_the_units() {
     assert!(deploy("ict-partners-due.service").contains("TimeoutStartSec="));
 }
 
+/// Runs a deployment command line for real: the installed binary and config replaced by the test
+/// build and a scratch configuration in which nothing is due yet. `serve` is stopped with SIGTERM
+/// once it is serving.
+fn run_for_real(line: &str, env: &Env, config: &Path) -> (i32, String) {
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/local/bin/ict-partners"), "{line}");
+    let args: Vec<String> =
+        words.map(|w| w.replace("/etc/ict-partners/ict-partners.toml", config.to_str().unwrap())).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = env.cmd(&args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if args.contains(&"serve") {
+        let start = Instant::now();
+        // The catch-up pass finds nothing due at once; then the daemon only waits for firings.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(child.try_wait().unwrap().is_none(), "{line}: serve ended by itself");
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
+    let o = child.wait_with_output().unwrap();
+    (code(&o), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
 #[test]
-fn the_command_lines_are_ones_the_binary_accepts() {
+fn the_command_lines_run_as_written() {
     let mut lines: Vec<String> = UNITS
         .iter()
         .flat_map(|n| {
@@ -58,10 +83,23 @@ fn the_command_lines_are_ones_the_binary_accepts() {
     lines.push(command.to_string());
     assert_eq!(lines.len(), 3);
     for line in lines {
-        let mut words = line.split_whitespace();
-        assert_eq!(words.next(), Some("/usr/local/bin/ict-partners"), "{line}");
-        // `--help` after the subcommand: clap parses every argument before it and exits 0.
-        let o = Command::new(BIN).args(words).arg("--help").output().unwrap();
-        assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
+        let env = Env::new(&shared().join("ops.sqlite"));
+        let config = config_with(env.dir.path(), "first_period = \"2099-01\"");
+        let (code, said) = run_for_real(&line, &env, &config);
+        assert_eq!(code, 0, "{line}: {said}");
+        assert!(said.contains("nothing due") || said.contains("stopped"), "{line}: {said}");
+        // The unit's log flag took effect: the daemon's log lines are JSON.
+        if line.contains("--log-format json") && line.contains("serve") {
+            let logs: Vec<&str> = said.lines().filter(|l| l.contains("serving")).collect();
+            assert!(!logs.is_empty(), "{line}: {said}");
+            for l in logs {
+                serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{line}: not JSON ({e}): {l}"));
+            }
+        }
     }
+    // And a mistyped line would not pass.
+    let env = Env::new(&shared().join("ops.sqlite"));
+    let config = config_with(env.dir.path(), "");
+    let (code, _) = run_for_real("/usr/local/bin/ict-partners --log-format xml run due", &env, &config);
+    assert_eq!(code, 64);
 }

@@ -34,6 +34,17 @@ pub struct DuePass {
     pub failure: Option<anyhow::Error>,
 }
 
+/// The instant `run due --as-of DAY` looks from: now without a day or for today, the end of a
+/// past day; a day in the future is refused rather than guessed at (exit 64).
+pub fn as_of(day: Option<chrono::NaiveDate>, now: NaiveDateTime) -> Result<NaiveDateTime, AppError> {
+    match day {
+        None => Ok(now),
+        Some(day) if day > now.date() => Err(AppError::Usage(format!("--as-of {day} is in the future"))),
+        Some(day) if day == now.date() => Ok(now),
+        Some(day) => Ok(day.and_hms_opt(23, 59, 59).expect("a valid time")),
+    }
+}
+
 /// The job periods due by `as_of` that are not done yet, oldest first.
 pub async fn pending(settings: &Settings, as_of: NaiveDateTime) -> anyhow::Result<Vec<Due>> {
     let s = &settings.schedule;
@@ -281,22 +292,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let stop = StopFlag::default();
     // One pass at a time: a firing while a pass runs waits for it, then finds its periods done.
     let gate = Arc::new(tokio::sync::Mutex::new(()));
-    let (fire_tx, mut fire_rx) = tokio::sync::mpsc::channel::<&'static str>(16);
+    let (fire_tx, mut fire_rx) = tokio::sync::mpsc::channel::<String>(16);
     let mut scheduler =
         tokio_cron_scheduler::JobScheduler::new().await.map_err(|e| anyhow::anyhow!("starting the scheduler: {e}"))?;
     for def in defs.iter().filter(|d| d.enabled) {
-        let tx = fire_tx.clone();
-        let name: &'static str = match def.name.as_str() {
-            "monthly" => "monthly",
-            "quarterly" => "quarterly",
-            "renewal" => "renewal",
-            _ => "annual",
-        };
+        let (tx, name) = (fire_tx.clone(), def.name.clone());
+        let fired = name.clone();
         let cron_job =
             tokio_cron_scheduler::Job::new_async_tz(def.schedule.to_string(), settings.rules.timezone, move |_, _| {
-                let tx = tx.clone();
+                let (tx, fired) = (tx.clone(), fired.clone());
                 Box::pin(async move {
-                    let _ = tx.send(name).await;
+                    let _ = tx.send(fired).await;
                 })
             })
             .map_err(|e| anyhow::anyhow!("jobs/{name}.toml: the scheduler refused the schedule: {e}"))?;
@@ -307,7 +313,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let pass = {
         let (settings, stop, gate) = (settings.clone(), stop.clone(), gate.clone());
-        move |trigger: &'static str| {
+        move |trigger: String| {
             let (settings, stop, gate) = (settings.clone(), stop.clone(), gate.clone());
             async move {
                 let _one_at_a_time = gate.lock().await;
@@ -315,15 +321,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                     return;
                 }
                 let now = crate::clock::now_local(settings.rules.timezone);
-                let span = tracing::info_span!("pass", trigger);
+                let span = tracing::info_span!("pass", trigger = %trigger);
                 let pass =
                     tracing::Instrument::instrument(run_due(&settings, now, StartedBy::Serve, &stop), span).await;
                 for line in &pass.lines {
-                    tracing::info!(trigger, "{line}");
+                    tracing::info!(trigger = %trigger, "{line}");
                 }
                 if let Some(e) = pass.failure {
                     // Recorded in the ledger and alerted; the schedule goes on.
-                    tracing::error!(trigger, exit = exit_code_of(&e), error = %format!("{e:#}"), "a pass ended with a failure");
+                    tracing::error!(trigger = %trigger, exit = exit_code_of(&e), error = %format!("{e:#}"), "a pass ended with a failure");
                 }
             }
         }
@@ -331,14 +337,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     // Passes in flight: at most one runs (the gate), later firings wait behind it.
-    let mut passes: Vec<tokio::task::JoinHandle<()>> = vec![tokio::spawn(pass("start"))];
+    let mut passes: Vec<tokio::task::JoinHandle<()>> = vec![tokio::spawn(pass("start".into()))];
     loop {
         tokio::select! {
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
             fired = fire_rx.recv() => {
                 let Some(name) = fired else { break };
-                tracing::info!(job = name, "schedule fired");
+                tracing::info!(job = %name, "schedule fired");
                 passes.retain(|h| !h.is_finished());
                 passes.push(tokio::spawn(pass(name)));
             }
@@ -389,4 +395,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::period::{parse_date, parse_timestamp};
+
+    #[test]
+    fn as_of_is_now_today_the_end_of_a_past_day_and_never_the_future() {
+        let now = parse_timestamp("2026-11-03 01:30:00").unwrap();
+        assert_eq!(as_of(None, now).unwrap(), now);
+        // Today: what has fired by now, not what fires later today (the 02:00 monthly job).
+        assert_eq!(as_of(parse_date("2026-11-03"), now).unwrap(), now);
+        assert_eq!(as_of(parse_date("2026-11-02"), now).unwrap(), parse_timestamp("2026-11-02 23:59:59").unwrap());
+        assert!(matches!(as_of(parse_date("2026-11-04"), now), Err(AppError::Usage(_))));
+    }
 }

@@ -150,6 +150,7 @@ pub async fn run_job(
             }
         };
     span.record("run_id", claim.run_id.as_str());
+    span.in_scope(|| tracing::info!(attempt = claim.attempt, "period claimed"));
     let mut result = compute(settings, job, options, now).instrument(span.clone()).await;
     if let Ok(summary) = &mut result {
         match overview(settings, &ledger, job, summary, options, now).instrument(span.clone()).await {

@@ -57,12 +57,11 @@ impl Drop for Claim {
     }
 }
 
-/// How a run ended, for its ledger row.
+/// How a run ended, for its ledger row (`aborted` is written by whoever finds the run abandoned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Succeeded,
     Failed,
-    Aborted,
 }
 
 impl Outcome {
@@ -70,7 +69,6 @@ impl Outcome {
         match self {
             Outcome::Succeeded => "succeeded",
             Outcome::Failed => "failed",
-            Outcome::Aborted => "aborted",
         }
     }
 }

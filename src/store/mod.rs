@@ -78,6 +78,27 @@ fn opt2(d: Option<Decimal>) -> Option<String> {
     d.map(fmt2)
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `items` in multi-row statements of at most `per_statement` rows (few round trips, and
+/// within every backend's limit on parameters): `row` is one row's neutral template, `bind` binds
+/// one item's values in its order.
+async fn insert_all<T>(
+    conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
+    table_and_columns: &str,
+    row: &str,
+    items: &[T],
+    per_statement: usize,
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<(), sqlx::Error> {
+    for chunk in items.chunks(per_statement) {
+        let text = sql::insert_rows(dialect, table_and_columns, row, chunk.len());
+        chunk.iter().fold(sqlx::query(&text), &bind).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens the store the settings name.
     pub async fn open(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
@@ -248,20 +269,18 @@ impl Store {
         .bind(result.missing_history_months.len() as i64)
         .execute(&mut *tx)
         .await?;
-        for chunk in result.partners.chunks(500) {
-            let text = sql::insert_rows(
-                d,
-                "monthly_partner_results (month, partner_id, partner_name, status, effectiveness, credit_deduction, \
-                 score, grade, fees_total, fees_excluded, settlement, c_grades_window, flags, hold_reasons, \
-                 departments, rules_hash)",
-                "?, ?, ?, ?, {M}, {M}, {M}, ?, {M}, {M}, {M}, ?, ?, ?, ?, ?",
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&text);
-            for p in chunk {
+        insert_all(
+            &mut tx,
+            d,
+            "monthly_partner_results (month, partner_id, partner_name, status, effectiveness, credit_deduction, \
+             score, grade, fees_total, fees_excluded, settlement, c_grades_window, flags, hold_reasons, \
+             departments, rules_hash)",
+            "?, ?, ?, ?, {M}, {M}, {M}, ?, {M}, {M}, {M}, ?, ?, ?, ?, ?",
+            &result.partners,
+            500,
+            |q, p| {
                 let a = p.assessment.as_ref();
-                q = q
-                    .bind(&m)
+                q.bind(m.clone())
                     .bind(&p.partner_id)
                     .bind(&p.partner_name)
                     .bind(if a.is_some() { "assessed" } else { "on_hold" })
@@ -276,43 +295,39 @@ impl Store {
                     .bind(join(p.flags.iter().map(|f| f.as_str())))
                     .bind(join(&p.hold_reasons))
                     .bind(join(&p.departments))
-                    .bind(rules_hash);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for chunk in result.indicators.chunks(1000) {
-            let text = sql::insert_rows(
-                d,
-                "monthly_indicator_results (month, partner_id, indicator, measured, counted, points, weight)",
-                "?, ?, ?, {M}, ?, {M}, {M}",
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&text);
-            for i in chunk {
-                q = q
-                    .bind(&m)
+                    .bind(rules_hash.to_string())
+            },
+        )
+        .await?;
+        insert_all(
+            &mut tx,
+            d,
+            "monthly_indicator_results (month, partner_id, indicator, measured, counted, points, weight)",
+            "?, ?, ?, {M}, ?, {M}, {M}",
+            &result.indicators,
+            1000,
+            |q, i| {
+                q.bind(m.clone())
                     .bind(&i.partner_id)
                     .bind(&i.indicator)
                     .bind(opt2(i.measured))
                     .bind(i.counted as i64)
                     .bind(fmt2(i.points))
-                    .bind(fmt2(i.weight));
-            }
-            q.execute(&mut *tx).await?;
-        }
+                    .bind(fmt2(i.weight))
+            },
+        )
+        .await?;
         let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-        for chunk in result.evidence.chunks(2000) {
-            let text = sql::insert_rows(
-                d,
-                "monthly_evidence (month, partner_id, indicator, source, row_id, started_at, due_at, finished_at, \
-                 outcome, value, detail)",
-                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&text);
-            for e in chunk {
-                q = q
-                    .bind(&m)
+        insert_all(
+            &mut tx,
+            d,
+            "monthly_evidence (month, partner_id, indicator, source, row_id, started_at, due_at, finished_at, \
+             outcome, value, detail)",
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
+            &result.evidence,
+            2000,
+            |q, e| {
+                q.bind(m.clone())
                     .bind(&e.partner_id)
                     .bind(&e.indicator)
                     .bind(&e.source)
@@ -322,19 +337,20 @@ impl Store {
                     .bind(ts(e.finished_at))
                     .bind(&e.outcome)
                     .bind(e.value.map(|v| v.normalize().to_string()))
-                    .bind(&e.detail);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for chunk in result.data_quality.chunks(2000) {
-            let text =
-                sql::insert_rows(d, "monthly_data_quality (month, source, row_id, problem)", "?, ?, ?, ?", chunk.len());
-            let mut q = sqlx::query(&text);
-            for dq in chunk {
-                q = q.bind(&m).bind(&dq.source).bind(&dq.row_id).bind(&dq.problem);
-            }
-            q.execute(&mut *tx).await?;
-        }
+                    .bind(&e.detail)
+            },
+        )
+        .await?;
+        insert_all(
+            &mut tx,
+            d,
+            "monthly_data_quality (month, source, row_id, problem)",
+            "?, ?, ?, ?",
+            &result.data_quality,
+            2000,
+            |q, dq| q.bind(m.clone()).bind(&dq.source).bind(&dq.row_id).bind(&dq.problem),
+        )
+        .await?;
         sqlx::query(&sql::insert_ignore(d, "period_states (job, period, state)", "('monthly', ?, 'draft')"))
             .bind(&m)
             .execute(&mut *tx)
@@ -409,19 +425,17 @@ impl Store {
             .bind(computed_at)
             .execute(&mut *tx)
             .await?;
-        for chunk in result.rows.chunks(500) {
-            let text = sql::insert_rows(
-                d,
-                "presales_results (quarter, project_id, partner_id, project_name, commissioning_unit, project_class, \
-                 fee_type, base_fee, coefficient, workload_share, assessment_score, amount, status, reason)",
-                "?, ?, ?, ?, ?, ?, ?, {M}, ?, ?, {M}, {M}, ?, ?",
-                chunk.len(),
-            );
-            let mut b = sqlx::query(&text);
-            for r in chunk {
+        insert_all(
+            &mut tx,
+            d,
+            "presales_results (quarter, project_id, partner_id, project_name, commissioning_unit, project_class, \
+             fee_type, base_fee, coefficient, workload_share, assessment_score, amount, status, reason)",
+            "?, ?, ?, ?, ?, ?, ?, {M}, ?, ?, {M}, {M}, ?, ?",
+            &result.rows,
+            500,
+            |b, r| {
                 let s = r.share.as_ref();
-                b = b
-                    .bind(&q)
+                b.bind(q.clone())
                     .bind(&r.project_id)
                     .bind(s.map_or("", |s| s.partner_id.as_str()))
                     .bind(&r.project_name)
@@ -434,10 +448,10 @@ impl Store {
                     .bind(s.map(|s| fmt2(s.assessment_score)))
                     .bind(s.map(|s| fmt2(s.amount)))
                     .bind(r.status.as_str())
-                    .bind(join(&r.reasons));
-            }
-            b.execute(&mut *tx).await?;
-        }
+                    .bind(join(&r.reasons))
+            },
+        )
+        .await?;
         sqlx::query(&sql::insert_ignore(d, "period_states (job, period, state)", "('quarterly', ?, 'draft')"))
             .bind(&q)
             .execute(&mut *tx)
