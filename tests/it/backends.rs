@@ -1,9 +1,7 @@
 //! The same generated operations data in SQLite, PostgreSQL and MariaDB gives byte-identical
 //! outputs. Each test creates its own database on the local servers and drops it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -113,7 +111,7 @@ fn sqlite_postgres_and_mariadb_give_identical_outputs() {
 fn money_is_numeric_in_server_stores() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("ops.sqlite");
-    std::fs::copy(shared().join("ops.sqlite"), &sqlite).unwrap();
+    std::fs::copy(ops(), &sqlite).unwrap();
     for store in [Scratch::new(PG_ADMIN, "pgtypes"), Scratch::new(MY_ADMIN, "mytypes")] {
         let mut env = Env::new(&sqlite);
         env.store_url = Some(store.url());
@@ -229,7 +227,7 @@ fn a_source_dropping_the_connection_mid_extraction_is_69_with_nothing_committed(
 fn tls_is_used_when_the_url_asks_for_it() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("ops.sqlite");
-    std::fs::copy(shared().join("ops.sqlite"), &sqlite).unwrap();
+    std::fs::copy(ops(), &sqlite).unwrap();
     let store = Scratch::new(PG_ADMIN, "pgtls");
     let mut env = Env::new(&sqlite);
     // The local server's certificate is self-signed: `require` encrypts without verifying it…

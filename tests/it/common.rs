@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: the binary, the conformance example, scratch stores.
+//! Helpers shared by the integration tests: the binary, the conformance example, scratch stores,
+//! the Python that `tests/run.sh` provisions.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -6,14 +7,29 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ict-partners");
 
-pub fn shared() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
-    assert!(
-        dir.join("ops.sqlite").exists(),
-        "the conformance example is missing at {} (it sits beside the repository)",
-        dir.display()
-    );
-    dir
+/// The conformance example, vendored in the repository (`tests/fixtures/conformance`, a copy of
+/// `../shared/conformance` kept current by `cli::vendored_conformance_example_is_current`).
+pub fn conformance() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance")
+}
+
+/// The conformance example's operations database.
+pub fn ops() -> PathBuf {
+    conformance().join("ops.sqlite")
+}
+
+/// The Python interpreter with the test helpers' packages (aiosmtpd, openpyxl), which
+/// `tests/run.sh` provisions in a venv and names in `ICT_TEST_PYTHON`.
+pub fn python() -> Command {
+    let path = std::env::var("ICT_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("ICT_TEST_PYTHON is not set: run the tests with tests/run.sh (the README's test command), which provisions aiosmtpd and openpyxl")
+    });
+    Command::new(path)
+}
+
+/// A helper script of `tests/helpers/`.
+pub fn helper(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers").join(name).display().to_string()
 }
 
 /// A scratch store and output folder, with the source of the caller's choice.

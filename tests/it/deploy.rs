@@ -1,9 +1,7 @@
 //! The deployment files in `config/deploy/`: systemd accepts the units, and the command lines in
 //! them and in the crontab are ones the binary accepts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -83,7 +81,7 @@ fn the_command_lines_run_as_written() {
     lines.push(command.to_string());
     assert_eq!(lines.len(), 3);
     for line in lines {
-        let env = Env::new(&shared().join("ops.sqlite"));
+        let env = Env::new(&ops());
         let config = config_with(env.dir.path(), "first_period = \"2099-01\"");
         let (code, said) = run_for_real(&line, &env, &config);
         assert_eq!(code, 0, "{line}: {said}");
@@ -98,7 +96,7 @@ fn the_command_lines_run_as_written() {
         }
     }
     // And a mistyped line would not pass.
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let config = config_with(env.dir.path(), "");
     let (code, _) = run_for_real("/usr/local/bin/ict-partners --log-format xml run due", &env, &config);
     assert_eq!(code, 64);

@@ -2,9 +2,7 @@
 //! backend (SQLite, PostgreSQL, MariaDB), a killed run retried, and `serve` stopping on SIGTERM
 //! with the ledger consistent.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,7 +47,7 @@ fn big_source(dir: &Path) -> PathBuf {
 
 #[test]
 fn run_due_catches_up_after_three_months_down_oldest_first_then_does_nothing() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let config = config_with(env.dir.path(), "first_period = \"2026-01\"");
     let cfg = config.to_str().unwrap();
     // January was done by hand; then the machine was down February to April.
@@ -90,7 +88,7 @@ fn run_due_catches_up_after_three_months_down_oldest_first_then_does_nothing() {
 #[test]
 fn an_approved_period_is_done_and_a_failure_stops_its_job_but_not_the_others() {
     let dir = tempfile::tempdir().unwrap();
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let config = config_with(dir.path(), "first_period = \"2026-02\"\nretry_attempts = 2\nretry_backoff_seconds = 0");
     let cfg = config.to_str().unwrap();
     env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
@@ -194,7 +192,7 @@ fn a_killed_run_leaves_nothing_and_its_period_is_taken_over() {
         );
     }
     // A SQLite claim of another machine is honoured until its lease runs out, then taken over.
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-02"]);
     let claim = |lease_until: &str| {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -274,7 +272,7 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
     // A real HTTP server stands in for the dead man's switch; its access log is the evidence.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let web = tempfile::tempdir().unwrap();
-    let mut server = Command::new("python3")
+    let mut server = python()
         .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
         .current_dir(web.path())
         .stdout(Stdio::null())
@@ -286,7 +284,7 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
         assert!(start.elapsed() < Duration::from_secs(20), "the HTTP server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut env = Env::new(&shared().join("ops.sqlite"));
+    let mut env = Env::new(&ops());
     let config = config_with(
         env.dir.path(),
         &format!(
@@ -345,7 +343,7 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
 
 #[test]
 fn json_logs_carry_the_job_period_and_run_id() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let o = env.run(&["--log-format", "json", "run", "monthly", "--month", "2026-02"]);
     assert_eq!(code(&o), 0);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -373,7 +371,7 @@ fn json_logs_carry_the_job_period_and_run_id() {
 
 #[test]
 fn a_job_definition_names_who_gets_its_overview_once_per_period() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let jobs = env.dir.path().join("jobs");
     std::fs::create_dir_all(&jobs).unwrap();
     for name in ["monthly", "quarterly", "renewal", "annual"] {
@@ -416,4 +414,34 @@ fn a_job_definition_names_who_gets_its_overview_once_per_period() {
     let o = env.run(&["--config", cfg, "check-config"]);
     assert_eq!(code(&o), 78);
     assert!(String::from_utf8_lossy(&o.stderr).contains("jobs/monthly.toml: recipients: not an e-mail address"));
+}
+
+/// Within 60 days of the calendar's end, `run due` says which year is missing and mails the alert
+/// recipients, once a day: the next tick of the same day says nothing more.
+#[test]
+fn run_due_warns_once_a_day_before_the_calendar_runs_out() {
+    let env = Env::new(&ops());
+    let config = config_with(env.dir.path(), "first_period = \"2026-10\"\nalert_recipients = [\"ops@sc.example.cn\"]");
+    let cfg = config.to_str().unwrap();
+    let pass = || {
+        let mut c = env.cmd(&["--config", cfg, "run", "due", "--as-of", "2026-11-20"]);
+        c.env("ICT_PARTNERS_NOW", "2026-11-20 23:00:00");
+        let o = c.output().unwrap();
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let calendar_alerts = || {
+        std::fs::read_dir(env.out().join("outbox"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .filter(|m| m.contains("To: ops@sc.example.cn") && m.contains("calendar has no data for 2027"))
+            .count()
+    };
+    let first = pass();
+    assert!(first.contains("warning: the working calendar has no data for 2027 and runs out in 42 days"), "{first}");
+    assert_eq!(calendar_alerts(), 1);
+    let second = pass();
+    assert!(!second.contains("warning"), "{second}");
+    assert_eq!(calendar_alerts(), 1, "once a day, not at every tick");
 }

@@ -1,9 +1,7 @@
 //! Hostile inputs end to end: identifiers and names from other systems used in file names, mail
 //! headers, spreadsheet cells and HTML must not escape, split, execute or inject.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -112,10 +110,6 @@ for pid in ("P01", "P04"):
     assert cell.data_type == "s" and cell.value[0] in "=@", (pid, cell.data_type, cell.value)
 print("ok")
 "#;
-    let o = Command::new("python3")
-        .args(["-c", check])
-        .arg(env.out().join("monthly/2026-03/assessment.xlsx"))
-        .output()
-        .unwrap();
+    let o = python().args(["-c", check]).arg(env.out().join("monthly/2026-03/assessment.xlsx")).output().unwrap();
     assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
 }

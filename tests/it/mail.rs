@@ -1,17 +1,11 @@
 //! Mail end to end: a real SMTP server on loopback (aiosmtpd), the real binary, and a real MIME
 //! parser and xlsx reader (Python's email package and openpyxl) on what arrived.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn helper(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers").join(name).display().to_string()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -31,14 +25,14 @@ impl Server {
         Self::spawn(port, dir, Some("--stall"))
     }
     fn spawn(port: u16, dir: &Path, mode: Option<&str>) -> Self {
-        let child = Command::new("python3")
+        let child = python()
             .arg(helper("smtp_sink.py"))
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
             .args(mode)
             .stdout(Stdio::null())
             .spawn()
-            .expect("python3 runs the SMTP sink (pip install aiosmtpd; .ci/run does)");
+            .expect("the test Python runs the SMTP sink (tests/run.sh provisions aiosmtpd)");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the SMTP sink did not start (is aiosmtpd installed?)");
@@ -56,7 +50,7 @@ impl Drop for Server {
 }
 
 fn inspect(dir: &Path) -> Vec<serde_json::Value> {
-    let o = Command::new("python3").arg(helper("inspect_mail.py")).arg(dir).output().unwrap();
+    let o = python().arg(helper("inspect_mail.py")).arg(dir).output().unwrap();
     assert!(o.status.success(), "inspect_mail.py: {}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap().as_array().unwrap().clone()
 }
@@ -75,7 +69,7 @@ struct MailEnv {
 
 impl MailEnv {
     fn new() -> Self {
-        let env = Env::new(&shared().join("ops.sqlite"));
+        let env = Env::new(&ops());
         let mailbox = env.dir.path().join("mailbox");
         std::fs::create_dir_all(&mailbox).unwrap();
         MailEnv { env, mailbox, port: free_port() }
@@ -171,7 +165,7 @@ fn monthly_mail_arrives_once_and_survives_a_server_outage() {
 
 #[test]
 fn without_smtp_messages_are_written_to_the_outbox_once() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let mut c = env.cmd(&["run", "monthly", "--month", "2026-01"]);
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
     assert!(c.output().unwrap().status.success());
@@ -208,7 +202,7 @@ fn a_server_refusing_after_data_keeps_the_mail_queued_until_it_accepts() {
 
 #[test]
 fn a_server_that_times_out_after_data_leaves_the_mail_queued() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     // The shipped configuration with a 2-second SMTP timeout.
     let config = env.dir.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
@@ -240,6 +234,51 @@ fn a_server_that_times_out_after_data_leaves_the_mail_queued() {
     let _server = Server::start(port, &mailbox);
     assert_eq!(code(&run(&["mail", "flush"])), 0);
     assert_eq!(emls(&mailbox), 3);
+}
+
+/// A server that accepts the connection and never says a word: the first timeout ends the
+/// delivery, the rest stays queued, and the run exits 69 after about one timeout, not one per
+/// message.
+#[test]
+fn a_silent_mail_server_costs_one_timeout_not_one_per_message() {
+    let env = Env::new(&ops());
+    let config = env.dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    for f in ["rules.toml", "calendar-cn.toml"] {
+        std::fs::copy(root.join(f), config.join(f)).unwrap();
+    }
+    let app = std::fs::read_to_string(root.join("ict-partners.toml"))
+        .unwrap()
+        .replace("# timeout_seconds = 30", "timeout_seconds = 1");
+    std::fs::write(config.join("ict-partners.toml"), app).unwrap();
+    // The kernel completes the handshake for connections in the backlog: nobody ever answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let run = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.arg("--config")
+            .arg(config.join("ict-partners.toml"))
+            .env("ICT_PARTNERS_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+        c.output().unwrap()
+    };
+    for m in ["2026-01", "2026-02", "2026-03", "2026-04"] {
+        let o = run(&["run", "monthly", "--month", m]);
+        assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let queued = run(&["mail", "list", "--queued"]);
+    let listing = String::from_utf8_lossy(&queued.stdout);
+    assert!(listing.contains("12 messages listed, 12 queued"), "{listing}");
+    let started = Instant::now();
+    let o = run(&["mail", "flush"]);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 69, "{err}");
+    assert!(err.contains("12 could not be sent"), "{err}");
+    assert!(err.contains("12 messages still waiting"), "one line says how many wait: {err}");
+    // One timeout (1 s), not twelve.
+    assert!(took < Duration::from_secs(6), "the flush took {took:?}");
+    drop(silent);
 }
 
 #[test]

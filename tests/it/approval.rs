@@ -1,13 +1,11 @@
 //! Approval before publication, explain, what-if and rules hashes, through the real binary.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 fn copy_of_conformance(dir: &Path) -> std::path::PathBuf {
     let ops = dir.join("ops.sqlite");
-    std::fs::copy(shared().join("ops.sqlite"), &ops).unwrap();
+    std::fs::copy(crate::common::ops(), &ops).unwrap();
     ops
 }
 
@@ -113,7 +111,7 @@ fn explain_lists_the_late_tickets_and_the_arithmetic() {
 
 #[test]
 fn what_if_reports_grade_changes_and_stores_nothing() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-03"]);
     let hash_before = query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'");
     let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
@@ -140,7 +138,7 @@ fn what_if_reports_grade_changes_and_stores_nothing() {
 
 #[test]
 fn rules_with_effective_from_leave_earlier_months_on_their_rules() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-02"]);
     let february = env.read("monthly/2026-02/scores.csv");
     let old_hash = query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-02'");
@@ -162,7 +160,7 @@ fn rules_with_effective_from_leave_earlier_months_on_their_rules() {
 
 #[test]
 fn quarters_are_approved_before_finance_gets_them() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     env.ok(&["run", "quarterly", "--quarter", "2026-Q1"]);
     assert_eq!(
         code(&env.run(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"])),

@@ -4,9 +4,7 @@
 //! next run completes with no mail lost or doubled. `ICT_PARTNERS_KILL_POINTS` sets how many kill
 //! points each job gets (default 10 in CI; more on demand).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -86,7 +84,7 @@ struct Scenario {
 }
 
 fn exercise(s: &Scenario, server: Option<&'static str>, points: u32) -> u32 {
-    let source = shared().join("ops.sqlite");
+    let source = ops();
     // Reference: an uninterrupted run, and how long it takes.
     let (reference, reference_store, _db) = scratch(&source, server);
     for args in s.prepare {

@@ -3,21 +3,56 @@
 use std::path::Path;
 use std::process::Command;
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn conformance_example_matches_in_full() {
-    let dir = shared();
-    let o = Command::new("bash").arg(dir.join("check.sh")).arg(BIN).output().unwrap();
+    let o = Command::new("bash").arg(conformance().join("check.sh")).arg(BIN).output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && stdout.contains("(100.0%)"), "conformance differs:\n{stdout}");
 }
 
+/// The vendored example must equal `../shared/conformance` whenever that folder is beside the
+/// clone (it changes with the spec); a fresh clone without it has nothing to compare with.
+#[test]
+fn vendored_conformance_example_is_current() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
+    if !shared.exists() {
+        eprintln!("note: {} is not beside the clone; the vendored copy is not compared", shared.display());
+        return;
+    }
+    fn files(root: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(root, &path, out);
+            } else if path.file_name().is_some_and(|n| n != "__pycache__") {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let (mut theirs, mut ours) = (vec![], vec![]);
+    files(&shared, &shared, &mut theirs);
+    files(&conformance(), &conformance(), &mut ours);
+    theirs.retain(|p| !p.components().any(|c| c.as_os_str() == "__pycache__"));
+    ours.retain(|p| !p.components().any(|c| c.as_os_str() == "__pycache__"));
+    theirs.sort();
+    ours.sort();
+    let differing: Vec<String> = theirs
+        .iter()
+        .filter(|p| std::fs::read(shared.join(p)).ok() != std::fs::read(conformance().join(p)).ok())
+        .chain(ours.iter().filter(|p| !theirs.contains(p)))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "the conformance example changed: re-copy the example (rm -r tests/fixtures/conformance && cp -r ../shared/conformance tests/fixtures/); differing: {differing:?}"
+    );
+}
+
 #[test]
 fn rerunning_a_month_gives_identical_results() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     for m in ["2026-01", "2026-02", "2026-03"] {
         env.ok(&["run", "monthly", "--month", m]);
     }
@@ -29,26 +64,30 @@ fn rerunning_a_month_gives_identical_results() {
 
 #[test]
 fn a_period_that_is_not_over_is_refused_without_preview() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let o = env.run(&["run", "monthly", "--month", "2999-01"]);
     assert_eq!(code(&o), 64, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--preview"));
     // With --preview the same outputs are written and nothing is stored.
     let o = env.run(&["run", "annual", "--year", "2999", "--preview"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(env.out().join("annual/2999/annual.csv").exists());
+    assert!(env.out().join("annual/2999/preview/annual.csv").exists());
+    assert!(
+        env.out().join("annual/2999/annual.csv").exists(),
+        "the annual job stores nothing: its preview is all there is"
+    );
 }
 
 #[test]
 fn bad_usage_is_64() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     assert_eq!(code(&env.run(&["run", "monthly", "--month", "2026-13"])), 64);
     assert_eq!(code(&env.run(&["frobnicate"])), 64);
 }
 
 #[test]
 fn invalid_rules_list_every_problem_and_exit_78() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
     let broken = rules
         .replace("weight = 30", "weight = 35")
@@ -67,7 +106,7 @@ fn invalid_rules_list_every_problem_and_exit_78() {
 
 #[test]
 fn shipped_configuration_checks_clean_without_leaking_secrets() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let mut c = env.cmd(&["check-config"]);
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("ICT_PARTNERS_STORE_URL", "postgres://app:hunter2@127.0.0.1/store")
@@ -78,11 +117,119 @@ fn shipped_configuration_checks_clean_without_leaking_secrets() {
     // check-config opens the store too: that one does not exist, and says so without the password.
     assert_eq!(code(&o), 69, "{all}");
     assert!(all.contains("cannot open store postgres://app:***@127.0.0.1/store"), "{all}");
+    // With a store (a run made it) and the clock at mid-November 2026: clean, and it says what is due.
+    env.ok(&["run", "monthly", "--month", "2026-01"]);
     let mut c = env.cmd(&["check-config"]);
+    c.env("ICT_PARTNERS_NOW", "2026-11-15 10:00:00");
     let o = c.current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
     let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(all.contains("configuration OK") || all.contains("calendar: no holiday data"), "{all}");
-    assert!(all.contains("store: reachable; due now (") || all.contains("calendar: no holiday data"), "{all}");
+    assert_eq!(code(&o), 0, "{all}");
+    assert!(all.contains("configuration OK") && all.contains("store: reachable; due now ("), "{all}");
+}
+
+/// The shipped calendar covers 2025 and 2026: from 60 days before it runs out, check-config says
+/// which year is missing and which file to edit; earlier it says nothing.
+#[test]
+fn check_config_warns_before_the_calendar_runs_out() {
+    let env = Env::new(&ops());
+    env.ok(&["run", "monthly", "--month", "2026-01"]);
+    let check = |now: &str| {
+        let mut c = env.cmd(&["check-config"]);
+        c.env("ICT_PARTNERS_NOW", now).current_dir(env!("CARGO_MANIFEST_DIR"));
+        c.output().unwrap()
+    };
+    let o = check("2026-11-15 10:00:00");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 0, "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("warning: the working calendar has no data for 2027 and runs out in 47 days"), "{out}");
+    assert!(out.contains("config/calendar-cn.toml") && out.contains("国务院办公厅"), "{out}");
+    let o = check("2026-06-01 10:00:00");
+    assert_eq!(code(&o), 0);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("warning"), "{}", String::from_utf8_lossy(&o.stdout));
+    // Once the year has begun without data, it is an error.
+    let o = check("2027-01-04 10:00:00");
+    assert_eq!(code(&o), 78, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no holiday data for 2027"));
+}
+
+/// `runs`, `explain`, `mail list` and `check-config` only look: on a store that does not exist they
+/// say so and exit 69, and they never create one.
+#[test]
+fn read_only_commands_never_create_a_store() {
+    let env = Env::new(&ops());
+    for args in [
+        vec!["runs"],
+        vec!["explain", "--partner", "P01", "--month", "2026-03"],
+        vec!["mail", "list"],
+        vec!["check-config"],
+    ] {
+        let mut c = env.cmd(&args);
+        c.env("ICT_PARTNERS_NOW", "2026-11-15 10:00:00");
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 69, "{args:?}: {err}");
+        assert!(err.contains("no results store"), "{args:?}: {err}");
+        assert!(!env.store().exists(), "{args:?} created the store");
+    }
+    // Once a run made it, they read it.
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    assert!(env.ok(&["runs"]).contains("monthly"));
+    assert!(env.ok(&["explain", "--partner", "P01", "--month", "2026-03"]).contains("P01"));
+    assert!(env.ok(&["mail", "list"]).contains("messages listed"));
+}
+
+/// A what-if (another rules file, `--dry-run`) and a preview write into their own folders; the
+/// period's folder keeps the stored results, approved or not.
+#[test]
+fn a_what_if_never_replaces_the_official_files() {
+    let env = Env::new(&ops());
+    for m in ["2026-01", "2026-02", "2026-03"] {
+        env.ok(&["run", "monthly", "--month", m]);
+    }
+    env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    let official: Vec<(String, String)> = ["scores.csv", "indicators.csv", "summary.html", "assessment.xlsx"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                String::from_utf8_lossy(&std::fs::read(env.out().join("monthly/2026-03").join(f)).unwrap())
+                    .into_owned(),
+            )
+        })
+        .collect();
+    let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
+    let candidate = env.dir.path().join("candidate.toml");
+    std::fs::write(&candidate, rules.replace("a_min = 90", "a_min = 95")).unwrap();
+    let out = env.ok(&["--rules", candidate.to_str().unwrap(), "run", "monthly", "--month", "2026-03", "--dry-run"]);
+    let folder = out.lines().find_map(|l| l.strip_prefix("outputs: ")).expect("the command prints its folder");
+    let folder = Path::new(folder);
+    assert_eq!(folder.parent().unwrap(), env.out().join("monthly/2026-03/what-if"), "{out}");
+    let hash = folder.file_name().unwrap().to_str().unwrap();
+    assert!(hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{hash}");
+    let what_if = std::fs::read_to_string(folder.join("scores.csv")).unwrap();
+    let grades = |csv: &str| csv.lines().filter(|l| l.split(',').nth(6) == Some("A")).count();
+    assert!(grades(&what_if) < grades(&official[0].1), "a_min = 95 leaves fewer A grades:\n{what_if}");
+    for (file, before) in &official {
+        let now =
+            String::from_utf8_lossy(&std::fs::read(env.out().join("monthly/2026-03").join(file)).unwrap()).into_owned();
+        assert_eq!(&now, before, "{file} of the approved month changed");
+    }
+    // A preview of a month that is not over writes under preview/ only.
+    let out = env.ok(&["run", "monthly", "--month", "2999-01", "--preview"]);
+    assert!(out.contains(&format!("outputs: {}", env.out().join("monthly/2999-01/preview").display())), "{out}");
+    assert!(env.out().join("monthly/2999-01/preview/scores.csv").exists());
+    assert!(!env.out().join("monthly/2999-01/scores.csv").exists());
+}
+
+#[test]
+fn an_out_of_range_year_is_bad_usage_not_a_panic() {
+    let env = Env::new(&ops());
+    let o = env.run(&["run", "annual", "--year", "300000"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 64, "{err}");
+    assert!(err.contains("300000") && !err.contains("panicked"), "{err}");
+    let o = env.run(&["run", "renewal", "--as-of", "99999-01-01"]);
+    assert_eq!(code(&o), 64, "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
@@ -101,7 +248,7 @@ fn a_missing_table_is_65_and_an_unreadable_source_is_69() {
 
 #[test]
 fn quarters_never_pay_a_project_twice_and_renewal_notices_go_out_once() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     for m in 1..=10 {
         env.ok(&["run", "monthly", "--month", &format!("2026-{m:02}")]);
     }
@@ -213,7 +360,7 @@ fn human_outputs_sit_beside_the_csvs() {
 /// Broken application files: exit 78, every problem named, nothing run, never a panic.
 #[test]
 fn broken_configuration_files_exit_78_listing_every_problem() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ict-partners.toml")).unwrap();
     let cases: [(String, &[&str]); 6] = [
         (good.replace("[source]\n", "[sauce]\n"), &["unknown key `sauce`", "missing field `source`"]),
@@ -255,7 +402,7 @@ fn broken_configuration_files_exit_78_listing_every_problem() {
 
 #[test]
 fn a_store_held_by_another_process_is_69_and_keeps_the_previous_results() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-01"]);
     let before = env.read("monthly/2026-01/scores.csv");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -282,14 +429,14 @@ fn a_store_held_by_another_process_is_69_and_keeps_the_previous_results() {
 /// Fees from a billing database, everything else from the EOMS: the same results as one source.
 #[test]
 fn datasets_can_come_from_named_sources() {
-    let env = Env::new(&shared().join("ops.sqlite"));
+    let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-03"]);
     let one_source = env.read("monthly/2026-03/scores.csv");
 
     let dir = tempfile::tempdir().unwrap();
     let (eoms, billing) = (dir.path().join("eoms.sqlite"), dir.path().join("billing.sqlite"));
-    std::fs::copy(shared().join("ops.sqlite"), &eoms).unwrap();
-    std::fs::copy(shared().join("ops.sqlite"), &billing).unwrap();
+    std::fs::copy(ops(), &eoms).unwrap();
+    std::fs::copy(ops(), &billing).unwrap();
     make_db(&eoms, "DROP TABLE fee_items; DROP TABLE audit_exclusions;");
     make_db(&billing, "DROP TABLE tickets; DROP TABLE orders;");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
@@ -322,7 +469,7 @@ fn datasets_can_come_from_named_sources() {
 fn rows_with_unparsable_timestamps_are_listed_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let ops = dir.path().join("ops.sqlite");
-    std::fs::copy(shared().join("ops.sqlite"), &ops).unwrap();
+    std::fs::copy(crate::common::ops(), &ops).unwrap();
     make_db(
         &ops,
         "INSERT INTO tickets VALUES ('TKBAD01', 'P02', 'CU', 'AA', 'partner', 'yesterday', NULL, 0, 0, 0);
