@@ -85,7 +85,7 @@ pub enum Command {
     Serve,
     /// The run ledger: the latest attempts at each job period, newest first.
     Runs {
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         limit: i64,
     },
 }
@@ -121,6 +121,14 @@ impl PeriodRef {
 pub enum MailAction {
     /// Send every queued message (after the mail server was down).
     Flush,
+    /// The outbox: every message with its state (queued or sent), newest first. Changes nothing.
+    List {
+        /// Only the messages still waiting to be sent.
+        #[arg(long)]
+        queued: bool,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]
@@ -161,7 +169,7 @@ pub enum RunJob {
     },
     /// Annual grades, credit points and tiers.
     Annual {
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1900..=9999))]
         year: i32,
         #[command(flatten)]
         flags: PeriodFlags,
@@ -180,10 +188,10 @@ pub struct GenDataArgs {
     /// SQLite file to write (replaced if it exists).
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 12)]
-    pub partners: usize,
-    #[arg(long, default_value_t = 300)]
-    pub tickets_per_month: usize,
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub partners: u32,
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=100_000_000))]
+    pub tickets_per_month: u32,
     /// Inclusive month range, e.g. 2026-01..2026-10.
     #[arg(long, default_value = "2026-01..2026-10", value_parser = parse_month_range)]
     pub months: (Month, Month),
@@ -206,4 +214,85 @@ fn parse_month_range(s: &str) -> Result<(Month, Month), String> {
         return Err(format!("the range {s} runs backwards"));
     }
     Ok((a, b))
+}
+
+/// The exit code of a command line clap refused: 64 (bad usage), or 0 for `--help` and `--version`.
+pub fn parse_error_exit_code(error: &clap::Error) -> u8 {
+    if error.use_stderr() {
+        64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A command line clap accepted must describe a period the jobs can handle without panicking.
+    fn exercise(cli: &Cli) {
+        use crate::jobs::Job;
+        if let Command::Run { job } = &cli.command {
+            let job = match job {
+                RunJob::Monthly { month, .. } => Job::Monthly(*month),
+                RunJob::Quarterly { quarter, .. } => Job::Quarterly(*quarter),
+                RunJob::Annual { year, .. } => Job::Annual(*year),
+                RunJob::Renewal { as_of, .. } | RunJob::Due { as_of } => {
+                    Job::Renewal(as_of.map_or(chrono::NaiveDate::MIN, |d| crate::domain::period::add_months(d, 3)))
+                }
+            };
+            let _ = (job.period_end(), job.period());
+        }
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("ict-partners").chain(args.iter().copied()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Arbitrary period strings and numbers: accepted and usable, or refused with exit 64 and a
+        /// message; never a panic.
+        #[test]
+        fn arbitrary_period_arguments_are_parsed_or_refused_never_panic(
+            value in prop_oneof![
+                "[0-9]{1,7}",
+                "-?[0-9]{1,12}",
+                "[0-9]{4}-[0-9]{1,3}",
+                "[0-9]{4}-Q[0-9]{1,2}",
+                "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+                "[0-9]{5,6}-[0-9]{2}(-[0-9]{2})?",
+                "\\PC{0,12}",
+            ],
+            which in 0usize..8,
+        ) {
+            let args: Vec<&str> = match which {
+                0 => vec!["run", "monthly", "--month", &value],
+                1 => vec!["run", "quarterly", "--quarter", &value],
+                2 => vec!["run", "annual", "--year", &value],
+                3 => vec!["run", "renewal", "--as-of", &value],
+                4 => vec!["run", "due", "--as-of", &value],
+                5 => vec!["explain", "--partner", "P01", "--month", &value],
+                6 => vec!["runs", "--limit", &value],
+                _ => vec!["gen-data", "--out", "x.sqlite", "--partners", &value, "--months", &value],
+            };
+            match parse(&args) {
+                Ok(cli) => exercise(&cli),
+                Err(e) => {
+                    prop_assert_eq!(parse_error_exit_code(&e), 64);
+                    prop_assert!(!e.to_string().trim().is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn years_out_of_range_are_refused_by_the_parser() {
+        let e = parse(&["run", "annual", "--year", "300000"]).unwrap_err();
+        assert_eq!(parse_error_exit_code(&e), 64);
+        assert!(e.to_string().contains("300000"), "{e}");
+        assert!(parse(&["run", "annual", "--year", "2026"]).is_ok());
+        assert_eq!(parse_error_exit_code(&parse(&["--help"]).unwrap_err()), 0);
+    }
 }

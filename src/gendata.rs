@@ -150,7 +150,7 @@ fn rows(args: &GenDataArgs) -> (Tables, u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let (first, last) = args.months;
     let mut t = Tables::default();
-    let n = args.partners.max(1);
+    let n = args.partners.max(1) as usize;
     let term_start = first.plus(-6).first_day();
     let term_end = add_months(last.last_day(), 9);
 

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 64 } else { 0 });
+            return ExitCode::from(ict_partners::cli::parse_error_exit_code(&e));
         }
     };
     telemetry::init(cli.log_format);
@@ -62,6 +62,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 )])
                 .into());
             }
+            if let Some(warning) = settings.calendar_warning(clock::today(settings.rules.timezone)) {
+                tracing::warn!("{warning}");
+                println!("warning: {warning}");
+            }
             println!(
                 "source: {:?}\nstore: {:?}\noutput: {}",
                 settings.source_url,
@@ -101,7 +105,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 println!("job {} ({state}): next {}", def.name, next.join(", "));
             }
             // The store is reachable and its schema current; what `run due` would do now.
-            let pending = due::pending(&settings, now).await?;
+            let pending = due::pending_read_only(&settings, now).await?;
             let pending: Vec<String> = pending.iter().map(|d| format!("{} {}", d.job.name(), d.job.period())).collect();
             match pending.len() {
                 0 => println!("store: reachable; nothing is due now"),
@@ -143,6 +147,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             print!("{}", approval::explain_month(&settings, &partner, month).await?);
             Ok(())
         }
+        Command::Mail { action: MailAction::List { queued, limit } } => {
+            let settings = settings::load(&load, &Environment::from_process())?;
+            let store = Store::open_read_only(&settings).await?;
+            let rows = store.outbox_entries(queued, limit).await;
+            store.close().await;
+            print!("{}", ict_partners::report::ledger::outbox_table(&rows?));
+            Ok(())
+        }
         Command::Mail { action: MailAction::Flush } => {
             let settings = settings::load(&load, &Environment::from_process())?;
             let now = clock::now_local(settings.rules.timezone);
@@ -163,7 +175,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Runs { limit } => {
             let settings = settings::load(&load, &Environment::from_process())?;
-            let store = Store::open(&settings).await?;
+            let store = Store::open_read_only(&settings).await?;
             let rows = store.ledger(limit).await;
             store.close().await;
             print!("{}", ict_partners::report::ledger::table(&rows?));

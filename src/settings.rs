@@ -69,6 +69,28 @@ pub struct Settings {
     pub calendar_years: BTreeMap<i32, CalendarYear>,
     /// Where each piece came from, for `check-config`.
     pub origins: Vec<String>,
+    /// The calendar file (for the message that asks to add a year), or `None` for the built-in one.
+    pub calendar_file: Option<PathBuf>,
+    /// How long before the calendar runs out `check-config` and `run due` warn.
+    pub calendar_warning_days: u32,
+}
+
+impl Settings {
+    /// The warning to give when the working calendar runs out within `calendar_warning_days` of
+    /// `today`: which year is missing and which file to edit.
+    pub fn calendar_warning(&self, today: NaiveDate) -> Option<String> {
+        let (year, left) = self.rules.calendar.running_out(today, self.calendar_warning_days)?;
+        let file = self.calendar_file.as_ref().map_or_else(
+            || "the built-in calendar (copy config/calendar-cn.toml, set [rules] calendar in the configuration)".into(),
+            |p| p.display().to_string(),
+        );
+        let when = if left > 0 { format!("runs out in {left} days") } else { "has run out".into() };
+        Some(format!(
+            "the working calendar has no data for {year} and {when}: add [years.{year}] to {file} from the State Council \
+             (国务院办公厅) notice on {year}'s holidays (holidays: the weekdays off; working_weekends: the 调休 \
+             Saturdays and Sundays worked); until then every working-clock ticket that needs a day of {year} is quarantined"
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +252,9 @@ fn default_locale() -> String {
 struct RawRulesRef {
     path: Option<String>,
     calendar: Option<String>,
+    /// Warn this many days before the calendar's last covered year ends (default 60).
+    #[serde(default)]
+    calendar_warning_days: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -326,6 +351,7 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         &mut problems,
         &mut origins,
     );
+    let calendar_file = calendar_path.clone().or_else(|| base.as_deref().map(|b| b.join("calendar-cn.toml")));
     let calendar_years = calendar_text.as_deref().and_then(|t| parse_calendar(t, &mut problems));
     let rules =
         rules_text.as_deref().and_then(|t| compile_rules(t, calendar_years.clone().unwrap_or_default(), &mut problems));
@@ -379,6 +405,10 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
             problems.push(format!("sources.{name}.url: unsupported scheme in {}", redact_url(url.expose())));
         }
     }
+    let calendar_warning_days = app.rules.as_ref().and_then(|r| r.calendar_warning_days).unwrap_or(60);
+    if calendar_warning_days > 366 {
+        problems.push(format!("rules.calendar_warning_days must be at most 366, not {calendar_warning_days}"));
+    }
     let store_pool = app.store.pool("store", 4, &mut problems);
     let schedule = app.schedule.unwrap_or_default().validate(base.as_deref(), &mut problems);
     let jobs = crate::schedule::load(&schedule.jobs_dir).unwrap_or_else(|job_problems| {
@@ -417,6 +447,8 @@ pub fn load(options: &LoadOptions, env: &Environment) -> Result<Settings, AppErr
         rules: rules.expect("no problems means the rules compiled"),
         calendar_years: calendar_years.unwrap_or_default(),
         origins,
+        calendar_file,
+        calendar_warning_days,
     })
 }
 
@@ -544,8 +576,15 @@ fn parse_calendar(text: &str, problems: &mut Vec<String>) -> Option<BTreeMap<i32
                 }
                 let weekend = matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun);
                 if weekend != weekend_expected {
-                    let what = if weekend_expected { "a weekend day" } else { "a weekday" };
-                    problems.push(format!("calendar: years.{key}.{list}: {s} is not {what}"));
+                    let why = if weekend_expected {
+                        "working_weekends lists the Saturdays and Sundays worked (调休)"
+                    } else {
+                        "holidays lists the weekdays off"
+                    };
+                    problems.push(format!(
+                        "calendar: years.{key}.{list}: {s} is a {}, likely a typo ({why})",
+                        day.format("%A")
+                    ));
                 }
                 if weekend_expected {
                     parsed.working_weekends.insert(day);
@@ -973,7 +1012,10 @@ pub fn missing_calendar_years(calendar: &WorkCalendar, through: i32) -> Vec<i32>
 
 /// Parses a `YYYY-MM-DD` date for the CLI.
 pub fn parse_cli_date(s: &str) -> Result<NaiveDate, String> {
-    crate::domain::period::parse_date(s).ok_or_else(|| format!("not a date (YYYY-MM-DD): {s:?}"))
+    use chrono::Datelike;
+    crate::domain::period::parse_date(s)
+        .filter(|d| (1900..=9999).contains(&d.year()))
+        .ok_or_else(|| format!("not a date between 1900-01-01 and 9999-12-31 (YYYY-MM-DD): {s:?}"))
 }
 
 #[cfg(test)]

@@ -37,6 +37,27 @@ impl WorkCalendar {
         self.years.keys().copied()
     }
 
+    /// The last day of the covered years that run on from `today`'s year without a gap; `None`
+    /// when `today`'s own year has no data.
+    pub fn covered_through(&self, today: NaiveDate) -> Option<NaiveDate> {
+        let mut year = today.year();
+        if !self.covers(year) {
+            return None;
+        }
+        while self.covers(year + 1) {
+            year += 1;
+        }
+        NaiveDate::from_ymd_opt(year, 12, 31)
+    }
+
+    /// When the calendar runs out within `warning_days` of `today`: the first year it lacks and the
+    /// days left until then (rules.md §3: working-clock tickets of that year cannot be decided).
+    pub fn running_out(&self, today: NaiveDate, warning_days: u32) -> Option<(i32, i64)> {
+        let Some(last) = self.covered_through(today) else { return Some((today.year(), 0)) };
+        let left = (last - today).num_days() + 1;
+        (left <= i64::from(warning_days)).then_some((last.year() + 1, left))
+    }
+
     /// `Some(true)` on a working day, `Some(false)` on a day off, `None` when the year has no data.
     pub fn is_working_day(&self, day: NaiveDate) -> Option<bool> {
         let year = self.years.get(&day.year())?;
@@ -96,5 +117,18 @@ pub(crate) mod tests {
         assert_eq!(cal.is_working_day(d("2026-02-15")), Some(false)); // plain Sunday
         assert_eq!(cal.is_working_day(d("2026-03-02")), Some(true)); // plain Monday
         assert_eq!(cal.is_working_day(d("2027-01-04")), None); // no data for 2027
+    }
+
+    #[test]
+    fn the_calendar_warns_before_it_runs_out() {
+        let cal = calendar_2026();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(cal.covered_through(d("2026-12-05")), Some(d("2026-12-31")));
+        // 27 days are left on 2026-12-05 (the 5th to the 31st): within 60, not within 20.
+        assert_eq!(cal.running_out(d("2026-12-05"), 60), Some((2027, 27)));
+        assert_eq!(cal.running_out(d("2026-12-05"), 20), None);
+        assert_eq!(cal.running_out(d("2026-06-01"), 60), None);
+        // A year with no data at all: it has run out already.
+        assert_eq!(cal.running_out(d("2027-01-02"), 60), Some((2027, 0)));
     }
 }

@@ -333,7 +333,7 @@ fn evaluate_tickets(
             continue;
         };
         let merged = sla::merge_pauses(opened, resolved, pauses.get(id).map_or(&[][..], Vec::as_slice));
-        let due = match sla::due_at(*class, &rules.calendar, opened, &merged) {
+        let due = match sla::due_at(*class, &rules.calendar, opened, &merged, resolved) {
             Ok(d) => d,
             Err(_) => {
                 c.quarantine_in(here, "tickets", id, "no_calendar_year");
@@ -361,10 +361,7 @@ fn evaluate_tickets(
             source: "tickets".into(),
             row_id: id.into(),
             started_at: Some(opened),
-            due_at: match due {
-                Due::At(d) => Some(d),
-                Due::Never => None,
-            },
+            due_at: due.instant(),
             finished_at: resolved,
             outcome: if attribution.on_time { "on_time" } else { "late" }.into(),
             value: None,

@@ -146,8 +146,12 @@ pub fn add_years(date: NaiveDate, years: i32) -> NaiveDate {
     add_months(date, years * 12)
 }
 
+/// The years a date of the contract may have (`YYYY-MM-DD`: four digits). Anything else is
+/// unparsable, so that date arithmetic on source data (bans, notice periods) can never overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().filter(|d| YEARS.contains(&d.year()))
 }
 
 /// Parses the contract's `YYYY-MM-DD HH:MM:SS` (a `T` separator and fractional seconds of zero are
@@ -157,7 +161,7 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
             // Durations are whole seconds; a sub-second part would silently change on-time decisions.
-            return (t.and_utc().timestamp_subsec_nanos() == 0).then_some(t);
+            return (t.and_utc().timestamp_subsec_nanos() == 0 && YEARS.contains(&t.year())).then_some(t);
         }
     }
     None
@@ -210,5 +214,7 @@ mod tests {
         assert!(parse_timestamp("2026-03-04 12:00:00.000").is_some());
         assert!(parse_timestamp("2026-03-04 12:00:00.5").is_none());
         assert!(parse_timestamp("yesterday").is_none());
+        assert!(parse_timestamp("20260-03-04 12:00:00").is_none());
+        assert!(parse_date("262143-12-31").is_none() && parse_date("0099-01-01").is_none());
     }
 }

@@ -162,7 +162,8 @@ pub fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
                 .monthly
                 .iter()
                 .filter(|m| m.partner_id == partner && m.score.is_some())
-                .filter(|m| m.month.first_day() <= end && m.month.last_day() >= start && m.month.last_day() <= d)
+                // Months over when D begins: their last day is before D (rules.md §8).
+                .filter(|m| m.month.first_day() <= end && m.month.last_day() >= start && m.month.last_day() < d)
                 .collect();
             let sum: Decimal = scores.iter().filter_map(|m| m.score).sum();
             let average = (!scores.is_empty()).then(|| round2(sum / Decimal::from(scores.len())));

@@ -29,11 +29,25 @@ pub struct Pause {
     pub resumed_at: Option<NaiveDateTime>,
 }
 
-/// A deadline: an instant, or never (an open-ended pause stopped the clock first).
+/// A deadline: an instant, or never (an open-ended pause stopped the clock first), or not
+/// reached by the instant the ticket was resolved (so it is on time, and where the deadline would
+/// lie need not be known: it may fall in a year the calendar does not cover, rules.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Due {
     At(NaiveDateTime),
+    /// Later than this instant (the resolution); not computed further.
+    After(NaiveDateTime),
     Never,
+}
+
+impl Due {
+    /// The deadline when it was computed.
+    pub fn instant(self) -> Option<NaiveDateTime> {
+        match self {
+            Due::At(t) => Some(t),
+            Due::After(_) | Due::Never => None,
+        }
+    }
 }
 
 /// The deadline needs a working day of a year the calendar does not cover.
@@ -88,15 +102,29 @@ fn pause_at(pauses: &[Pause], t: NaiveDateTime) -> (Option<&Pause>, Option<Naive
     (None, None)
 }
 
-/// The next stretch `[start, end)` after `from` in which the clock runs, or `None` when it never
-/// runs again (an open-ended pause). `end = None` is an unbounded natural stretch.
+/// Where the clock runs next after an instant.
+enum Stretch {
+    /// `[start, end)`; `end = None` is an unbounded natural stretch.
+    Running(NaiveDateTime, Option<NaiveDateTime>),
+    /// It never runs again (an open-ended pause).
+    Stopped,
+    /// The horizon was reached first: nothing after it was looked at.
+    Horizon,
+}
+
+/// The next stretch after `t` in which the clock runs. Nothing at or after `horizon` is looked at:
+/// a resolved ticket is decided by the days before its resolution alone (rules.md §3).
 fn next_running_stretch(
     clock: ClockKind,
     calendar: &WorkCalendar,
     pauses: &[Pause],
     mut t: NaiveDateTime,
-) -> Result<Option<(NaiveDateTime, Option<NaiveDateTime>)>, NoCalendarYear> {
+    horizon: Option<NaiveDateTime>,
+) -> Result<Stretch, NoCalendarYear> {
     loop {
+        if horizon.is_some_and(|h| t >= h) {
+            return Ok(Stretch::Horizon);
+        }
         let (holding, next_pause) = pause_at(pauses, t);
         if let Some(p) = holding {
             match p.resumed_at {
@@ -104,11 +132,11 @@ fn next_running_stretch(
                     t = end;
                     continue;
                 }
-                None => return Ok(None),
+                None => return Ok(Stretch::Stopped),
             }
         }
         let stretch_end = match clock {
-            ClockKind::Natural => return Ok(Some((t, next_pause))),
+            ClockKind::Natural => return Ok(Stretch::Running(t, next_pause)),
             ClockKind::Working => {
                 let day = t.date();
                 let working = calendar.is_working_day(day).ok_or(NoCalendarYear(chrono::Datelike::year(&day)))?;
@@ -128,22 +156,27 @@ fn next_running_stretch(
                 next_pause.map_or(end, |p| p.min(end))
             }
         };
-        return Ok(Some((t, Some(stretch_end))));
+        return Ok(Stretch::Running(t, Some(stretch_end)));
     }
 }
 
 /// `due_at`: the earliest instant at which the counted seconds since `opened` reach the limit.
+/// With `resolved`, the days from the resolution on are never looked at: a limit not reached by
+/// then is `Due::After(resolved)` (on time), whatever the calendar knows of later years.
 pub fn due_at(
     class: SlaClass,
     calendar: &WorkCalendar,
     opened: NaiveDateTime,
     merged_pauses: &[Pause],
+    resolved: Option<NaiveDateTime>,
 ) -> Result<Due, NoCalendarYear> {
     let mut remaining = class.limit_seconds;
     let mut t = opened;
     loop {
-        let Some((start, end)) = next_running_stretch(class.clock, calendar, merged_pauses, t)? else {
-            return Ok(Due::Never);
+        let (start, end) = match next_running_stretch(class.clock, calendar, merged_pauses, t, resolved)? {
+            Stretch::Running(start, end) => (start, end),
+            Stretch::Stopped => return Ok(Due::Never),
+            Stretch::Horizon => return Ok(Due::After(resolved.unwrap_or(t))),
         };
         match end {
             None => return Ok(Due::At(start + Duration::seconds(remaining))),
@@ -170,7 +203,7 @@ pub fn elapsed(
     let mut total = 0;
     let mut t = opened;
     while t < until {
-        let Some((start, end)) = next_running_stretch(clock, calendar, merged_pauses, t)? else {
+        let Stretch::Running(start, end) = next_running_stretch(clock, calendar, merged_pauses, t, Some(until))? else {
             break;
         };
         if start >= until {
@@ -197,7 +230,7 @@ pub fn attribute(finished: Option<NaiveDateTime>, due: Due) -> Option<Attributio
         (Some(done), Due::At(d)) if done > d => Some(Attribution { month: Month::of_instant(d), on_time: false }),
         (Some(done), _) => Some(Attribution { month: Month::of_instant(done), on_time: true }),
         (None, Due::At(d)) => Some(Attribution { month: Month::of_instant(d), on_time: false }),
-        (None, Due::Never) => None,
+        (None, Due::After(_) | Due::Never) => None,
     }
 }
 
@@ -220,7 +253,7 @@ mod tests {
     fn due(class: SlaClass, opened: &str, pauses: &[(&str, Option<&str>)], resolved: Option<&str>) -> Due {
         let raw: Vec<Pause> = pauses.iter().map(|(p, r)| Pause { paused_at: ts(p), resumed_at: r.map(ts) }).collect();
         let merged = merge_pauses(ts(opened), resolved.map(ts), &raw);
-        due_at(class, &calendar_2026(), ts(opened), &merged).unwrap()
+        due_at(class, &calendar_2026(), ts(opened), &merged, None).unwrap()
     }
     fn at(s: &str) -> Due {
         Due::At(ts(s))
@@ -274,15 +307,36 @@ mod tests {
 
     #[test]
     fn year_without_calendar_data_is_an_error_not_a_weekday_guess() {
-        let merged = merge_pauses(ts("2026-12-31 09:00:00"), None, &[]);
-        let result = due_at(standard(), &calendar_2026(), ts("2026-12-31 09:00:00"), &merged);
-        assert_eq!(result, Err(NoCalendarYear(2027)));
+        // examples.md: Thu 2026-12-31 09:00, unresolved (or resolved in 2027): needs 2027's days.
+        let opened = ts("2026-12-31 09:00:00");
+        let merged = merge_pauses(opened, None, &[]);
+        assert_eq!(due_at(standard(), &calendar_2026(), opened, &merged, None), Err(NoCalendarYear(2027)));
+        let resolved = ts("2027-01-04 10:00:00");
+        let merged = merge_pauses(opened, Some(resolved), &[]);
+        assert_eq!(due_at(standard(), &calendar_2026(), opened, &merged, Some(resolved)), Err(NoCalendarYear(2027)));
+    }
+
+    #[test]
+    fn a_ticket_resolved_before_its_limit_needs_no_day_after_its_resolution() {
+        // examples.md: Thu 2026-12-31 09:00, resolved 16:00: 5.5 working hours, the limit (15 h)
+        // not reached, so due_at (in 2027) is not needed: on time, counted in 2026-12.
+        let (opened, resolved) = (ts("2026-12-31 09:00:00"), ts("2026-12-31 16:00:00"));
+        let merged = merge_pauses(opened, Some(resolved), &[]);
+        let d = due_at(standard(), &calendar_2026(), opened, &merged, Some(resolved)).unwrap();
+        assert_eq!(d, Due::After(resolved));
+        let a = attribute(Some(resolved), d).unwrap();
+        assert_eq!((a.month.to_string(), a.on_time), ("2026-12".into(), true));
+        // Resolved at the very end of the covered year: still only 2026's days are looked at.
+        let midnight = ts("2027-01-01 00:00:00");
+        let merged = merge_pauses(opened, Some(midnight), &[]);
+        assert_eq!(due_at(standard(), &calendar_2026(), opened, &merged, Some(midnight)), Ok(Due::After(midnight)));
     }
 
     #[test]
     fn deadline_inside_covered_year_is_decided_even_if_resolved_next_year() {
-        let merged = merge_pauses(ts("2026-12-28 09:00:00"), Some(ts("2027-01-05 10:00:00")), &[]);
-        let d = due_at(standard(), &calendar_2026(), ts("2026-12-28 09:00:00"), &merged).unwrap();
+        let resolved = ts("2027-01-05 10:00:00");
+        let merged = merge_pauses(ts("2026-12-28 09:00:00"), Some(resolved), &[]);
+        let d = due_at(standard(), &calendar_2026(), ts("2026-12-28 09:00:00"), &merged, Some(resolved)).unwrap();
         assert_eq!(d, at("2026-12-29 18:00:00"));
         let a = attribute(Some(ts("2027-01-05 10:00:00")), d).unwrap();
         assert_eq!((a.month.to_string(), a.on_time), ("2026-12".into(), false));
@@ -403,9 +457,28 @@ mod tests {
             }).collect();
             let cal = calendar_2026();
             let merged = merge_pauses(opened, None, &pauses);
-            if let Due::At(d) = due_at(SlaClass { limit_seconds: limit, clock }, &cal, opened, &merged).unwrap() {
+            if let Due::At(d) = due_at(SlaClass { limit_seconds: limit, clock }, &cal, opened, &merged, None).unwrap() {
                 prop_assert_eq!(elapsed(clock, &cal, opened, &merged, d).unwrap(), limit);
                 prop_assert!(elapsed(clock, &cal, opened, &merged, d - Duration::seconds(1)).unwrap() < limit);
+            }
+        }
+
+        #[test]
+        fn looking_only_before_the_resolution_decides_the_same(opened in arb_instant(), limit in 1i64..40 * 3600,
+                                                               raw in arb_pauses(), after in 0i64..12 * 86400,
+                                                               working in any::<bool>()) {
+            let clock = if working { ClockKind::Working } else { ClockKind::Natural };
+            let class = SlaClass { limit_seconds: limit, clock };
+            let resolved = opened + Duration::seconds(after);
+            let pauses: Vec<Pause> = raw.iter().map(|(o, len)| Pause {
+                paused_at: opened + Duration::seconds(*o),
+                resumed_at: len.map(|l| opened + Duration::seconds(o + l)),
+            }).collect();
+            let merged = merge_pauses(opened, Some(resolved), &pauses);
+            let cal = calendar_2026();
+            if let Ok(full) = due_at(class, &cal, opened, &merged, None) {
+                let bounded = due_at(class, &cal, opened, &merged, Some(resolved)).unwrap();
+                prop_assert_eq!(attribute(Some(resolved), bounded), attribute(Some(resolved), full));
             }
         }
 
@@ -415,7 +488,7 @@ mod tests {
             let cal = calendar_2026();
             let class = SlaClass { limit_seconds: limit, clock: ClockKind::Working };
             let (early, late) = (opened + Duration::seconds(a.min(b)), opened + Duration::seconds(a.max(b)));
-            let d = due_at(class, &cal, opened, &[]).unwrap();
+            let d = due_at(class, &cal, opened, &[], None).unwrap();
             let on_time = |r| attribute(Some(r), d).unwrap().on_time;
             prop_assert!(on_time(early) || !on_time(late));
         }

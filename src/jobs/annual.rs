@@ -34,9 +34,18 @@ pub async fn run(settings: &Settings, year: i32, options: RunOptions) -> anyhow:
         presales_revenue: &presales_revenue,
     };
     let rows = annual(&input, &settings.rules);
-    let dir = period_dir(&settings.output_dir, "annual", &year.to_string());
+    let period = period_dir(&settings.output_dir, "annual", &year.to_string());
+    let dir = options.output_dir(period.clone(), &settings.rules.hash);
     let report = lifecycle::annual_report(year, &rows, options.preview)?;
-    write_outputs(&dir, &[("annual.csv", csv::annual(&rows)), ("annual.html", report.into_bytes())])?;
+    let files = [("annual.csv", csv::annual(&rows)), ("annual.html", report.into_bytes())];
+    write_outputs(&dir, &files)?;
+    if options.preview && !options.dry_run {
+        // The annual job stores nothing: its year folder never holds stored results that a preview
+        // could contradict, and until the year is over the latest preview is all there is (the
+        // conformance check reads `annual/<year>/annual.csv` after `--preview`). The year's final
+        // run replaces it.
+        write_outputs(&period, &files)?;
+    }
     let tiers = |t| rows.iter().filter(|r| r.tier == t).count();
     let line = format!(
         "annual {year}: {} partners, tiers A {} / B {} / C {} / D {}",

@@ -66,7 +66,7 @@ pub async fn reopen(
 }
 
 pub async fn explain_month(settings: &Settings, partner: &str, month: Month) -> anyhow::Result<String> {
-    let store = Store::open(settings).await?;
+    let store = Store::open_read_only(settings).await?;
     let stored = store.explanation(month, partner).await;
     store.close().await;
     match stored? {

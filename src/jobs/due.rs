@@ -47,12 +47,21 @@ pub fn as_of(day: Option<chrono::NaiveDate>, now: NaiveDateTime) -> Result<Naive
 
 /// The job periods due by `as_of` that are not done yet, oldest first.
 pub async fn pending(settings: &Settings, as_of: NaiveDateTime) -> anyhow::Result<Vec<Due>> {
+    pending_in(settings, as_of, false).await
+}
+
+/// [`pending`] for a command that only looks (`check-config`): the store is opened read only.
+pub async fn pending_read_only(settings: &Settings, as_of: NaiveDateTime) -> anyhow::Result<Vec<Due>> {
+    pending_in(settings, as_of, true).await
+}
+
+async fn pending_in(settings: &Settings, as_of: NaiveDateTime, read_only: bool) -> anyhow::Result<Vec<Due>> {
     let s = &settings.schedule;
     let due = schedule::due(&settings.jobs, settings.rules.timezone, as_of, s.look_back_months, s.first_period);
     if due.is_empty() {
         return Ok(due);
     }
-    let store = Store::open(settings).await?;
+    let store = if read_only { Store::open_read_only(settings).await? } else { Store::open(settings).await? };
     let mut out = Vec::new();
     for d in due {
         if !store.is_done(d.job.name(), &d.job.period()).await? {
@@ -79,6 +88,16 @@ pub async fn run_due(settings: &Settings, as_of: NaiveDateTime, started_by: Star
             return pass;
         }
     };
+    if let Some(warning) = settings.calendar_warning(as_of.date()) {
+        // Once a day (the alert rule), not at every timer tick: the operators must add next year's
+        // holidays in time.
+        let year = settings.rules.calendar.running_out(as_of.date(), settings.calendar_warning_days).map_or(0, |y| y.0);
+        let subject = format!("[ict-partners] the working calendar has no data for {year}");
+        if notify_once_a_day(settings, "calendar", &year.to_string(), &subject, &format!("{warning}.\n")).await {
+            tracing::warn!("{warning}");
+            pass.lines.push(format!("warning: {warning}"));
+        }
+    }
     if pending.is_empty() {
         pass.lines.push(format!("nothing due as of {}", as_of.format("%Y-%m-%d %H:%M")));
     }
@@ -204,27 +223,6 @@ async fn alert(settings: &Settings, job: Option<Job>, error: &anyhow::Error) {
         Some(job) => (job.name(), job.period()),
         None => ("due", crate::clock::today(settings.rules.timezone).to_string()),
     };
-    let job_recipients = settings.jobs.iter().find(|d| d.name == name).map(|d| d.recipients.clone());
-    let mut recipients = settings.schedule.alert_recipients.clone();
-    for r in job_recipients.unwrap_or_default() {
-        if !recipients.contains(&r) {
-            recipients.push(r);
-        }
-    }
-    if recipients.is_empty() {
-        return;
-    }
-    // A marker per job period outside the store (which may be what fails): its age says when the
-    // last alert went out.
-    let marker =
-        settings.output_dir.join(".alerts").join(format!("{name}-{}", crate::report::forms::safe_name(&period)));
-    let recent = std::fs::metadata(&marker)
-        .and_then(|m| m.modified())
-        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < std::time::Duration::from_secs(24 * 3600)));
-    if recent {
-        tracing::info!(job = name, period = %period, "already alerted within the last day");
-        return;
-    }
     let host = crate::store::ledger::host_name();
     let code = exit_code_of(error);
     let text = format!(
@@ -235,14 +233,51 @@ async fn alert(settings: &Settings, job: Option<Job>, error: &anyhow::Error) {
          The run ledger has the details; nothing partial was kept. While this keeps failing, this\n\
          alert is repeated once a day.\n"
     );
+    notify_once_a_day(settings, name, &period, &format!("[ict-partners] {name} {period} failed (exit {code})"), &text)
+        .await;
+}
+
+/// Mails the alert recipients (and the job's own, when `name` is a job) directly, not through the
+/// store's outbox (the store may be what failed). While the same thing keeps happening they hear
+/// of it once a day, not at every timer tick: a marker per (name, period) outside the store says
+/// when the last one went out. A failure to send is logged, never fatal.
+/// Returns whether this was the first time within the day (the marker is then renewed).
+async fn notify_once_a_day(settings: &Settings, name: &str, period: &str, subject: &str, text: &str) -> bool {
+    let marker =
+        settings.output_dir.join(".alerts").join(format!("{name}-{}", crate::report::forms::safe_name(period)));
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < std::time::Duration::from_secs(24 * 3600)));
+    if recent {
+        tracing::info!(job = name, period = %period, "already alerted within the last day");
+        return false;
+    }
+    let note = || {
+        let written =
+            marker.parent().map(std::fs::create_dir_all).transpose().and_then(|_| std::fs::write(&marker, b""));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not note the alert; the next pass alerts again");
+        }
+    };
+    let job_recipients = settings.jobs.iter().find(|d| d.name == name).map(|d| d.recipients.clone());
+    let mut recipients = settings.schedule.alert_recipients.clone();
+    for r in job_recipients.unwrap_or_default() {
+        if !recipients.contains(&r) {
+            recipients.push(r);
+        }
+    }
+    if recipients.is_empty() {
+        note();
+        return true;
+    }
     let letter = crate::mail::Letter {
-        subject: format!("[ict-partners] {name} {period} failed (exit {code})"),
-        html: format!("<pre>{}</pre>", minijinja::HtmlEscape(&text)),
-        text,
+        subject: subject.to_string(),
+        html: format!("<pre>{}</pre>", minijinja::HtmlEscape(text)),
+        text: text.to_string(),
         images: vec![],
     };
     let kind = format!("alert-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
-    let messages = super::letters_to(settings, name, &period, &kind, &recipients, &letter, &[]);
+    let messages = super::letters_to(settings, name, period, &kind, &recipients, &letter, &[]);
     let outbox = settings.output_dir.join("outbox");
     let errors = crate::mail::send_without_outbox(
         settings.smtp_url.as_ref(),
@@ -253,15 +288,12 @@ async fn alert(settings: &Settings, job: Option<Job>, error: &anyhow::Error) {
     )
     .await;
     for e in &errors {
-        tracing::warn!(error = %e, "the failure alert could not be sent");
+        tracing::warn!(error = %e, "the alert could not be sent");
     }
     if errors.len() < messages.len() {
-        let written =
-            marker.parent().map(std::fs::create_dir_all).transpose().and_then(|_| std::fs::write(&marker, b""));
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "could not note the alert; the next failure alerts again");
-        }
+        note();
     }
+    true
 }
 
 /// Pings the heartbeat URL (success) or the fail URL; a ping that fails is logged, never fatal.

@@ -89,6 +89,19 @@ impl RunOptions {
     pub fn stores(&self) -> bool {
         !self.preview && !self.dry_run
     }
+
+    /// Where a run writes (interface.md): the period's own folder holds only the stored, final
+    /// results; a dry run writes under `what-if/<first 12 hex digits of the rules hash>/` and a
+    /// preview under `preview/`, so neither can ever replace what finance and partners read.
+    pub fn output_dir(&self, period_dir: PathBuf, rules_hash: &str) -> PathBuf {
+        if self.dry_run {
+            period_dir.join("what-if").join(rules_hash.get(..12).unwrap_or(rules_hash))
+        } else if self.preview {
+            period_dir.join("preview")
+        } else {
+            period_dir
+        }
+    }
 }
 
 /// Writes named outputs into a period folder, atomically each.

@@ -64,7 +64,7 @@ pub async fn run(
     let reports = report::monthly::reports(&input)?;
     let workbook = report::monthly::workbook(&result, &settings.locale)?;
 
-    let dir = period_dir(&settings.output_dir, "monthly", &month.to_string());
+    let dir = options.output_dir(period_dir(&settings.output_dir, "monthly", &month.to_string()), &rules.hash);
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("scores.csv".into(), csv::scores(&result)),
         ("indicators.csv".into(), csv::indicators(&result)),

@@ -39,7 +39,8 @@ pub async fn run(
     if options.stores() {
         store.save_quarter(&result, &settings.rules.hash, &stamp(now)).await?;
     }
-    let dir = period_dir(&settings.output_dir, "quarterly", &quarter.to_string());
+    let dir =
+        options.output_dir(period_dir(&settings.output_dir, "quarterly", &quarter.to_string()), &settings.rules.hash);
     // One 结算确认表 per (partner, commissioning unit): a sheet of the workbook and a printable page.
     let forms = forms::forms(&result, &names, options.preview);
     let mut files = vec![

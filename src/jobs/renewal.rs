@@ -61,7 +61,7 @@ pub async fn run(
         store.record_renewal_notices(&rows, as_of).await?;
     }
 
-    let dir = period_dir(&settings.output_dir, "renewal", &as_of.to_string());
+    let dir = options.output_dir(period_dir(&settings.output_dir, "renewal", &as_of.to_string()), &rules.hash);
     let mut files = vec![
         ("renewals.csv".to_string(), csv::renewals(&with_notice)),
         ("exits.csv".to_string(), csv::exits(&exit_rows)),

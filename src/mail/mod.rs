@@ -161,6 +161,7 @@ pub async fn deliver(
         None => None,
     };
     let sender: Option<lettre::Address> = from.parse::<Mailbox>().ok().map(|m| m.email);
+    let total = queued.len();
     for message in queued {
         let result = send_one(transport.as_ref(), sender.clone(), timeout, outbox_dir, &message).await;
         match result {
@@ -169,10 +170,21 @@ pub async fn deliver(
                 done.sent += 1;
             }
             Err(e) => {
+                // The first timeout or refusal ends the delivery: a server that does not answer
+                // would otherwise cost one full timeout per message. Everything left stays queued
+                // for the next run or `mail flush`.
                 let text = redact_url(&e);
-                tracing::warn!(recipient = %message.recipient, kind = %message.kind, error = %text, "message not delivered; it stays queued");
                 store.mark_failed(&message, &text).await?;
-                done.failed += 1;
+                done.failed = total - done.sent;
+                tracing::warn!(
+                    recipient = %message.recipient,
+                    kind = %message.kind,
+                    error = %text,
+                    waiting = done.failed,
+                    "mail server failed; stopped delivering, {} messages still waiting in the outbox",
+                    done.failed
+                );
+                break;
             }
         }
     }

@@ -48,6 +48,26 @@ pub fn table(rows: &[LedgerRow]) -> String {
     out
 }
 
+/// The outbox as a plain-text table for `mail list`: one line per message, newest first.
+pub fn outbox_table(rows: &[crate::store::OutboxEntry]) -> String {
+    if rows.is_empty() {
+        return "the outbox is empty\n".into();
+    }
+    let mut out = String::new();
+    for r in rows {
+        let when = r.sent_at.as_deref().unwrap_or(&r.created_at);
+        let error =
+            r.last_error.as_deref().and_then(|e| e.lines().next()).map(|e| format!("  ({e})")).unwrap_or_default();
+        out.push_str(&format!(
+            "{:<6} {when}  {} {} {} → {}  attempts {}{error}\n",
+            r.status, r.job, r.period, r.kind, r.recipient, r.attempts
+        ));
+    }
+    let queued = rows.iter().filter(|r| r.status == "queued").count();
+    out.push_str(&format!("{} messages listed, {queued} queued\n", rows.len()));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -285,9 +285,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query(&self.sql(
+            // Only a row still running is this run's to close: a run whose lease ran out and whose
+            // period was taken over (marked aborted) must neither overwrite that nor supersede the
+            // newer success; the transaction is rolled back, the superseding included.
+            let closed = sqlx::query(&self.sql(
                 "UPDATE run_ledger SET status = ?, finished_at = ?, lease_until = NULL, row_counts = ?, error = ?, \
-                 rules_hash = ? WHERE run_id = ?",
+                 rules_hash = ? WHERE run_id = ? AND status = 'running'",
             ))
             .bind(outcome.as_str())
             .bind(utc(chrono::Utc::now()))
@@ -297,10 +300,26 @@ impl Store {
             .bind(&claim.run_id)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await
+            if closed.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await.map(|()| true)
         }
         .await
-        .map_err(|e| classify_sqlx(e, "recording the run in the ledger"));
+        .map_err(|e| classify_sqlx(e, "recording the run in the ledger"))
+        .and_then(|closed| {
+            if closed {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "run {} lost its claim on {} {} (its lease ran out and another run took the period over); its end is not recorded",
+                    claim.run_id,
+                    claim.job,
+                    claim.period
+                ))
+            }
+        });
         if let Some(mut conn) = claim.lock.take() {
             let release = match self.dialect {
                 Dialect::Postgres => {
@@ -417,4 +436,47 @@ pub struct LedgerRow {
     pub pid: i64,
     pub row_counts: Option<String>,
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Secret;
+    use crate::store::PoolSettings;
+
+    async fn statuses(store: &Store) -> Vec<(String, String)> {
+        sqlx::query("SELECT run_id, status FROM run_ledger ORDER BY started_at, run_id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_period_was_taken_over_cannot_close_it_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Secret::new(format!("sqlite://{}", dir.path().join("store.sqlite").display()));
+        let store = Store::connect(&url, PoolSettings::default()).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let first = store.claim("monthly", "2026-10", "manual", lease).await.unwrap();
+        let first_id = first.run_id.clone();
+        // As if the first run were another machine's whose lease ran out: the next claimant takes over.
+        sqlx::query("UPDATE run_ledger SET host = 'elsewhere', lease_until = '2000-01-01 00:00:00' WHERE run_id = ?")
+            .bind(&first_id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let second = store.claim("monthly", "2026-10", "manual", lease).await.unwrap();
+        let second_id = second.run_id.clone();
+        store.finish(second, Outcome::Succeeded, "second", None, "h").await.unwrap();
+        // The first run ends late: it is told, and the ledger keeps what happened.
+        let late = store.finish(first, Outcome::Succeeded, "first", None, "h").await;
+        assert!(late.is_err_and(|e| e.to_string().contains("lost its claim")));
+        let rows = statuses(&store).await;
+        assert!(rows.contains(&(first_id, "aborted".into())), "{rows:?}");
+        assert!(rows.contains(&(second_id, "succeeded".into())), "{rows:?}");
+        store.close().await;
+    }
 }

@@ -37,6 +37,13 @@ pub struct Store {
     url: String,
 }
 
+/// Whether a command may create and migrate the store, or only reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
 /// Pool size and how long to wait for a connection, from `[store]` (and `[source]`) in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
@@ -105,8 +112,19 @@ impl Store {
         Self::connect(&settings.store_url, settings.store_pool).await
     }
 
+    /// Opens an existing store for reading only: never creates, migrates or changes it (the
+    /// commands that only look: `check-config`, `runs`, `explain`, `mail list`). A store that
+    /// does not exist yet is exit 69, saying so.
+    pub async fn open_read_only(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
+        Self::connect_as(&settings.store_url, settings.store_pool, Access::ReadOnly).await
+    }
+
     /// Opens (creating if needed, for SQLite) the store and brings its schema up to date.
     pub async fn connect(url: &Secret, pool: PoolSettings) -> anyhow::Result<Self> {
+        Self::connect_as(url, pool, Access::ReadWrite).await
+    }
+
+    async fn connect_as(url: &Secret, pool: PoolSettings, access: Access) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         // `?busy_timeout=SECONDS` (SQLite, default 30): how long to wait for a store another process holds.
         let (raw, busy) = busy_timeout(url.expose());
@@ -126,6 +144,19 @@ impl Store {
             anyhow::Error::from(AppError::Unavailable(format!("cannot open store {}: {e}", redact_url(&raw))))
         };
         let url = match dialect {
+            Dialect::Sqlite if access == Access::ReadOnly => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&raw)
+                    .map_err(|e| AppError::Usage(format!("store URL {}: {e}", redact_url(&raw))))?;
+                if !options.get_filename().exists() {
+                    return Err(AppError::Unavailable(format!(
+                        "there is no results store at {} yet (the first run creates it); nothing was changed",
+                        options.get_filename().display()
+                    ))
+                    .into());
+                }
+                let base = raw.split('?').next().unwrap_or(&raw);
+                format!("{base}?mode=ro")
+            }
             Dialect::Sqlite => {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(&raw)
                     .map_err(|e| AppError::Usage(format!("store URL {}: {e}", redact_url(&raw))))?;
@@ -169,6 +200,20 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| unavailable(&e))?;
+        if access == Access::ReadOnly {
+            let store = Self { pool, dialect, url };
+            // A server database the pipeline never wrote to has no tables yet: say so, change nothing.
+            let migrated = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&store.pool).await;
+            if let Err(e) = migrated {
+                store.close().await;
+                return Err(AppError::Unavailable(format!(
+                    "the results store {} has no tables yet (the first run creates them): {e}",
+                    redact_url(&raw)
+                ))
+                .into());
+            }
+            return Ok(store);
+        }
         if dialect == Dialect::Sqlite {
             // WAL lets readers (explain, check-config) in while a run writes; it is a property of
             // the file, so it is set once rather than on every connection.
@@ -539,6 +584,21 @@ pub struct OutboxMessage {
     pub eml: Vec<u8>,
 }
 
+/// One outbox row as `mail list` shows it.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub job: String,
+    pub period: String,
+    pub recipient: String,
+    pub kind: String,
+    pub subject: String,
+    pub status: String,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
 /// The outbox.
 impl Store {
     /// Records messages before anything is sent. A message already recorded for the same
@@ -615,6 +675,36 @@ impl Store {
                 eml: r.get(6),
             })
             .collect())
+    }
+
+    /// The outbox as a table for operators (`mail list`), newest first.
+    pub async fn outbox_entries(&self, queued_only: bool, limit: i64) -> anyhow::Result<Vec<OutboxEntry>> {
+        let filter = if queued_only { "WHERE status = 'queued' " } else { "" };
+        let rows = sqlx::query(&self.sql(&format!(
+            "SELECT job, period, recipient, kind, subject, status, created_at, sent_at, attempts, last_error \
+             FROM outbox {filter}ORDER BY created_at DESC, job, period, kind, recipient LIMIT ?"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify_sqlx(e, "reading the outbox"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxEntry {
+                    job: r.try_get(0)?,
+                    period: r.try_get(1)?,
+                    recipient: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    subject: sql::text(r, 4).unwrap_or_default(),
+                    status: r.try_get(5)?,
+                    created_at: r.try_get(6)?,
+                    sent_at: r.try_get(7)?,
+                    attempts: r.try_get(8)?,
+                    last_error: sql::text(r, 9),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| classify_sqlx(e, "reading the outbox"))
     }
 
     pub async fn mark_sent(&self, m: &OutboxMessage, at: &str, transport: &str) -> anyhow::Result<()> {

@@ -112,6 +112,19 @@ fn months_outside_the_term_or_not_yet_over_do_not_count() {
 }
 
 #[test]
+fn a_month_counts_only_once_it_is_over_when_the_day_begins() {
+    // rules.md §8: as of 2026-10-31 October is not over (its last day is not before D); as of
+    // 2026-11-01 it is. With October alone, 10-31 has no history: not eligible.
+    let f = Frames::new(contracts(&[("C1", "P1", "aftersales", "2026-10-01", "2026-12-31")]));
+    let monthly = month_scores("P1", &[("2026-10", dec!(80))]);
+    let r = &f.run("2026-10-31", &monthly)[0];
+    assert_eq!((r.months_assessed, r.average_score, r.term_grade, r.c_grades), (0, None, None, Some(0)));
+    assert!(!r.eligible && r.reasons.contains("no_assessment_history"), "{r:?}");
+    let r = &f.run("2026-11-01", &monthly)[0];
+    assert_eq!((r.months_assessed, r.average_score, r.term_grade), (1, Some(dec!(80.00)), Some(Grade::B)));
+}
+
+#[test]
 fn presales_contract_is_averaged_from_assessment_scores() {
     // Scores 80, 85.5 inside the term (completed 2026-03-01 and 2026-10-31); 40 completed after D
     // and a NULL score are left out: (80 + 85.5) / 2 = 82.75 → B.
