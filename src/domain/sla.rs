@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDateTime, NaiveTime};
 
 /// How a class's clock runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClockKind {
+pub(crate) enum ClockKind {
     /// Every second counts (24×7).
     Natural,
     /// Only seconds inside the working windows of working days count.
@@ -16,24 +16,24 @@ pub enum ClockKind {
 
 /// An SLA class of the rules: its limit in whole seconds and its clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlaClass {
-    pub limit_seconds: i64,
-    pub clock: ClockKind,
+pub(crate) struct SlaClass {
+    pub(crate) limit_seconds: i64,
+    pub(crate) clock: ClockKind,
 }
 
 /// A pause as read from the source, after the `resumed_at < paused_at` check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pause {
-    pub paused_at: NaiveDateTime,
+pub(crate) struct Pause {
+    pub(crate) paused_at: NaiveDateTime,
     /// `None` while still paused.
-    pub resumed_at: Option<NaiveDateTime>,
+    pub(crate) resumed_at: Option<NaiveDateTime>,
 }
 
 /// A deadline: an instant, or never (an open-ended pause stopped the clock first), or not
 /// reached by the instant the ticket was resolved (so it is on time, and where the deadline would
 /// lie need not be known: it may fall in a year the calendar does not cover, rules.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Due {
+pub(crate) enum Due {
     At(NaiveDateTime),
     /// Later than this instant (the resolution); not computed further.
     After(NaiveDateTime),
@@ -42,7 +42,7 @@ pub enum Due {
 
 impl Due {
     /// The deadline when it was computed.
-    pub fn instant(self) -> Option<NaiveDateTime> {
+    pub(crate) fn instant(self) -> Option<NaiveDateTime> {
         match self {
             Due::At(t) => Some(t),
             Due::After(_) | Due::Never => None,
@@ -53,11 +53,11 @@ impl Due {
 /// The deadline needs a working day of a year the calendar does not cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the working calendar has no data for {0}")]
-pub struct NoCalendarYear(pub i32);
+pub(crate) struct NoCalendarYear(pub(crate) i32);
 
 /// Clips pauses to `[opened, resolved)` (or `[opened, ∞)`), merges overlaps and sorts them.
 /// Invalid pauses (`resumed_at < paused_at`) must already have been removed and reported.
-pub fn merge_pauses(opened: NaiveDateTime, resolved: Option<NaiveDateTime>, pauses: &[Pause]) -> Vec<Pause> {
+pub(crate) fn merge_pauses(opened: NaiveDateTime, resolved: Option<NaiveDateTime>, pauses: &[Pause]) -> Vec<Pause> {
     let mut clipped: Vec<Pause> = pauses
         .iter()
         .filter_map(|p| {
@@ -108,12 +108,14 @@ enum Stretch {
     Running(NaiveDateTime, Option<NaiveDateTime>),
     /// It never runs again (an open-ended pause).
     Stopped,
-    /// The horizon was reached first: nothing after it was looked at.
+    /// A day the calendar does not cover was reached at or after the horizon: nothing from there on
+    /// is needed.
     Horizon,
 }
 
-/// The next stretch after `t` in which the clock runs. Nothing at or after `horizon` is looked at:
-/// a resolved ticket is decided by the days before its resolution alone (rules.md §3).
+/// The next stretch after `t` in which the clock runs. A day the calendar does not cover is needed
+/// only before `horizon`: a resolved ticket is decided by the days before its resolution alone
+/// (rules.md §3), so reaching such a day at or after the resolution is not an error.
 fn next_running_stretch(
     clock: ClockKind,
     calendar: &WorkCalendar,
@@ -122,9 +124,6 @@ fn next_running_stretch(
     horizon: Option<NaiveDateTime>,
 ) -> Result<Stretch, NoCalendarYear> {
     loop {
-        if horizon.is_some_and(|h| t >= h) {
-            return Ok(Stretch::Horizon);
-        }
         let (holding, next_pause) = pause_at(pauses, t);
         if let Some(p) = holding {
             match p.resumed_at {
@@ -139,7 +138,12 @@ fn next_running_stretch(
             ClockKind::Natural => return Ok(Stretch::Running(t, next_pause)),
             ClockKind::Working => {
                 let day = t.date();
-                let working = calendar.is_working_day(day).ok_or(NoCalendarYear(chrono::Datelike::year(&day)))?;
+                let Some(working) = calendar.is_working_day(day) else {
+                    if horizon.is_some_and(|h| t >= h) {
+                        return Ok(Stretch::Horizon);
+                    }
+                    return Err(NoCalendarYear(chrono::Datelike::year(&day)));
+                };
                 let window =
                     working.then(|| calendar.windows().iter().find(|(_, end)| day.and_time(*end) > t)).flatten();
                 let Some(&(start, end)) = window else {
@@ -161,9 +165,10 @@ fn next_running_stretch(
 }
 
 /// `due_at`: the earliest instant at which the counted seconds since `opened` reach the limit.
-/// With `resolved`, the days from the resolution on are never looked at: a limit not reached by
-/// then is `Due::After(resolved)` (on time), whatever the calendar knows of later years.
-pub fn due_at(
+/// With `resolved`, a working clock that reaches a day the calendar does not cover at or after the
+/// resolution, the limit not reached, gives `Due::After(resolved)` (on time) instead of an error:
+/// no day from the resolution on is needed to decide the ticket.
+pub(crate) fn due_at(
     class: SlaClass,
     calendar: &WorkCalendar,
     opened: NaiveDateTime,
@@ -192,8 +197,10 @@ pub fn due_at(
     }
 }
 
-/// `elapsed(t)`: the seconds in `[opened, t)` that the clock counts outside every pause.
-pub fn elapsed(
+/// `elapsed(t)`: the seconds in `[opened, t)` that the clock counts outside every pause (rules.md
+/// §3's definition, which the tests check `due_at` against).
+#[cfg(test)]
+pub(crate) fn elapsed(
     clock: ClockKind,
     calendar: &WorkCalendar,
     opened: NaiveDateTime,
@@ -218,14 +225,14 @@ pub fn elapsed(
 
 /// Whether a counted row was on time and the month it counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attribution {
-    pub month: Month,
-    pub on_time: bool,
+pub(crate) struct Attribution {
+    pub(crate) month: Month,
+    pub(crate) on_time: bool,
 }
 
 /// Attributes a ticket or order (rules.md §3): on time counts in the month it was finished, late in
 /// the month of its deadline; neither finished nor past a deadline counts nowhere yet.
-pub fn attribute(finished: Option<NaiveDateTime>, due: Due) -> Option<Attribution> {
+pub(crate) fn attribute(finished: Option<NaiveDateTime>, due: Due) -> Option<Attribution> {
     match (finished, due) {
         (Some(done), Due::At(d)) if done > d => Some(Attribution { month: Month::of_instant(d), on_time: false }),
         (Some(done), _) => Some(Attribution { month: Month::of_instant(done), on_time: true }),
