@@ -1,5 +1,6 @@
 //! Command-line interface (clap): parsing only; `main` dispatches.
 
+use crate::domain::job::JobKind;
 use crate::domain::period::{Month, Quarter};
 use crate::telemetry::LogFormat;
 use chrono::NaiveDate;
@@ -15,19 +16,19 @@ use std::path::PathBuf;
 pub struct Cli {
     /// Application configuration file (default: config/ict-partners.toml, else the built-in default).
     #[arg(long, global = true, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Rules file to use instead of the configured one.
     #[arg(long, global = true, value_name = "PATH")]
-    pub rules: Option<PathBuf>,
+    pub(crate) rules: Option<PathBuf>,
     /// Log format on standard error (`json` for the journal or a log collector).
     #[arg(long, global = true, value_enum, default_value = "text", env = "ICT_PARTNERS_LOG_FORMAT")]
     pub log_format: LogFormat,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run one job for one period.
     Run {
         #[command(subcommand)]
@@ -91,7 +92,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand, Clone, Copy)]
-pub enum PeriodRef {
+pub(crate) enum PeriodRef {
     Monthly {
         #[arg(long, value_parser = parse_month)]
         month: Month,
@@ -103,13 +104,13 @@ pub enum PeriodRef {
 }
 
 impl PeriodRef {
-    pub fn job(&self) -> &'static str {
+    pub(crate) fn job(&self) -> JobKind {
         match self {
-            PeriodRef::Monthly { .. } => "monthly",
-            PeriodRef::Quarterly { .. } => "quarterly",
+            PeriodRef::Monthly { .. } => JobKind::Monthly,
+            PeriodRef::Quarterly { .. } => JobKind::Quarterly,
         }
     }
-    pub fn period(&self) -> String {
+    pub(crate) fn period(&self) -> String {
         match self {
             PeriodRef::Monthly { month } => month.to_string(),
             PeriodRef::Quarterly { quarter } => quarter.to_string(),
@@ -118,7 +119,7 @@ impl PeriodRef {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MailAction {
+pub(crate) enum MailAction {
     /// Send every queued message (after the mail server was down).
     Flush,
     /// The outbox: every message with its state (queued or sent), newest first. Changes nothing.
@@ -132,20 +133,20 @@ pub enum MailAction {
 }
 
 #[derive(Debug, Args, Clone, Copy, Default)]
-pub struct PeriodFlags {
+pub(crate) struct PeriodFlags {
     /// Run a period that is not over yet: outputs marked as a preview, nothing stored as final.
     #[arg(long)]
-    pub preview: bool,
+    pub(crate) preview: bool,
     /// Compute and write outputs, but store nothing as final and send nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Send this period's messages again, even those sent before (when a person asks).
     #[arg(long)]
-    pub resend: bool,
+    pub(crate) resend: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RunJob {
+pub(crate) enum RunJob {
     /// Monthly assessment, grading, settlement and flags.
     Monthly {
         #[arg(long, value_parser = parse_month)]
@@ -162,7 +163,7 @@ pub enum RunJob {
     },
     /// Pre-expiry renewal summary, exits and blacklist breaches as of a day (default today).
     Renewal {
-        #[arg(long, value_parser = crate::settings::parse_cli_date)]
+        #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
         #[command(flatten)]
         flags: PeriodFlags,
@@ -178,25 +179,33 @@ pub enum RunJob {
     /// cron or a systemd timer calls. Nothing due: exit 0 at once.
     Due {
         /// Look as of the end of this day instead of now (not in the future).
-        #[arg(long, value_parser = crate::settings::parse_cli_date)]
+        #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
     },
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct GenDataArgs {
+pub(crate) struct GenDataArgs {
     /// SQLite file to write (replaced if it exists).
     #[arg(long)]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub partners: u32,
+    pub(crate) partners: u32,
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=100_000_000))]
-    pub tickets_per_month: u32,
+    pub(crate) tickets_per_month: u32,
     /// Inclusive month range, e.g. 2026-01..2026-10.
     #[arg(long, default_value = "2026-01..2026-10", value_parser = parse_month_range)]
-    pub months: (Month, Month),
+    pub(crate) months: (Month, Month),
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub(crate) seed: u64,
+}
+
+/// A `YYYY-MM-DD` date the jobs can compute with (1900–9999).
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    use chrono::Datelike;
+    crate::domain::period::parse_date(s)
+        .filter(|d| (1900..=9999).contains(&d.year()))
+        .ok_or_else(|| format!("not a date between 1900-01-01 and 9999-12-31 (YYYY-MM-DD): {s:?}"))
 }
 
 fn parse_month(s: &str) -> Result<Month, String> {
@@ -232,7 +241,7 @@ mod tests {
 
     /// A command line clap accepted must describe a period the jobs can handle without panicking.
     fn exercise(cli: &Cli) {
-        use crate::jobs::Job;
+        use crate::domain::job::Job;
         if let Command::Run { job } = &cli.command {
             let job = match job {
                 RunJob::Monthly { month, .. } => Job::Monthly(*month),

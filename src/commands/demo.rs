@@ -2,15 +2,17 @@
 //! year run through the same `run_job` path as production, and where to look afterwards.
 
 use crate::cli::GenDataArgs;
+use crate::config::{self, LoadOptions};
+use crate::domain::job::Job;
 use crate::domain::period::Month;
-use crate::jobs::{run_job, Job, RunOptions};
-use crate::settings::{self, Environment, LoadOptions};
+use crate::jobs::{run_job, Context, RunOptions};
+use crate::system::System;
 use std::path::Path;
 
 /// The demo year: the one the shipped calendar covers.
 const DEMO_YEAR: i32 = 2026;
 
-pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
+pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
     let ops = dir.join("ops.sqlite");
@@ -19,20 +21,21 @@ pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
     for stale in [&store, &dir.join("store.sqlite-wal"), &dir.join("store.sqlite-shm")] {
         let _ = std::fs::remove_file(stale);
     }
-    let env = Environment {
-        config: None,
-        source_url: Some(format!("sqlite://{}", ops.display())),
-        store_url: Some(format!("sqlite://{}", store.display())),
-        output_dir: Some(out.display().to_string()),
-        smtp_url: None,
-    };
-    let settings = settings::load(load, &env)?;
-    let now = crate::clock::now_local(settings.rules.timezone);
+    let system = system.with_vars(&[
+        ("ICT_PARTNERS_SOURCE_URL", format!("sqlite://{}", ops.display())),
+        ("ICT_PARTNERS_STORE_URL", format!("sqlite://{}", store.display())),
+        ("ICT_PARTNERS_OUTPUT_DIR", out.display().to_string()),
+        // The demo mails nobody: whatever the environment names, the messages go to out/outbox/.
+        ("ICT_PARTNERS_SMTP_URL", String::new()),
+        ("ICT_PARTNERS_CONFIG", String::new()),
+    ]);
+    let cx = Context { settings: config::load(load, &system)?, system };
+    let now = cx.now();
     let first = Month::new(DEMO_YEAR, 1).expect("valid month");
     let last = Month::of(now.date()).prev().min(Month::new(DEMO_YEAR, 12).expect("valid month"));
     let args =
         GenDataArgs { out: ops.clone(), partners: 12, tickets_per_month: 300, months: (first, last), seed: 2026 };
-    println!("{}", crate::gendata::generate(&args).await?);
+    println!("{}", super::gen_data::generate(&args).await?);
     let mut jobs = Vec::new();
     let mut month = first;
     while month <= last {
@@ -48,10 +51,18 @@ pub async fn run(dir: &Path, load: &LoadOptions) -> anyhow::Result<()> {
     // the blacklisted partner's contract fall in the three-month window.
     jobs.push((Job::Renewal(last.next().first_day()), false));
     jobs.push((Job::Annual(DEMO_YEAR), last < Month::new(DEMO_YEAR, 12).expect("valid month")));
+    let results = cx.store().await?;
     for (job, preview) in jobs {
-        let summary = run_job(&settings, job, RunOptions { preview, ..RunOptions::default() }, now).await?;
-        summary.lines.iter().for_each(|l| println!("{l}"));
+        let summary = run_job(&cx, &results, job, RunOptions { preview, ..RunOptions::default() }).await;
+        match summary {
+            Ok(summary) => summary.lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => {
+                results.close().await;
+                return Err(e);
+            }
+        }
     }
+    results.close().await;
     println!();
     println!("demo operations database: {}", ops.display());
     println!("results store:            {}", store.display());

@@ -10,12 +10,12 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite};
 use std::str::FromStr;
 
-const SCHEMA: &str = include_str!("../sql/contract/sqlite.sql");
-const SCHEMA_POSTGRES: &str = include_str!("../sql/contract/postgres.sql");
-const SCHEMA_MYSQL: &str = include_str!("../sql/contract/mysql.sql");
+const SCHEMA: &str = include_str!("../../sql/contract/sqlite.sql");
+const SCHEMA_POSTGRES: &str = include_str!("../../sql/contract/postgres.sql");
+const SCHEMA_MYSQL: &str = include_str!("../../sql/contract/mysql.sql");
 const TABLES: [&str; 15] = [
     "partners",
     "contracts",
@@ -67,7 +67,7 @@ fn s(v: impl ToString) -> Option<String> {
 
 /// Generates the database and returns a one-line summary. `--out` is a SQLite file, or a
 /// `postgres://` / `mysql://` URL whose contract tables are replaced.
-pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
+pub(crate) async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
     let (tables, tickets) = rows(args);
     let out = args.out.display().to_string();
     let total: usize = tables.tables.iter().map(|(_, r)| r.len()).sum();
@@ -78,7 +78,7 @@ pub async fn generate(args: &GenDataArgs) -> anyhow::Result<String> {
     } else {
         load_sqlite(args, &tables).await?;
     }
-    Ok(format!("wrote {total} rows ({tickets} tickets) to {} (seed {})", crate::error::redact_url(&out), args.seed))
+    Ok(format!("wrote {total} rows ({tickets} tickets) to {} (seed {})", crate::db::redact_url(&out), args.seed))
 }
 
 async fn load_sqlite(args: &GenDataArgs, t: &Tables) -> anyhow::Result<()> {
@@ -119,9 +119,10 @@ fn literal(v: &Option<String>, mysql: bool) -> String {
 async fn load_server(url: &str, schema: &str, t: &Tables, mysql: bool) -> anyhow::Result<()> {
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url)
-        .await
-        .map_err(|e| crate::error::AppError::Unavailable(format!("{}: {e}", crate::error::redact_url(url))))?;
+    let pool = sqlx::AnyPool::connect(url).await.map_err(|e| crate::db::DbError::Unavailable {
+        what: format!("opening {}", crate::db::redact_url(url)),
+        source: Box::new(e),
+    })?;
     for table in TABLES.iter().rev() {
         pool.execute(format!("DROP TABLE IF EXISTS {table}").as_str()).await?;
     }
@@ -458,9 +459,4 @@ async fn insert(tx: &mut sqlx::Transaction<'_, Sqlite>, table: &str, rows: &[Row
         q.build().execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// Opens a generated database for tests.
-pub async fn open(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
-    Ok(SqlitePool::connect(&format!("sqlite://{}", path.display())).await?)
 }

@@ -11,29 +11,29 @@ use std::collections::HashMap;
 
 /// One row of `annual.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnualRow {
-    pub partner_id: String,
-    pub partner_name: String,
-    pub months_assessed: u32,
-    pub average_score: Option<Decimal>,
-    pub annual_grade: Option<Grade>,
-    pub credit_points: Decimal,
-    pub revenue: Decimal,
-    pub tier: char,
+pub(crate) struct AnnualRow {
+    pub(crate) partner_id: String,
+    pub(crate) partner_name: String,
+    pub(crate) months_assessed: u32,
+    pub(crate) average_score: Option<Decimal>,
+    pub(crate) annual_grade: Option<Grade>,
+    pub(crate) credit_points: Decimal,
+    pub(crate) revenue: Decimal,
+    pub(crate) tier: char,
     /// A two-year ban overlaps the year (the tier is D whatever else).
-    pub blacklisted: bool,
+    pub(crate) blacklisted: bool,
 }
 
-pub struct AnnualInput<'a> {
-    pub year: i32,
-    pub partners: &'a DataFrame,
-    pub violations: &'a DataFrame,
+pub(crate) struct AnnualInput<'a> {
+    pub(crate) year: i32,
+    pub(crate) partners: &'a DataFrame,
+    pub(crate) violations: &'a DataFrame,
     /// Complaints received in the year.
-    pub complaints: &'a DataFrame,
-    pub blacklist: &'a DataFrame,
-    pub monthly: &'a [MonthlyScore],
+    pub(crate) complaints: &'a DataFrame,
+    pub(crate) blacklist: &'a DataFrame,
+    pub(crate) monthly: &'a [MonthlyScore],
     /// Presales amounts settled in the year's quarters, per partner.
-    pub presales_revenue: &'a HashMap<String, Decimal>,
+    pub(crate) presales_revenue: &'a HashMap<String, Decimal>,
 }
 
 /// Credit deductions of the year per partner: valid violations and valid justified complaints.
@@ -85,7 +85,7 @@ fn credit_deductions(input: &AnnualInput, rules: &Rules) -> HashMap<String, Deci
     out
 }
 
-pub fn annual(input: &AnnualInput, rules: &Rules) -> Vec<AnnualRow> {
+pub(crate) fn annual(input: &AnnualInput, rules: &Rules) -> Vec<AnnualRow> {
     let deductions = credit_deductions(input, rules);
     let bans = super::renewal::bans(input.blacklist, rules.ban_years);
     let (first, last) = (

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// One year's official adjustments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CalendarYear {
-    pub holidays: BTreeSet<NaiveDate>,
-    pub working_weekends: BTreeSet<NaiveDate>,
+pub(crate) struct CalendarYear {
+    pub(crate) holidays: BTreeSet<NaiveDate>,
+    pub(crate) working_weekends: BTreeSet<NaiveDate>,
 }
 
 /// Working days and windows; `is_working_day` answers `None` for a year without data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkCalendar {
+pub(crate) struct WorkCalendar {
     years: BTreeMap<i32, CalendarYear>,
     /// Ascending, non-overlapping `[start, end)` windows of a working day.
     windows: Vec<(NaiveTime, NaiveTime)>,
@@ -21,25 +21,25 @@ pub struct WorkCalendar {
 
 impl WorkCalendar {
     /// Builds a calendar from already validated parts (settings checks order and overlap).
-    pub fn new(years: BTreeMap<i32, CalendarYear>, windows: Vec<(NaiveTime, NaiveTime)>) -> Self {
+    pub(crate) fn new(years: BTreeMap<i32, CalendarYear>, windows: Vec<(NaiveTime, NaiveTime)>) -> Self {
         Self { years, windows }
     }
 
-    pub fn windows(&self) -> &[(NaiveTime, NaiveTime)] {
+    pub(crate) fn windows(&self) -> &[(NaiveTime, NaiveTime)] {
         &self.windows
     }
 
-    pub fn covers(&self, year: i32) -> bool {
+    pub(crate) fn covers(&self, year: i32) -> bool {
         self.years.contains_key(&year)
     }
 
-    pub fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
+    pub(crate) fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
         self.years.keys().copied()
     }
 
     /// The last day of the covered years that run on from `today`'s year without a gap; `None`
     /// when `today`'s own year has no data.
-    pub fn covered_through(&self, today: NaiveDate) -> Option<NaiveDate> {
+    pub(crate) fn covered_through(&self, today: NaiveDate) -> Option<NaiveDate> {
         let mut year = today.year();
         if !self.covers(year) {
             return None;
@@ -52,14 +52,14 @@ impl WorkCalendar {
 
     /// When the calendar runs out within `warning_days` of `today`: the first year it lacks and the
     /// days left until then (rules.md §3: working-clock tickets of that year cannot be decided).
-    pub fn running_out(&self, today: NaiveDate, warning_days: u32) -> Option<(i32, i64)> {
+    pub(crate) fn running_out(&self, today: NaiveDate, warning_days: u32) -> Option<(i32, i64)> {
         let Some(last) = self.covered_through(today) else { return Some((today.year(), 0)) };
         let left = (last - today).num_days() + 1;
         (left <= i64::from(warning_days)).then_some((last.year() + 1, left))
     }
 
     /// `Some(true)` on a working day, `Some(false)` on a day off, `None` when the year has no data.
-    pub fn is_working_day(&self, day: NaiveDate) -> Option<bool> {
+    pub(crate) fn is_working_day(&self, day: NaiveDate) -> Option<bool> {
         let year = self.years.get(&day.year())?;
         if year.working_weekends.contains(&day) {
             return Some(true);
@@ -76,7 +76,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// The 2026 calendar of `calendar-cn.toml` with the default windows, for tests across the crate.
-    pub fn calendar_2026() -> WorkCalendar {
+    pub(crate) fn calendar_2026() -> WorkCalendar {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let holidays = [
             "2026-01-01",

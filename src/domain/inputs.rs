@@ -9,13 +9,13 @@ use std::str::FromStr;
 
 /// A dataset of the contract (`source-schema.sql`): its table name and the columns the pipeline reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dataset {
-    pub name: &'static str,
-    pub columns: &'static [&'static str],
+pub(crate) struct Dataset {
+    pub(crate) name: &'static str,
+    pub(crate) columns: &'static [&'static str],
 }
 
-pub const PARTNERS: Dataset = Dataset { name: "partners", columns: &["partner_id", "name", "contact_email"] };
-pub const CONTRACTS: Dataset = Dataset {
+pub(crate) const PARTNERS: Dataset = Dataset { name: "partners", columns: &["partner_id", "name", "contact_email"] };
+pub(crate) const CONTRACTS: Dataset = Dataset {
     name: "contracts",
     columns: &[
         "contract_id",
@@ -28,7 +28,7 @@ pub const CONTRACTS: Dataset = Dataset {
         "terminated_on",
     ],
 };
-pub const TICKETS: Dataset = Dataset {
+pub(crate) const TICKETS: Dataset = Dataset {
     name: "tickets",
     columns: &[
         "ticket_id",
@@ -42,24 +42,27 @@ pub const TICKETS: Dataset = Dataset {
         "false_info",
     ],
 };
-pub const PAUSES: Dataset = Dataset { name: "ticket_pauses", columns: &["ticket_id", "paused_at", "resumed_at"] };
-pub const ORDERS: Dataset =
+pub(crate) const PAUSES: Dataset =
+    Dataset { name: "ticket_pauses", columns: &["ticket_id", "paused_at", "resumed_at"] };
+pub(crate) const ORDERS: Dataset =
     Dataset { name: "orders", columns: &["order_id", "partner_id", "accepted_at", "due_at", "completed_at"] };
-pub const COMPLAINTS: Dataset = Dataset {
+pub(crate) const COMPLAINTS: Dataset = Dataset {
     name: "complaints",
     columns: &["complaint_id", "partner_id", "received_at", "channel", "escalation_steps", "justified"],
 };
-pub const SURVEYS: Dataset = Dataset { name: "surveys", columns: &["survey_id", "partner_id", "answered_at", "score"] };
-pub const MANUAL_SCORES: Dataset =
+pub(crate) const SURVEYS: Dataset =
+    Dataset { name: "surveys", columns: &["survey_id", "partner_id", "answered_at", "score"] };
+pub(crate) const MANUAL_SCORES: Dataset =
     Dataset { name: "manual_scores", columns: &["partner_id", "month", "indicator", "points", "scored_by"] };
-pub const VIOLATIONS: Dataset = Dataset {
+pub(crate) const VIOLATIONS: Dataset = Dataset {
     name: "violations",
     columns: &["violation_id", "partner_id", "confirmed_on", "class", "category", "points", "severe", "description"],
 };
-pub const FEE_ITEMS: Dataset =
+pub(crate) const FEE_ITEMS: Dataset =
     Dataset { name: "fee_items", columns: &["fee_id", "contract_id", "service_month", "amount", "description"] };
-pub const AUDIT_EXCLUSIONS: Dataset = Dataset { name: "audit_exclusions", columns: &["fee_id", "reason", "found_on"] };
-pub const PRESALES_PROJECTS: Dataset = Dataset {
+pub(crate) const AUDIT_EXCLUSIONS: Dataset =
+    Dataset { name: "audit_exclusions", columns: &["fee_id", "reason", "found_on"] };
+pub(crate) const PRESALES_PROJECTS: Dataset = Dataset {
     name: "presales_projects",
     columns: &[
         "project_id",
@@ -75,17 +78,18 @@ pub const PRESALES_PROJECTS: Dataset = Dataset {
         "contract_value",
     ],
 };
-pub const PRESALES_SUPPORTS: Dataset =
+pub(crate) const PRESALES_SUPPORTS: Dataset =
     Dataset { name: "presales_supports", columns: &["project_id", "partner_id", "workload_share", "assessment_score"] };
-pub const EXIT_REQUESTS: Dataset = Dataset {
+pub(crate) const EXIT_REQUESTS: Dataset = Dataset {
     name: "exit_requests",
     columns: &["request_id", "partner_id", "contract_id", "exit_type", "requested_on", "planned_exit_on"],
 };
 /// Tickets still unresolved and opened before the window's end (exit checks).
-pub const OPEN_TICKETS: Dataset = Dataset { name: "open_tickets", columns: &["ticket_id", "partner_id"] };
-pub const BLACKLIST: Dataset = Dataset { name: "blacklist_entries", columns: &["partner_id", "decided_on", "reason"] };
+pub(crate) const OPEN_TICKETS: Dataset = Dataset { name: "open_tickets", columns: &["ticket_id", "partner_id"] };
+pub(crate) const BLACKLIST: Dataset =
+    Dataset { name: "blacklist_entries", columns: &["partner_id", "decided_on", "reason"] };
 
-pub const ALL_DATASETS: [Dataset; 15] = [
+pub(crate) const ALL_DATASETS: [Dataset; 15] = [
     PARTNERS,
     CONTRACTS,
     TICKETS,
@@ -104,7 +108,7 @@ pub const ALL_DATASETS: [Dataset; 15] = [
 ];
 
 /// Builds a frame of text columns from rows, for tests and the data generator.
-pub fn frame_from_rows(dataset: Dataset, rows: &[Vec<Option<&str>>]) -> DataFrame {
+pub(crate) fn frame_from_rows(dataset: Dataset, rows: &[Vec<Option<&str>>]) -> DataFrame {
     let columns: Vec<Column> = dataset
         .columns
         .iter()
@@ -121,12 +125,12 @@ pub fn frame_from_rows(dataset: Dataset, rows: &[Vec<Option<&str>>]) -> DataFram
 }
 
 /// An empty frame of a dataset.
-pub fn empty_frame(dataset: Dataset) -> DataFrame {
+pub(crate) fn empty_frame(dataset: Dataset) -> DataFrame {
     frame_from_rows(dataset, &[])
 }
 
 /// A text column of a frame built by the sources (which guarantee every contract column exists).
-pub fn text<'a>(df: &'a DataFrame, column: &str) -> &'a StringChunked {
+pub(crate) fn text<'a>(df: &'a DataFrame, column: &str) -> &'a StringChunked {
     df.column(column)
         .unwrap_or_else(|_| panic!("frame lacks contract column {column}"))
         .str()
@@ -134,7 +138,7 @@ pub fn text<'a>(df: &'a DataFrame, column: &str) -> &'a StringChunked {
 }
 
 /// The values of a text column in row order.
-pub fn values<'a>(df: &'a DataFrame, column: &str) -> impl Iterator<Item = Option<&'a str>> + 'a {
+pub(crate) fn values<'a>(df: &'a DataFrame, column: &str) -> impl Iterator<Item = Option<&'a str>> + 'a {
     let ca = text(df, column);
     (0..ca.len()).map(move |i| ca.get(i))
 }
@@ -142,22 +146,22 @@ pub fn values<'a>(df: &'a DataFrame, column: &str) -> impl Iterator<Item = Optio
 /// A source value that does not parse as its contract type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unparsable value")]
-pub struct Unparsable;
+pub(crate) struct Unparsable;
 
 /// A nullable value that failed to parse is `Err(Unparsable)`: callers decide whether that
 /// quarantines a row.
-pub type Parsed<T> = Result<Option<T>, Unparsable>;
+pub(crate) type Parsed<T> = Result<Option<T>, Unparsable>;
 
-pub fn opt_timestamp(v: Option<&str>) -> Parsed<NaiveDateTime> {
+pub(crate) fn opt_timestamp(v: Option<&str>) -> Parsed<NaiveDateTime> {
     v.filter(|s| !s.trim().is_empty()).map(|s| parse_timestamp(s).ok_or(Unparsable)).transpose()
 }
 
-pub fn opt_date(v: Option<&str>) -> Parsed<NaiveDate> {
+pub(crate) fn opt_date(v: Option<&str>) -> Parsed<NaiveDate> {
     v.filter(|s| !s.trim().is_empty()).map(|s| parse_date(s).ok_or(Unparsable)).transpose()
 }
 
 /// Exact decimal from canonical text; scientific notation is accepted (REAL columns may print it).
-pub fn opt_decimal(v: Option<&str>) -> Parsed<Decimal> {
+pub(crate) fn opt_decimal(v: Option<&str>) -> Parsed<Decimal> {
     v.filter(|s| !s.trim().is_empty())
         .map(|s| {
             let s = s.trim();
@@ -166,7 +170,7 @@ pub fn opt_decimal(v: Option<&str>) -> Parsed<Decimal> {
         .transpose()
 }
 
-pub fn opt_int(v: Option<&str>) -> Parsed<i64> {
+pub(crate) fn opt_int(v: Option<&str>) -> Parsed<i64> {
     match opt_decimal(v)? {
         None => Ok(None),
         Some(d) if d.fract().is_zero() => i64::try_from(d).map(Some).map_err(|_| Unparsable),
@@ -175,7 +179,7 @@ pub fn opt_int(v: Option<&str>) -> Parsed<i64> {
 }
 
 /// A 0/1 flag; NULL reads as the contract's default 0.
-pub fn flag(v: Option<&str>) -> Result<bool, Unparsable> {
+pub(crate) fn flag(v: Option<&str>) -> Result<bool, Unparsable> {
     match opt_int(v)? {
         None | Some(0) => Ok(false),
         Some(1) => Ok(true),

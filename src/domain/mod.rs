@@ -1,13 +1,14 @@
 //! The pure core: periods, money, the working calendar and SLA clock, the monthly assessment,
 //! presales settlement, renewal, exits, the blacklist and annual tiers. No I/O, no wall clock.
 
-pub mod annual;
-pub mod calendar;
-pub mod inputs;
-pub mod money;
-pub mod monthly;
-pub mod period;
-pub mod presales;
-pub mod renewal;
-pub mod rules;
-pub mod sla;
+pub(crate) mod annual;
+pub(crate) mod calendar;
+pub(crate) mod inputs;
+pub(crate) mod job;
+pub(crate) mod money;
+pub(crate) mod monthly;
+pub(crate) mod period;
+pub(crate) mod presales;
+pub(crate) mod renewal;
+pub(crate) mod rules;
+pub(crate) mod sla;

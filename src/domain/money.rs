@@ -3,31 +3,31 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Rounds half away from zero to 2 decimals, the only rounding rules.md allows.
-pub fn round2(value: Decimal) -> Decimal {
+pub(crate) fn round2(value: Decimal) -> Decimal {
     value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// Writes a money or score value with exactly two decimals (interface.md).
-pub fn fmt2(value: Decimal) -> String {
+pub(crate) fn fmt2(value: Decimal) -> String {
     let mut v = round2(value);
     v.rescale(2);
     v.to_string()
 }
 
 /// Writes a plain decimal without trailing zeros (`0.3333`, `1.2`, `20`).
-pub fn fmt_plain(value: Decimal) -> String {
+pub(crate) fn fmt_plain(value: Decimal) -> String {
     value.normalize().to_string()
 }
 
 /// Number of decimals a value was written with once trailing zeros are dropped (`12.340` has two).
-pub fn decimals(value: Decimal) -> u32 {
+pub(crate) fn decimals(value: Decimal) -> u32 {
     value.normalize().scale()
 }
 
 /// An amount in Chinese capital numerals (人民币大写), as written on settlement forms:
 /// `10203.40` → `壹万零贰佰零叁元肆角`, `10.00` → `壹拾元整`, `0.05` → `伍分`.
 /// Follows the 支付结算办法 conventions: 整 after 元, none after 分, one 零 for a run of zeros.
-pub fn rmb_uppercase(amount: Decimal) -> String {
+pub(crate) fn rmb_uppercase(amount: Decimal) -> String {
     const DIGITS: [&str; 10] = ["零", "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖"];
     const PLACES: [&str; 4] = ["", "拾", "佰", "仟"];
     const SECTIONS: [&str; 4] = ["", "万", "亿", "万亿"];

@@ -13,38 +13,38 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One month of source data, as frames of the contract's datasets.
 #[derive(Debug, Clone)]
-pub struct MonthInput {
-    pub month: Month,
-    pub partners: DataFrame,
-    pub contracts: DataFrame,
-    pub tickets: DataFrame,
-    pub pauses: DataFrame,
-    pub orders: DataFrame,
-    pub complaints: DataFrame,
-    pub surveys: DataFrame,
-    pub manual_scores: DataFrame,
-    pub violations: DataFrame,
-    pub fee_items: DataFrame,
-    pub audit_exclusions: DataFrame,
+pub(crate) struct MonthInput {
+    pub(crate) month: Month,
+    pub(crate) partners: DataFrame,
+    pub(crate) contracts: DataFrame,
+    pub(crate) tickets: DataFrame,
+    pub(crate) pauses: DataFrame,
+    pub(crate) orders: DataFrame,
+    pub(crate) complaints: DataFrame,
+    pub(crate) surveys: DataFrame,
+    pub(crate) manual_scores: DataFrame,
+    pub(crate) violations: DataFrame,
+    pub(crate) fee_items: DataFrame,
+    pub(crate) audit_exclusions: DataFrame,
 }
 
 /// Earlier months' grades from the store: partner → month → grade (`None` for an on-hold month),
 /// plus the months for which a monthly run was stored at all.
 #[derive(Debug, Clone, Default)]
-pub struct GradeHistory {
-    pub grades: HashMap<String, BTreeMap<Month, Option<Grade>>>,
-    pub months_run: BTreeSet<Month>,
+pub(crate) struct GradeHistory {
+    pub(crate) grades: HashMap<String, BTreeMap<Month, Option<Grade>>>,
+    pub(crate) months_run: BTreeSet<Month>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Flag {
+pub(crate) enum Flag {
     TwoCGrades,
     ClassOneViolation,
     BlacklistRecommended,
 }
 
 impl Flag {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Flag::TwoCGrades => "two_c_grades",
             Flag::ClassOneViolation => "class_one_violation",
@@ -55,81 +55,81 @@ impl Flag {
 
 /// The numbers of an assessed (not on-hold) partner.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assessment {
-    pub effectiveness: Decimal,
-    pub credit_deduction: Decimal,
-    pub score: Decimal,
-    pub grade: Grade,
-    pub fees_total: Decimal,
-    pub fees_excluded: Decimal,
-    pub settlement: Decimal,
+pub(crate) struct Assessment {
+    pub(crate) effectiveness: Decimal,
+    pub(crate) credit_deduction: Decimal,
+    pub(crate) score: Decimal,
+    pub(crate) grade: Grade,
+    pub(crate) fees_total: Decimal,
+    pub(crate) fees_excluded: Decimal,
+    pub(crate) settlement: Decimal,
 }
 
 /// One row of `scores.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartnerResult {
-    pub partner_id: String,
-    pub partner_name: String,
+pub(crate) struct PartnerResult {
+    pub(crate) partner_id: String,
+    pub(crate) partner_name: String,
     /// `None` when the partner is on hold.
-    pub assessment: Option<Assessment>,
-    pub c_grades_window: u32,
-    pub flags: BTreeSet<Flag>,
-    pub hold_reasons: BTreeSet<String>,
+    pub(crate) assessment: Option<Assessment>,
+    pub(crate) c_grades_window: u32,
+    pub(crate) flags: BTreeSet<Flag>,
+    pub(crate) hold_reasons: BTreeSet<String>,
     /// 归口管理部门 of the partner's after-sales contracts in force.
-    pub departments: BTreeSet<String>,
+    pub(crate) departments: BTreeSet<String>,
 }
 
 /// One row of `indicators.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndicatorResult {
-    pub partner_id: String,
-    pub indicator: String,
+pub(crate) struct IndicatorResult {
+    pub(crate) partner_id: String,
+    pub(crate) indicator: String,
     /// `None` when a rate or average had no data.
-    pub measured: Option<Decimal>,
-    pub counted: u64,
-    pub points: Decimal,
-    pub weight: Decimal,
+    pub(crate) measured: Option<Decimal>,
+    pub(crate) counted: u64,
+    pub(crate) points: Decimal,
+    pub(crate) weight: Decimal,
 }
 
 /// One quarantined or ignored row of `data_quality.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DataQualityRow {
-    pub source: String,
-    pub row_id: String,
-    pub problem: String,
+pub(crate) struct DataQualityRow {
+    pub(crate) source: String,
+    pub(crate) row_id: String,
+    pub(crate) problem: String,
 }
 
 /// A source row behind a number: which ticket counted, on time or late, which event cost what.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evidence {
-    pub partner_id: String,
+pub(crate) struct Evidence {
+    pub(crate) partner_id: String,
     /// Indicator id, `credit` or `settlement`.
-    pub indicator: String,
-    pub source: String,
-    pub row_id: String,
-    pub started_at: Option<NaiveDateTime>,
-    pub due_at: Option<NaiveDateTime>,
-    pub finished_at: Option<NaiveDateTime>,
+    pub(crate) indicator: String,
+    pub(crate) source: String,
+    pub(crate) row_id: String,
+    pub(crate) started_at: Option<NaiveDateTime>,
+    pub(crate) due_at: Option<NaiveDateTime>,
+    pub(crate) finished_at: Option<NaiveDateTime>,
     /// `on_time`, `late`, `event`, `included`, `excluded`, `answered`, `entered`.
-    pub outcome: String,
-    pub value: Option<Decimal>,
-    pub detail: String,
+    pub(crate) outcome: String,
+    pub(crate) value: Option<Decimal>,
+    pub(crate) detail: String,
 }
 
 /// Everything a monthly run produces.
 #[derive(Debug, Clone)]
-pub struct MonthResult {
-    pub month: Month,
-    pub partners: Vec<PartnerResult>,
-    pub indicators: Vec<IndicatorResult>,
-    pub data_quality: Vec<DataQualityRow>,
-    pub evidence: Vec<Evidence>,
+pub(crate) struct MonthResult {
+    pub(crate) month: Month,
+    pub(crate) partners: Vec<PartnerResult>,
+    pub(crate) indicators: Vec<IndicatorResult>,
+    pub(crate) data_quality: Vec<DataQualityRow>,
+    pub(crate) evidence: Vec<Evidence>,
     /// Months of the C-grade window before this one with no stored monthly run.
-    pub missing_history_months: Vec<Month>,
+    pub(crate) missing_history_months: Vec<Month>,
 }
 
 /// Partners assessed in `month` (§2) with the departments of their contracts in force.
-pub fn assessed_partners(contracts: &DataFrame, month: Month) -> BTreeMap<String, BTreeSet<String>> {
+pub(crate) fn assessed_partners(contracts: &DataFrame, month: Month) -> BTreeMap<String, BTreeSet<String>> {
     let (first, last) = (month.first_day(), month.last_day());
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let ids = text(contracts, "partner_id");
@@ -153,7 +153,7 @@ pub fn assessed_partners(contracts: &DataFrame, month: Month) -> BTreeMap<String
 }
 
 /// A contract is in force during `[first, last]` (§2).
-pub fn in_force(
+pub(crate) fn in_force(
     start: NaiveDate,
     end: NaiveDate,
     terminated: Option<NaiveDate>,
@@ -766,7 +766,7 @@ fn rate_points(
 }
 
 /// Assesses every partner for the month. Pure: frames, rules and stored history in, results out.
-pub fn assess(input: &MonthInput, rules: &Rules, history: &GradeHistory) -> PolarsResult<MonthResult> {
+pub(crate) fn assess(input: &MonthInput, rules: &Rules, history: &GradeHistory) -> PolarsResult<MonthResult> {
     let month = input.month;
     let assessed = assessed_partners(&input.contracts, month);
     let mut c = Collector { month, assessed: &assessed, dq: vec![], evidence: vec![] };

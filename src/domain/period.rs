@@ -6,57 +6,53 @@ use std::str::FromStr;
 
 /// A calendar month, `YYYY-MM` (考核月).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month {
+pub(crate) struct Month {
     year: i32,
     month: u32,
 }
 
 impl Month {
-    pub fn new(year: i32, month: u32) -> Option<Self> {
+    pub(crate) fn new(year: i32, month: u32) -> Option<Self> {
         ((1..=12).contains(&month) && (1900..=9999).contains(&year)).then_some(Self { year, month })
     }
-    pub fn of(date: NaiveDate) -> Self {
+    pub(crate) fn of(date: NaiveDate) -> Self {
         Self { year: date.year(), month: date.month() }
     }
-    pub fn of_instant(t: NaiveDateTime) -> Self {
+    pub(crate) fn of_instant(t: NaiveDateTime) -> Self {
         Self::of(t.date())
     }
-    pub fn year(self) -> i32 {
+    pub(crate) fn year(self) -> i32 {
         self.year
     }
-    pub fn month(self) -> u32 {
+    pub(crate) fn month(self) -> u32 {
         self.month
     }
-    pub fn first_day(self) -> NaiveDate {
+    pub(crate) fn first_day(self) -> NaiveDate {
         NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("valid month")
     }
-    pub fn last_day(self) -> NaiveDate {
+    pub(crate) fn last_day(self) -> NaiveDate {
         self.next().first_day() - Duration::days(1)
     }
     /// `[1st 00:00:00` of the month, local wall-clock time.
-    pub fn start(self) -> NaiveDateTime {
+    pub(crate) fn start(self) -> NaiveDateTime {
         self.first_day().and_time(NaiveTime::MIN)
     }
     /// `1st of next month 00:00:00)`, exclusive.
-    pub fn end(self) -> NaiveDateTime {
+    pub(crate) fn end(self) -> NaiveDateTime {
         self.next().start()
     }
-    pub fn next(self) -> Self {
+    pub(crate) fn next(self) -> Self {
         self.plus(1)
     }
-    pub fn prev(self) -> Self {
+    pub(crate) fn prev(self) -> Self {
         self.plus(-1)
     }
-    pub fn plus(self, months: i32) -> Self {
+    pub(crate) fn plus(self, months: i32) -> Self {
         let index = self.year * 12 + self.month as i32 - 1 + months;
         Self { year: index.div_euclid(12), month: index.rem_euclid(12) as u32 + 1 }
     }
-    pub fn quarter(self) -> Quarter {
+    pub(crate) fn quarter(self) -> Quarter {
         Quarter { year: self.year, quarter: (self.month - 1) / 3 + 1 }
-    }
-    /// Months from `self` to `later` (0 when equal).
-    pub fn months_until(self, later: Month) -> i32 {
-        (later.year * 12 + later.month as i32) - (self.year * 12 + self.month as i32)
     }
 }
 
@@ -80,37 +76,34 @@ impl FromStr for Month {
 
 /// A calendar quarter, `YYYY-Qn` (`2026-Q3` = July–September).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Quarter {
+pub(crate) struct Quarter {
     year: i32,
     quarter: u32,
 }
 
 impl Quarter {
-    pub fn new(year: i32, quarter: u32) -> Option<Self> {
+    pub(crate) fn new(year: i32, quarter: u32) -> Option<Self> {
         ((1..=4).contains(&quarter) && (1900..=9999).contains(&year)).then_some(Self { year, quarter })
     }
-    pub fn year(self) -> i32 {
-        self.year
-    }
-    pub fn first_month(self) -> Month {
+    pub(crate) fn first_month(self) -> Month {
         Month { year: self.year, month: (self.quarter - 1) * 3 + 1 }
     }
-    pub fn last_month(self) -> Month {
+    pub(crate) fn last_month(self) -> Month {
         self.first_month().plus(2)
     }
-    pub fn first_day(self) -> NaiveDate {
+    pub(crate) fn first_day(self) -> NaiveDate {
         self.first_month().first_day()
     }
-    pub fn last_day(self) -> NaiveDate {
+    pub(crate) fn last_day(self) -> NaiveDate {
         self.last_month().last_day()
     }
-    pub fn of(date: NaiveDate) -> Self {
+    pub(crate) fn of(date: NaiveDate) -> Self {
         Month::of(date).quarter()
     }
-    pub fn prev(self) -> Self {
+    pub(crate) fn prev(self) -> Self {
         self.first_month().plus(-3).quarter()
     }
-    pub fn next(self) -> Self {
+    pub(crate) fn next(self) -> Self {
         self.first_month().plus(3).quarter()
     }
 }
@@ -135,28 +128,28 @@ impl FromStr for Quarter {
 
 /// Adds calendar months keeping the day of month, clamped to the target month's last day
 /// (2026-11-30 + 3 months = 2027-02-28), as rules.md §8 says.
-pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
+pub(crate) fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
     let target = Month::of(date).plus(months);
     let day = date.day().min(target.last_day().day());
     NaiveDate::from_ymd_opt(target.year(), target.month(), day).expect("clamped day is valid")
 }
 
 /// Adds whole years the same way (a ban decided on 29 February ends on 28 February).
-pub fn add_years(date: NaiveDate, years: i32) -> NaiveDate {
+pub(crate) fn add_years(date: NaiveDate, years: i32) -> NaiveDate {
     add_months(date, years * 12)
 }
 
 /// The years a date of the contract may have (`YYYY-MM-DD`: four digits). Anything else is
 /// unparsable, so that date arithmetic on source data (bans, notice periods) can never overflow.
-pub const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1000..=9999;
 
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().filter(|d| YEARS.contains(&d.year()))
 }
 
 /// Parses the contract's `YYYY-MM-DD HH:MM:SS` (a `T` separator and fractional seconds of zero are
 /// accepted too, as some engines print them).
-pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
     for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {

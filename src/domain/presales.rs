@@ -11,14 +11,14 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
+pub(crate) enum Status {
     Settled,
     Held,
     NotPayable,
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Settled => "settled",
             Status::Held => "held",
@@ -29,34 +29,34 @@ impl Status {
 
 /// A settled partner share of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Share {
-    pub partner_id: String,
-    pub fee_type: String,
-    pub base_fee: Decimal,
-    pub coefficient: Decimal,
-    pub workload_share: Decimal,
-    pub assessment_score: Decimal,
-    pub amount: Decimal,
+pub(crate) struct Share {
+    pub(crate) partner_id: String,
+    pub(crate) fee_type: String,
+    pub(crate) base_fee: Decimal,
+    pub(crate) coefficient: Decimal,
+    pub(crate) workload_share: Decimal,
+    pub(crate) assessment_score: Decimal,
+    pub(crate) amount: Decimal,
 }
 
 /// One row of `presales.csv`: a settled share, or a held / not-payable project.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresalesRow {
-    pub project_id: String,
-    pub project_name: String,
-    pub commissioning_unit: String,
-    pub project_class: String,
-    pub status: Status,
+pub(crate) struct PresalesRow {
+    pub(crate) project_id: String,
+    pub(crate) project_name: String,
+    pub(crate) commissioning_unit: String,
+    pub(crate) project_class: String,
+    pub(crate) status: Status,
     /// Filled for settled rows only.
-    pub share: Option<Share>,
-    pub reasons: BTreeSet<String>,
+    pub(crate) share: Option<Share>,
+    pub(crate) reasons: BTreeSet<String>,
 }
 
 /// The quarter's rows, sorted by project then partner.
 #[derive(Debug, Clone)]
-pub struct QuarterResult {
-    pub quarter: Quarter,
-    pub rows: Vec<PresalesRow>,
+pub(crate) struct QuarterResult {
+    pub(crate) quarter: Quarter,
+    pub(crate) rows: Vec<PresalesRow>,
 }
 
 struct Support {
@@ -66,7 +66,7 @@ struct Support {
 }
 
 /// The coefficient of 第三十条 for an outcome; `won_other_implementer` needs the contract value.
-pub fn coefficient(rules: &PresalesRules, outcome: &str, contract_value: Option<Decimal>) -> Option<Decimal> {
+pub(crate) fn coefficient(rules: &PresalesRules, outcome: &str, contract_value: Option<Decimal>) -> Option<Decimal> {
     match outcome {
         "won_by_supporter" => Some(rules.won_by_supporter),
         "not_implemented_other_cause" => Some(rules.not_implemented_other_cause),
@@ -84,7 +84,7 @@ pub fn coefficient(rules: &PresalesRules, outcome: &str, contract_value: Option<
 }
 
 /// The fee type a project settles as and its base fee (第二十八条); `mixed` takes the higher (or lower).
-pub fn base_fee(rules: &PresalesRules, class: &str, project_type: &str) -> Option<(&'static str, Decimal)> {
+pub(crate) fn base_fee(rules: &PresalesRules, class: &str, project_type: &str) -> Option<(&'static str, Decimal)> {
     let fees = rules.fees.get(class)?;
     match project_type {
         "dedicated_line" => Some(("dedicated_line", fees.dedicated_line)),
@@ -109,7 +109,7 @@ fn settle_date(outcome: &str, completed: Option<NaiveDate>, outcome_on: Option<N
 
 /// Settles the quarter. `settled_elsewhere` holds the projects already settled or listed as not
 /// payable in another quarter: they are never settled again.
-pub fn settle(
+pub(crate) fn settle(
     quarter: Quarter,
     projects: &DataFrame,
     supports: &DataFrame,

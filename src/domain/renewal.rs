@@ -12,67 +12,67 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A stored monthly result, as the lifecycle jobs read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MonthlyScore {
-    pub month: Month,
-    pub partner_id: String,
+pub(crate) struct MonthlyScore {
+    pub(crate) month: Month,
+    pub(crate) partner_id: String,
     /// `None` for an on-hold month.
-    pub score: Option<Decimal>,
-    pub grade: Option<Grade>,
-    pub settlement: Option<Decimal>,
+    pub(crate) score: Option<Decimal>,
+    pub(crate) grade: Option<Grade>,
+    pub(crate) settlement: Option<Decimal>,
 }
 
 /// Whether a notice for the contract has been sent before this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
+pub(crate) enum Notice {
     Sent,
     AlreadySent,
 }
 
 /// One row of `renewals.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenewalRow {
-    pub contract_id: String,
-    pub partner_id: String,
-    pub kind: String,
-    pub end_date: NaiveDate,
-    pub department: String,
-    pub owner_email: String,
-    pub months_assessed: u32,
-    pub average_score: Option<Decimal>,
-    pub term_grade: Option<Grade>,
+pub(crate) struct RenewalRow {
+    pub(crate) contract_id: String,
+    pub(crate) partner_id: String,
+    pub(crate) kind: String,
+    pub(crate) end_date: NaiveDate,
+    pub(crate) department: String,
+    pub(crate) owner_email: String,
+    pub(crate) months_assessed: u32,
+    pub(crate) average_score: Option<Decimal>,
+    pub(crate) term_grade: Option<Grade>,
     /// Empty for presales contracts.
-    pub c_grades: Option<u32>,
-    pub class_one_violations: u32,
-    pub blacklisted: bool,
-    pub eligible: bool,
-    pub reasons: BTreeSet<String>,
+    pub(crate) c_grades: Option<u32>,
+    pub(crate) class_one_violations: u32,
+    pub(crate) blacklisted: bool,
+    pub(crate) eligible: bool,
+    pub(crate) reasons: BTreeSet<String>,
 }
 
 /// One row of `exits.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExitRow {
-    pub request_id: String,
-    pub partner_id: String,
-    pub contract_id: String,
-    pub exit_type: String,
-    pub requested_on: NaiveDate,
-    pub planned_exit_on: NaiveDate,
-    pub notice_ok: Option<bool>,
-    pub open_tickets: u64,
-    pub held_presales_projects: u64,
+pub(crate) struct ExitRow {
+    pub(crate) request_id: String,
+    pub(crate) partner_id: String,
+    pub(crate) contract_id: String,
+    pub(crate) exit_type: String,
+    pub(crate) requested_on: NaiveDate,
+    pub(crate) planned_exit_on: NaiveDate,
+    pub(crate) notice_ok: Option<bool>,
+    pub(crate) open_tickets: u64,
+    pub(crate) held_presales_projects: u64,
 }
 
 /// One row of `blacklist_breaches.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Breach {
-    pub partner_id: String,
-    pub kind: &'static str,
-    pub ref_id: String,
-    pub date: NaiveDate,
+pub(crate) struct Breach {
+    pub(crate) partner_id: String,
+    pub(crate) kind: &'static str,
+    pub(crate) ref_id: String,
+    pub(crate) date: NaiveDate,
 }
 
 /// Bans as `[decided_on, decided_on + ban_years)` per partner.
-pub fn bans(blacklist: &DataFrame, ban_years: i32) -> HashMap<String, Vec<(NaiveDate, NaiveDate)>> {
+pub(crate) fn bans(blacklist: &DataFrame, ban_years: i32) -> HashMap<String, Vec<(NaiveDate, NaiveDate)>> {
     let mut out: HashMap<String, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
     let (ids, decided) = (text(blacklist, "partner_id"), text(blacklist, "decided_on"));
     for i in 0..blacklist.height() {
@@ -88,7 +88,7 @@ fn banned_on(bans: &HashMap<String, Vec<(NaiveDate, NaiveDate)>>, partner: &str,
 }
 
 /// Class-1 violation dates per partner.
-pub fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<NaiveDate>> {
+pub(crate) fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<NaiveDate>> {
     let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
     let (ids, days, classes) =
         (text(violations, "partner_id"), text(violations, "confirmed_on"), text(violations, "class"));
@@ -101,18 +101,18 @@ pub fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<NaiveDate>
 }
 
 /// Inputs of the renewal summary beyond the frames.
-pub struct RenewalInput<'a> {
-    pub as_of: NaiveDate,
-    pub contracts: &'a DataFrame,
-    pub projects: &'a DataFrame,
-    pub supports: &'a DataFrame,
-    pub violations: &'a DataFrame,
-    pub blacklist: &'a DataFrame,
-    pub monthly: &'a [MonthlyScore],
+pub(crate) struct RenewalInput<'a> {
+    pub(crate) as_of: NaiveDate,
+    pub(crate) contracts: &'a DataFrame,
+    pub(crate) projects: &'a DataFrame,
+    pub(crate) supports: &'a DataFrame,
+    pub(crate) violations: &'a DataFrame,
+    pub(crate) blacklist: &'a DataFrame,
+    pub(crate) monthly: &'a [MonthlyScore],
 }
 
 /// Contracts in the notice window with their term summary and eligibility (§8).
-pub fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
+pub(crate) fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
     let d = input.as_of;
     let window_end = add_months(d, rules.renewal_notice_months);
     let bans = bans(input.blacklist, rules.ban_years);
@@ -217,7 +217,7 @@ pub fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
 }
 
 /// Exit requests planned on or after `D − 1 month` with notice and outstanding items (§9).
-pub fn exits(
+pub(crate) fn exits(
     as_of: NaiveDate,
     requests: &DataFrame,
     contracts: &DataFrame,
@@ -270,7 +270,7 @@ pub fn exits(
 }
 
 /// Contracts starting, and presales supports applied for, inside a ban, whatever their date.
-pub fn breaches(
+pub(crate) fn breaches(
     contracts: &DataFrame,
     projects: &DataFrame,
     supports: &DataFrame,
@@ -310,7 +310,7 @@ pub fn breaches(
 }
 
 /// Which contracts were noticed before, for `notice`: contract → the day its notice went out.
-pub fn notice_state(row: &RenewalRow, sent_before: &BTreeMap<String, NaiveDate>, as_of: NaiveDate) -> Notice {
+pub(crate) fn notice_state(row: &RenewalRow, sent_before: &BTreeMap<String, NaiveDate>, as_of: NaiveDate) -> Notice {
     match sent_before.get(&row.contract_id) {
         Some(day) if *day < as_of => Notice::AlreadySent,
         _ => Notice::Sent,
@@ -318,7 +318,7 @@ pub fn notice_state(row: &RenewalRow, sent_before: &BTreeMap<String, NaiveDate>,
 }
 
 /// Count per partner of a set of (partner, item) pairs.
-pub fn count_by_partner<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> HashMap<String, u64> {
+pub(crate) fn count_by_partner<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> HashMap<String, u64> {
     let unique: HashSet<(&str, &str)> = pairs.into_iter().collect();
     let mut out = HashMap::new();
     for (p, _) in unique {

@@ -1,59 +1,93 @@
-//! The annual job: annual grade, credit points, revenue and tier per partner.
+//! The annual job: annual grade, credit points, revenue and tier per partner (第二十四条). It keeps
+//! nothing in the store: everything comes from the stored months and quarters of the year.
 
-use super::{write_outputs, Job, RunOptions, RunSummary};
-use crate::domain::annual::{annual, AnnualInput};
+use super::{JobSteps, Outputs, Run};
+use crate::domain::annual::{annual, AnnualInput, AnnualRow};
 use crate::domain::inputs::*;
+use crate::domain::job::Job;
 use crate::domain::period::Month;
-use crate::report::{csv, lifecycle, period_dir};
-use crate::settings::Settings;
+use crate::domain::renewal::MonthlyScore;
+use crate::report::{csv, lifecycle};
 use crate::sources::{Sources, Window};
-use crate::store::Store;
+use polars::prelude::DataFrame;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
 
-pub async fn run(settings: &Settings, year: i32, options: RunOptions) -> anyhow::Result<RunSummary> {
-    let (first, last) = (
-        Month::new(year, 1).ok_or_else(|| crate::error::AppError::Usage(format!("not a year: {year}")))?,
-        Month::new(year, 12).expect("valid"),
-    );
-    let source = Sources::connect(settings).await?;
-    let window = Window::between(first.start(), last.end());
-    let mut f = source.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
-    source.close().await;
-    let (partners, violations, complaints, blacklist) =
-        (f.take(PARTNERS), f.take(VIOLATIONS), f.take(COMPLAINTS), f.take(BLACKLIST));
-    let store = Store::open(settings).await?;
-    let monthly = store.stored_months(first, last).await?;
-    let presales_revenue = store.presales_revenue(year).await?;
-    store.close().await;
-    let input = AnnualInput {
-        year,
-        partners: &partners,
-        violations: &violations,
-        complaints: &complaints,
-        blacklist: &blacklist,
-        monthly: &monthly,
-        presales_revenue: &presales_revenue,
-    };
-    let rows = annual(&input, &settings.rules);
-    let period = period_dir(&settings.output_dir, "annual", &year.to_string());
-    let dir = options.output_dir(period.clone(), &settings.rules.hash);
-    let report = lifecycle::annual_report(year, &rows, options.preview)?;
-    let files = [("annual.csv", csv::annual(&rows)), ("annual.html", report.into_bytes())];
-    write_outputs(&dir, &files)?;
-    if options.preview && !options.dry_run {
-        // The annual job stores nothing: its year folder never holds stored results that a preview
-        // could contradict, and until the year is over the latest preview is all there is (the
-        // conformance check reads `annual/<year>/annual.csv` after `--preview`). The year's final
-        // run replaces it.
-        write_outputs(&period, &files)?;
+pub(super) struct Annual(pub(super) i32);
+
+pub(super) struct Input {
+    partners: DataFrame,
+    violations: DataFrame,
+    complaints: DataFrame,
+    blacklist: DataFrame,
+    monthly: Vec<MonthlyScore>,
+    presales_revenue: HashMap<String, Decimal>,
+}
+
+impl Annual {
+    fn months(&self) -> anyhow::Result<(Month, Month)> {
+        let bad = || crate::exit::UsageError(format!("not a year: {}", self.0));
+        Ok((Month::new(self.0, 1).ok_or_else(bad)?, Month::new(self.0, 12).ok_or_else(bad)?))
     }
-    let tiers = |t| rows.iter().filter(|r| r.tier == t).count();
-    let line = format!(
-        "annual {year}: {} partners, tiers A {} / B {} / C {} / D {}",
-        rows.len(),
-        tiers('A'),
-        tiers('B'),
-        tiers('C'),
-        tiers('D')
-    );
-    Ok(RunSummary { job: Job::Annual(year), output_dir: dir, lines: vec![line] })
+}
+
+impl JobSteps for Annual {
+    type Input = Input;
+    type Output = Vec<AnnualRow>;
+
+    fn job(&self) -> Job {
+        Job::Annual(self.0)
+    }
+
+    fn stores_results(&self) -> bool {
+        false
+    }
+
+    async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
+        let (first, last) = self.months()?;
+        let window = Window::between(first.start(), last.end());
+        let mut f = sources.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
+        Ok(Input {
+            partners: f.take(PARTNERS),
+            violations: f.take(VIOLATIONS),
+            complaints: f.take(COMPLAINTS),
+            blacklist: f.take(BLACKLIST),
+            monthly: run.store.stored_months(first, last).await?,
+            presales_revenue: run.store.presales_revenue(self.0).await?,
+        })
+    }
+
+    fn compute(&self, run: &Run<'_>, i: Input) -> anyhow::Result<Vec<AnnualRow>> {
+        let input = AnnualInput {
+            year: self.0,
+            partners: &i.partners,
+            violations: &i.violations,
+            complaints: &i.complaints,
+            blacklist: &i.blacklist,
+            monthly: &i.monthly,
+            presales_revenue: &i.presales_revenue,
+        };
+        Ok(annual(&input, &run.rules))
+    }
+
+    async fn store(&self, _run: &Run<'_>, _rows: &Vec<AnnualRow>) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn report(&self, run: &Run<'_>, rows: &Vec<AnnualRow>) -> anyhow::Result<Outputs> {
+        let year = self.0;
+        let report = lifecycle::annual_report(year, rows, run.options.preview)?;
+        let files =
+            vec![("annual.csv".to_string(), csv::annual(rows)), ("annual.html".to_string(), report.into_bytes())];
+        let tiers = |t| rows.iter().filter(|r| r.tier == t).count();
+        let line = format!(
+            "annual {year}: {} partners, tiers A {} / B {} / C {} / D {}",
+            rows.len(),
+            tiers('A'),
+            tiers('B'),
+            tiers('C'),
+            tiers('D')
+        );
+        Ok(Outputs { files, messages: vec![], lines: vec![line] })
+    }
 }

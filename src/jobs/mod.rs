@@ -1,99 +1,97 @@
-//! Orchestration: the one `run_job` path every trigger uses (source → rules → store → outputs).
+//! Orchestration: the one `run_job` path every trigger uses (`run`, `run due`, `serve`, the demo),
+//! and the one skeleton every job goes through: claim the period, take the rules that govern it,
+//! extract, compute, store, report, mail, finish. Each job says only what is its own
+//! ([`JobSteps`]); nothing else computes results.
 
-pub mod annual;
-pub mod approval;
-pub mod due;
-pub mod monthly;
-pub mod quarterly;
-pub mod renewal;
+pub(crate) mod alerts;
+mod annual;
+pub(crate) mod approval;
+pub(crate) mod due;
+pub(crate) mod index;
+pub(crate) mod mailing;
+mod monthly;
+mod quarterly;
+mod renewal;
+pub(crate) mod serve;
 
-use crate::domain::period::{Month, Quarter};
-use crate::error::AppError;
-use crate::settings::Settings;
-use chrono::{NaiveDate, NaiveDateTime};
+use crate::config::{ConfigError, Settings};
+use crate::domain::job::Job;
+use crate::domain::period::Month;
+use crate::domain::rules::Rules;
+use crate::exit::UsageError;
+use crate::files::period_dir;
+use crate::sources::Sources;
+use crate::store::ledger::{Outcome, StartedBy};
+use crate::store::outbox::OutboxMessage;
+use crate::store::{Access, Store, StoreError};
+use crate::system::System;
+use chrono::NaiveDateTime;
 use std::path::PathBuf;
 use tracing::Instrument;
 
-/// A job and the period it covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Job {
-    Monthly(Month),
-    Quarterly(Quarter),
-    Renewal(NaiveDate),
-    Annual(i32),
+/// What every command works with: the validated settings and the machine it runs on.
+pub(crate) struct Context {
+    pub(crate) settings: Settings,
+    pub(crate) system: System,
 }
 
-impl Job {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Job::Monthly(_) => "monthly",
-            Job::Quarterly(_) => "quarterly",
-            Job::Renewal(_) => "renewal",
-            Job::Annual(_) => "annual",
-        }
+impl Context {
+    /// Local time now in the rules' time zone.
+    pub(crate) fn now(&self) -> NaiveDateTime {
+        self.system.now_local(self.settings.rules.timezone)
     }
-    pub fn period(&self) -> String {
-        match self {
-            Job::Monthly(m) => m.to_string(),
-            Job::Quarterly(q) => q.to_string(),
-            Job::Renewal(d) => d.to_string(),
-            Job::Annual(y) => y.to_string(),
-        }
+
+    /// Opens the store for a command that writes (created and migrated if needed).
+    pub(crate) async fn store(&self) -> Result<Store, StoreError> {
+        Store::open(self.settings.store_url.expose(), self.settings.store_pool, Access::ReadWrite).await
     }
-    /// The first local instant after the period, when it may run without `--preview`.
-    pub fn period_end(&self) -> NaiveDateTime {
-        let midnight = chrono::NaiveTime::MIN;
-        match self {
-            Job::Monthly(m) => m.end(),
-            Job::Quarterly(q) => q.last_month().end(),
-            // Renewal is as of a day: it may run on that day.
-            Job::Renewal(d) => d.and_time(midnight),
-            Job::Annual(y) => NaiveDate::from_ymd_opt(y + 1, 1, 1).expect("valid year").and_time(midnight),
+
+    /// Opens the store for a command that only looks: never created, never migrated.
+    pub(crate) async fn store_read_only(&self) -> Result<Store, StoreError> {
+        Store::open(self.settings.store_url.expose(), self.settings.store_pool, Access::ReadOnly).await
+    }
+
+    /// The store a run reads and writes: read-write when it stores; for a preview or a dry run
+    /// the existing store read only, or an empty one in memory when there is none yet.
+    pub(crate) async fn store_for(&self, options: RunOptions) -> Result<Store, StoreError> {
+        if options.stores() {
+            return self.store().await;
+        }
+        match self.store_read_only().await {
+            Ok(store) => Ok(store),
+            Err(StoreError::Db(crate::db::DbError::Unavailable { .. }))
+                if crate::db::Dialect::of_url(self.settings.store_url.expose()) == Some(crate::db::Dialect::Sqlite) =>
+            {
+                tracing::info!("no results store yet: computing against an empty one");
+                Store::empty().await
+            }
+            Err(e) => Err(e),
         }
     }
 }
 
 /// How a run treats its results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Run a period that is not over: outputs marked as a preview, nothing stored as final.
-    pub preview: bool,
+    pub(crate) preview: bool,
     /// Compute and write outputs, store nothing and send nothing.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Queue this period's messages again even if they were sent before (a person asked).
-    pub resend: bool,
+    pub(crate) resend: bool,
     /// What started the run, for the ledger.
-    pub started_by: StartedBy,
-}
-
-/// What started a run: a person, `run due` (cron, a systemd timer) or the `serve` daemon.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StartedBy {
-    #[default]
-    Manual,
-    Due,
-    Serve,
-}
-
-impl StartedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StartedBy::Manual => "manual",
-            StartedBy::Due => "due",
-            StartedBy::Serve => "serve",
-        }
-    }
+    pub(crate) started_by: StartedBy,
 }
 
 impl RunOptions {
-    pub fn stores(&self) -> bool {
+    pub(crate) fn stores(&self) -> bool {
         !self.preview && !self.dry_run
     }
 
     /// Where a run writes (interface.md): the period's own folder holds only the stored, final
     /// results; a dry run writes under `what-if/<first 12 hex digits of the rules hash>/` and a
     /// preview under `preview/`, so neither can ever replace what finance and partners read.
-    pub fn output_dir(&self, period_dir: PathBuf, rules_hash: &str) -> PathBuf {
+    pub(crate) fn output_dir(&self, period_dir: PathBuf, rules_hash: &str) -> PathBuf {
         if self.dry_run {
             period_dir.join("what-if").join(rules_hash.get(..12).unwrap_or(rules_hash))
         } else if self.preview {
@@ -104,42 +102,85 @@ impl RunOptions {
     }
 }
 
-/// Writes named outputs into a period folder, atomically each.
-pub fn write_outputs<N: AsRef<str>>(dir: &std::path::Path, files: &[(N, Vec<u8>)]) -> anyhow::Result<()> {
-    for (name, bytes) in files {
-        let path = dir.join(name.as_ref());
-        crate::report::write_atomic(&path, bytes).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
-pub fn stamp(now: NaiveDateTime) -> String {
-    now.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
 /// What a run did, for the operator.
 #[derive(Debug, Clone)]
-pub struct RunSummary {
-    pub job: Job,
-    pub output_dir: PathBuf,
-    pub lines: Vec<String>,
+pub(crate) struct RunSummary {
+    pub(crate) output_dir: PathBuf,
+    pub(crate) lines: Vec<String>,
+}
+
+/// A run in progress: what every step of a job may use.
+pub(crate) struct Run<'a> {
+    pub(crate) cx: &'a Context,
+    pub(crate) store: &'a Store,
+    /// The rules that govern the period.
+    pub(crate) rules: Rules,
+    pub(crate) options: RunOptions,
+    pub(crate) now: NaiveDateTime,
+    /// The ledger row that holds the period (runs that store).
+    pub(crate) run_id: Option<String>,
+}
+
+impl Run<'_> {
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.cx.settings
+    }
+    pub(crate) fn locale(&self) -> &str {
+        &self.cx.settings.locale
+    }
+    /// The time stamp results and messages carry.
+    pub(crate) fn stamp(&self) -> String {
+        stamp(self.now)
+    }
+}
+
+/// What a job's report step leaves: its files, its messages and the lines for the operator.
+#[derive(Debug, Default)]
+pub(crate) struct Outputs {
+    /// (path under the output folder, bytes).
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+    pub(crate) messages: Vec<OutboxMessage>,
+    pub(crate) lines: Vec<String>,
+}
+
+/// What is a job's own; the order of the steps, the claim, the folders and the mail are not.
+pub(crate) trait JobSteps {
+    /// What the job reads: one snapshot of each source, and what it needs of the store.
+    type Input;
+    /// What it computes (pure, from the input and the rules).
+    type Output;
+    /// The job period.
+    fn job(&self) -> Job;
+    /// Whether an approved period of this job is frozen (monthly and quarterly results are approved).
+    fn approved_results(&self) -> bool {
+        false
+    }
+    /// Whether the job keeps results in the store (and mails them). One that does not (annual)
+    /// also writes its preview into its period folder: there are no stored results there for it
+    /// to contradict.
+    fn stores_results(&self) -> bool {
+        true
+    }
+    async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Self::Input>;
+    fn compute(&self, run: &Run<'_>, input: Self::Input) -> anyhow::Result<Self::Output>;
+    /// Stores the output in one transaction (only runs that store).
+    async fn store(&self, run: &Run<'_>, output: &Self::Output) -> anyhow::Result<()>;
+    /// The period's files and messages, and what to tell the operator.
+    fn report(&self, run: &Run<'_>, output: &Self::Output) -> anyhow::Result<Outputs>;
+}
+
+pub(crate) fn stamp(now: NaiveDateTime) -> String {
+    now.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Runs one job for one period: the only function that computes results. A run that stores
 /// claims its period in the run ledger first (no two processes compute the same period at once)
 /// and records how it ended there.
-pub async fn run_job(
-    settings: &Settings,
-    job: Job,
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<RunSummary> {
-    use crate::store::ledger::{ClaimError, Outcome};
+pub(crate) async fn run_job(cx: &Context, store: &Store, job: Job, options: RunOptions) -> anyhow::Result<RunSummary> {
+    let now = cx.now();
     if now < job.period_end() && !options.preview {
-        return Err(AppError::Usage(format!(
-            "{} {} is not over yet (it ends {}); use --preview to compute it anyway",
-            job.name(),
-            job.period(),
+        return Err(UsageError(format!(
+            "{job} is not over yet (it ends {}); use --preview to compute it anyway",
             job.period_end()
         ))
         .into());
@@ -147,26 +188,16 @@ pub async fn run_job(
     let span = tracing::info_span!("run", job = job.name(), period = %job.period(), run_id = tracing::field::Empty);
     if !options.stores() {
         // Previews and dry runs store nothing: no claim, no ledger row.
-        return compute(settings, job, options, now).instrument(span).await;
+        return compute(cx, store, job, options, now, None).instrument(span).await;
     }
-    let ledger = crate::store::Store::open(settings).await?;
-    let claim =
-        match ledger.claim(job.name(), &job.period(), options.started_by.as_str(), settings.schedule.lease).await {
-            Ok(claim) => claim,
-            Err(e @ ClaimError::Held { .. }) => {
-                ledger.close().await;
-                return Err(AppError::Held(e.to_string()).into());
-            }
-            Err(ClaimError::Other(e)) => {
-                ledger.close().await;
-                return Err(e);
-            }
-        };
+    let lease = cx.settings.schedule.lease;
+    let claim = store.claim(job.kind(), &job.period(), options.started_by, lease, &cx.system).await?;
     span.record("run_id", claim.run_id.as_str());
     span.in_scope(|| tracing::info!(attempt = claim.attempt, "period claimed"));
-    let mut result = compute(settings, job, options, now).instrument(span.clone()).await;
+    let run_id = claim.run_id.clone();
+    let mut result = compute(cx, store, job, options, now, Some(run_id)).instrument(span.clone()).await;
     if let Ok(summary) = &mut result {
-        match overview(settings, &ledger, job, summary, options, now).instrument(span.clone()).await {
+        match mailing::overview(cx, store, job, summary, options, now).instrument(span.clone()).await {
             Ok(Some(line)) => summary.lines.push(line),
             Ok(None) => {}
             Err(e) => result = Err(e),
@@ -175,230 +206,110 @@ pub async fn run_job(
     let (outcome, error) = match &result {
         Ok(_) => (Outcome::Succeeded, None),
         // The results are committed; only mail waits (it goes with the next run or `mail flush`).
-        Err(e) if matches!(e.downcast_ref::<AppError>(), Some(AppError::MailQueued(_))) => {
-            (Outcome::Succeeded, Some(e.to_string()))
-        }
+        Err(e) if crate::exit::is_mail_queued(e) => (Outcome::Succeeded, Some(format!("{e:#}"))),
         Err(e) => (Outcome::Failed, Some(format!("{e:#}"))),
     };
     let counts = result.as_ref().map(|s| s.lines.join("; ")).unwrap_or_default();
-    if let Err(e) = ledger.finish(claim, outcome, &counts, error.as_deref(), &settings.rules.hash).await {
+    let rules_hash = &cx.settings.rules.hash;
+    if let Err(e) = store.finish(claim, outcome, &counts, error.as_deref(), rules_hash, &cx.system).await {
         // The row stays running; the next claimant sees its process gone and marks it aborted.
         span.in_scope(|| tracing::warn!(error = %e, "could not record the run's end in the ledger"));
     }
-    ledger.close().await;
     result
-}
-
-/// Mails the job's overview to the recipients its definition names (`recipients` in
-/// `jobs/<job>.toml`): the run's summary with the period's CSV files attached, once per period
-/// and recipient like every message. `None` when the job names no one.
-async fn overview(
-    settings: &Settings,
-    store: &crate::store::Store,
-    job: Job,
-    summary: &RunSummary,
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<Option<String>> {
-    let Some(def) = settings.jobs.iter().find(|d| d.name == job.name()).filter(|d| !d.recipients.is_empty()) else {
-        return Ok(None);
-    };
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&summary.output_dir)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", summary.output_dir.display()))?
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
-        .filter_map(|e| Some((e.file_name().to_str()?.to_string(), std::fs::read(e.path()).ok()?)))
-        .collect();
-    files.sort();
-    let title = match (settings.locale.as_str(), job) {
-        ("en", _) => format!("ict-partners: {} {} overview", job.name(), job.period()),
-        (_, Job::Monthly(_)) => format!("【月度考核】{} 概览", job.period()),
-        (_, Job::Quarterly(_)) => format!("【季度售前结算】{} 概览", job.period()),
-        (_, Job::Renewal(_)) => format!("【合同到期续约】{} 概览", job.period()),
-        (_, Job::Annual(_)) => format!("【年度评级】{} 概览", job.period()),
-    };
-    let mut text = summary.lines.join("\n");
-    text.push_str("\n\n");
-    for (name, _) in &files {
-        text.push_str(&format!("{name}\n"));
-    }
-    let html = format!("<pre>{}</pre>", minijinja::HtmlEscape(&text));
-    let letter = crate::mail::Letter { subject: title, html, text, images: vec![] };
-    let attached: Vec<crate::mail::AttachedFile> = files
-        .iter()
-        .map(|(name, bytes)| crate::mail::AttachedFile {
-            ascii_name: name,
-            name,
-            content_type: "text/csv; charset=utf-8",
-            bytes,
-        })
-        .collect();
-    let messages = letters_to(settings, job.name(), &job.period(), "overview", &def.recipients, &letter, &attached);
-    send(settings, store, &messages, options, now).await.map(|line| Some(format!("overview {line}")))
 }
 
 /// The computation of one job period, behind the claim.
-async fn compute(settings: &Settings, job: Job, options: RunOptions, now: NaiveDateTime) -> anyhow::Result<RunSummary> {
+async fn compute(
+    cx: &Context,
+    store: &Store,
+    job: Job,
+    options: RunOptions,
+    now: NaiveDateTime,
+    run_id: Option<String>,
+) -> anyhow::Result<RunSummary> {
     let result = match job {
-        Job::Monthly(month) => monthly::run(settings, month, options, now).await,
-        Job::Quarterly(quarter) => quarterly::run(settings, quarter, options, now).await,
-        Job::Renewal(day) => renewal::run(settings, day, options, now).await,
-        Job::Annual(year) => annual::run(settings, year, options).await,
+        Job::Monthly(month) => execute(monthly::Monthly(month), cx, store, options, now, run_id).await,
+        Job::Quarterly(quarter) => execute(quarterly::Quarterly(quarter), cx, store, options, now, run_id).await,
+        Job::Renewal(day) => execute(renewal::Renewal(day), cx, store, options, now, run_id).await,
+        Job::Annual(year) => execute(annual::Annual(year), cx, store, options, now, run_id).await,
     };
     // The index is rewritten whatever happened to the mail: the period's files are there.
-    write_index(&settings.output_dir);
+    index::write_index(cx, store).await;
     result
 }
 
-/// The rules that govern a month: the configured ones when they are effective for it; otherwise
-/// (they carry a later `effective_from`) the rules the month was computed with, or the latest
-/// stored version effective by then. Earlier months keep their rules when the rules change.
-pub async fn rules_for(
-    settings: &Settings,
-    store: &crate::store::Store,
-    month: Month,
-) -> anyhow::Result<crate::domain::rules::Rules> {
-    let current = &settings.rules;
+/// The skeleton every job goes through.
+async fn execute<J: JobSteps>(
+    steps: J,
+    cx: &Context,
+    store: &Store,
+    options: RunOptions,
+    now: NaiveDateTime,
+    run_id: Option<String>,
+) -> anyhow::Result<RunSummary> {
+    let job = steps.job();
+    if options.stores() && steps.approved_results() {
+        // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
+        store.ensure_open(job.kind(), &job.period()).await?;
+    }
+    let rules = rules_for(cx, store, job.rules_month()).await?;
+    let run = Run { cx, store, rules, options, now, run_id };
+    let sources = Sources::connect(&cx.settings).await?;
+    let input = steps.extract(&run, &sources).await;
+    sources.close().await;
+    let output = steps.compute(&run, input?)?;
+    if options.stores() {
+        store.record_rules(&run.rules, &run.stamp()).await?;
+        steps.store(&run, &output).await?;
+    }
+    let outputs = steps.report(&run, &output)?;
+    let period = period_dir(&cx.settings.output_dir, job.name(), &job.period());
+    let dir = options.output_dir(period.clone(), &run.rules.hash);
+    crate::files::write_all(&dir, &outputs.files)?;
+    if options.preview && !options.dry_run && !steps.stores_results() {
+        // No stored results to contradict, and until the period is over the latest preview is all
+        // there is (the conformance check reads `annual/<year>/annual.csv` after `--preview`).
+        crate::files::write_all(&period, &outputs.files)?;
+    }
+    let mut lines = outputs.lines;
+    if options.stores() && steps.stores_results() {
+        lines.push(mailing::send(cx, store, &outputs.messages, options, now).await?);
+    }
+    if options.preview {
+        lines.push("preview: nothing was stored as final".into());
+    } else if options.dry_run {
+        lines.push("dry run: nothing was stored".into());
+    }
+    Ok(RunSummary { output_dir: dir, lines })
+}
+
+/// The rules that govern a period (by the month it ends in): the configured ones when they are
+/// effective for it; otherwise (they carry a later `effective_from`) the rules a stored month
+/// was computed with, or the latest stored version effective by then. Earlier periods keep their
+/// rules when the rules change.
+pub(crate) async fn rules_for(cx: &Context, store: &Store, month: Month) -> anyhow::Result<Rules> {
+    let current = &cx.settings.rules;
     if current.effective_from.is_none_or(|from| from <= month) {
         return Ok(current.clone());
     }
     let stored_hash = store.month_rules_hash(month).await?;
     let mut versions: Vec<_> =
-        store.rules_versions().await?.into_iter().filter(|(_, from, _)| from.is_none_or(|f| f <= month)).collect();
-    versions.sort_by_key(|(hash, from, _)| (Some(hash) == stored_hash.as_ref(), *from));
-    let Some((hash, _, text)) = versions.pop() else {
-        return Err(AppError::Config(vec![format!(
-            "the rules apply from {} on, and no earlier rules are stored for {month}",
-            current.effective_from.map(|m| m.to_string()).unwrap_or_default()
-        )])
+        store.rules_versions().await?.into_iter().filter(|v| v.effective_from.is_none_or(|f| f <= month)).collect();
+    versions.sort_by_key(|v| (Some(&v.hash) == stored_hash.as_ref(), v.effective_from));
+    let Some(version) = versions.pop() else {
+        return Err(ConfigError {
+            problems: vec![format!(
+                "the rules apply from {} on, and no earlier rules are stored for {month}",
+                current.effective_from.map(|m| m.to_string()).unwrap_or_default()
+            )],
+        }
         .into());
     };
     let mut problems = Vec::new();
-    let Some(rules) = crate::settings::compile_rules(&text, settings.calendar_years.clone(), &mut problems) else {
-        return Err(AppError::Config(problems).into());
+    let Some(rules) = crate::config::compile_rules(&version.text, cx.settings.calendar_years.clone(), &mut problems)
+    else {
+        return Err(ConfigError { problems }.into());
     };
-    tracing::info!(hash = %hash, "the configured rules apply from a later month: using the stored rules for this month");
+    tracing::info!(hash = %version.hash, "the configured rules apply from a later month: using the stored rules for this month");
     Ok(rules)
-}
-
-/// Records the messages in the outbox and delivers everything queued. Returns the line for the
-/// operator, or `AppError::Unavailable` (exit 69) when messages stay queued: the results are
-/// committed by then, and the next run or `mail flush` sends them.
-pub async fn send(
-    settings: &Settings,
-    store: &crate::store::Store,
-    messages: &[crate::store::OutboxMessage],
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<String> {
-    let at = stamp(now);
-    let queued = store.enqueue(messages, options.resend, &at).await?;
-    let outbox = settings.output_dir.join("outbox");
-    let delivered = crate::mail::deliver(
-        store,
-        settings.smtp_url.as_ref(),
-        settings.smtp_timeout,
-        &settings.mail_from,
-        &outbox,
-        &at,
-    )
-    .await?;
-    if delivered.failed > 0 {
-        return Err(AppError::MailQueued(format!(
-            "the results are stored and written, but {} messages could not be sent; they stay queued for the next run or `ict-partners mail flush`",
-            delivered.failed
-        ))
-        .into());
-    }
-    Ok(format!(
-        "mail: {queued} new messages queued, {} delivered ({})",
-        delivered.sent,
-        if settings.smtp_url.is_some() { "SMTP" } else { "written to outbox/" }
-    ))
-}
-
-/// Delivers every queued message (after the mail server was down): `mail flush`, and `run due`
-/// retrying a period whose results are stored but whose mail is not. Exit 69 while any wait.
-pub async fn flush_outbox(settings: &Settings, now: NaiveDateTime) -> anyhow::Result<String> {
-    let store = crate::store::Store::open(settings).await?;
-    let done = crate::mail::deliver(
-        &store,
-        settings.smtp_url.as_ref(),
-        settings.smtp_timeout,
-        &settings.mail_from,
-        &settings.output_dir.join("outbox"),
-        &stamp(now),
-    )
-    .await;
-    store.close().await;
-    let done = done?;
-    if done.failed > 0 {
-        return Err(AppError::MailQueued(format!(
-            "mail: {} delivered, {} could not be sent and stay queued",
-            done.sent, done.failed
-        ))
-        .into());
-    }
-    Ok(format!("mail: {} delivered, 0 waiting", done.sent))
-}
-
-/// The last step of a run that mails: when the run stores, queue and deliver the messages; in any
-/// case close the store. `Ok(None)` when nothing was sent (preview, dry run).
-pub async fn send_and_close(
-    settings: &Settings,
-    store: crate::store::Store,
-    messages: &[crate::store::OutboxMessage],
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<Option<String>> {
-    let sent = if options.stores() { Some(send(settings, &store, messages, options, now).await) } else { None };
-    store.close().await;
-    sent.transpose()
-}
-
-/// Builds one outbox message per recipient of a letter; recipients that are not addresses are
-/// skipped with a warning (they come from other systems).
-pub fn letters_to(
-    settings: &Settings,
-    job: &str,
-    period: &str,
-    kind: &str,
-    recipients: &[String],
-    letter: &crate::mail::Letter,
-    attachments: &[crate::mail::AttachedFile],
-) -> Vec<crate::store::OutboxMessage> {
-    if recipients.is_empty() {
-        tracing::warn!(kind, "no recipients: the report is written but not mailed");
-    }
-    recipients
-        .iter()
-        .filter_map(|to| {
-            let id = crate::mail::message_id(&settings.mail_from, job, period, kind, to);
-            match crate::mail::build(&settings.mail_from, to, letter, attachments, &id) {
-                Ok(eml) => Some(crate::store::OutboxMessage {
-                    job: job.into(),
-                    period: period.into(),
-                    recipient: to.clone(),
-                    kind: kind.into(),
-                    subject: letter.subject.clone(),
-                    message_id: id,
-                    eml,
-                }),
-                Err(e) => {
-                    tracing::warn!(kind, recipient = %to, error = %e, "message not built");
-                    None
-                }
-            }
-        })
-        .collect()
-}
-
-/// Rewrites `index.html` at the output root; a failure is logged, never fatal.
-pub fn write_index(root: &std::path::Path) {
-    let page = crate::report::index::html(&crate::report::index::scan(root));
-    match page.map(|p| crate::report::write_atomic(&root.join("index.html"), p.as_bytes())) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not write index.html"),
-        Err(e) => tracing::warn!(error = %e, "could not render index.html"),
-    }
 }

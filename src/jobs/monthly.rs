@@ -1,114 +1,134 @@
-//! The monthly job: extract the month, assess, store in one transaction, write the CSVs.
+//! The monthly job: extract the month, assess every partner, store the month in one transaction,
+//! write its CSVs, pages, charts and workbook, and mail the departments and leadership.
 
-use super::write_outputs;
-use super::{Job, RunOptions, RunSummary};
-use crate::domain::monthly::assess;
+use super::mailing::letters_to;
+use super::{JobSteps, Outputs, Run};
+use crate::domain::job::Job;
+use crate::domain::money::fmt2;
+use crate::domain::monthly::{assess, GradeHistory, MonthInput, MonthResult};
 use crate::domain::period::Month;
+use crate::domain::renewal::MonthlyScore;
+use crate::domain::rules::Grade;
 use crate::mail::AttachedFile;
 use crate::report::monthly::{Report, ReportInput};
-use crate::report::{self, csv, period_dir};
-use crate::settings::Settings;
+use crate::report::{self, csv};
 use crate::sources::Sources;
-use crate::store::OutboxMessage;
-use crate::store::Store;
-use anyhow::Context;
-use chrono::NaiveDateTime;
+use crate::store::outbox::OutboxMessage;
+use anyhow::Context as _;
 
-pub async fn run(
-    settings: &Settings,
-    month: Month,
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<RunSummary> {
-    let source = Sources::connect(settings).await?;
-    let store = Store::open(settings).await?;
-    if options.stores() {
-        // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
-        store.ensure_open("monthly", &month.to_string()).await?;
+pub(super) struct Monthly(pub(super) Month);
+
+pub(super) struct Input {
+    month: MonthInput,
+    grades: GradeHistory,
+    /// The twelve months before, for trends and changes.
+    history: Vec<MonthlyScore>,
+    /// What is stored for this month (a dry run compares with it).
+    stored: Vec<MonthlyScore>,
+}
+
+pub(super) struct Output {
+    result: MonthResult,
+    history: Vec<MonthlyScore>,
+    what_if: Vec<String>,
+}
+
+impl JobSteps for Monthly {
+    type Input = Input;
+    type Output = Output;
+
+    fn job(&self) -> Job {
+        Job::Monthly(self.0)
     }
-    let rules = &super::rules_for(settings, &store, month).await?;
-    let input = source.month_input(month).await?;
-    source.close().await;
-    tracing::info!(tickets = input.tickets.height(), orders = input.orders.height(), "extracted");
 
-    let history = store.grade_history(month, rules.flags.c_grade_window_months).await?;
-    let result = assess(&input, rules, &history).context("assessing the month")?;
-    drop(input);
-    if !result.missing_history_months.is_empty() {
-        let list: Vec<String> = result.missing_history_months.iter().map(ToString::to_string).collect();
-        tracing::warn!(
-            missing = result.missing_history_months.len(),
-            months = %list.join(","),
-            "the C-grade window has months with no stored results; two_c_grades counts only the stored ones"
+    fn approved_results(&self) -> bool {
+        true
+    }
+
+    async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
+        let month = self.0;
+        let input = sources.month_input(month).await?;
+        tracing::info!(tickets = input.tickets.height(), orders = input.orders.height(), "extracted");
+        let grades = run.store.grade_history(month, run.rules.flags.c_grade_window_months).await?;
+        let history = run.store.stored_months(month.plus(-12), month.prev()).await?;
+        let stored = if run.options.dry_run { run.store.stored_months(month, month).await? } else { vec![] };
+        Ok(Input { month: input, grades, history, stored })
+    }
+
+    fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
+        let result = assess(&input.month, &run.rules, &input.grades).context("assessing the month")?;
+        if !result.missing_history_months.is_empty() {
+            let list: Vec<String> = result.missing_history_months.iter().map(ToString::to_string).collect();
+            tracing::warn!(
+                missing = result.missing_history_months.len(),
+                months = %list.join(","),
+                "the C-grade window has months with no stored results; two_c_grades counts only the stored ones"
+            );
+        }
+        // A dry run is a what-if: how each partner would differ from what is stored for the month.
+        let what_if = if run.options.dry_run { what_if(&result, &input.stored) } else { vec![] };
+        let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
+        let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
+        tracing::info!(
+            partners = result.partners.len(),
+            on_hold,
+            flagged,
+            quarantined = result.data_quality.len(),
+            "assessed"
         );
+        Ok(Output { result, history: input.history, what_if })
     }
-    // A dry run is a what-if: how each partner would differ from what is stored for the month.
-    let what_if = if options.dry_run { what_if(&result, &store.stored_months(month, month).await?) } else { vec![] };
-    if options.stores() {
-        store.record_rules(rules, &super::stamp(now)).await?;
-        store
-            .save_month(&result, &rules.hash, &now.format("%Y-%m-%d %H:%M:%S").to_string())
-            .await
-            .context("storing the month")?;
-    }
-    // Reports read the stored months (this one included once stored) for trends and changes.
-    let history = store.stored_months(month.plus(-12), month.prev()).await?;
-    let input = ReportInput {
-        result: &result,
-        history: &history,
-        departments: &settings.departments,
-        grades: rules.grades,
-        locale: &settings.locale,
-        preview: options.preview,
-    };
-    let reports = report::monthly::reports(&input)?;
-    let workbook = report::monthly::workbook(&result, &settings.locale)?;
 
-    let dir = options.output_dir(period_dir(&settings.output_dir, "monthly", &month.to_string()), &rules.hash);
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("scores.csv".into(), csv::scores(&result)),
-        ("indicators.csv".into(), csv::indicators(&result)),
-        ("data_quality.csv".into(), csv::data_quality(&result)),
-        ("assessment.xlsx".into(), workbook.clone()),
-    ];
-    for (k, r) in reports.iter().enumerate() {
-        let name = if r.department.is_some() { format!("department-{:02}.html", k + 1) } else { "summary.html".into() };
-        files.push((name, r.html_file.clone().into_bytes()));
-        files.extend(r.images.iter().map(|(stem, png)| (format!("{stem}.png"), png.clone())));
+    async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
+        let stamp = run.stamp();
+        run.store.save_month(&output.result, &run.rules.hash, &stamp, run.run_id.as_deref()).await?;
+        Ok(())
     }
-    write_outputs(&dir, &files)?;
 
-    let outgoing = if options.stores() { messages(settings, month, &reports, &workbook) } else { vec![] };
-    let mail_line = super::send_and_close(settings, store, &outgoing, options, now).await?;
-    let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
-    let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
-    let mut lines = vec![format!(
-        "monthly {month}: {} partners assessed ({on_hold} on hold, {flagged} flagged), {} rows quarantined or ignored",
-        result.partners.len(),
-        result.data_quality.len()
-    )];
-    lines.extend(mail_line);
-    lines.extend(what_if);
-    if options.preview {
-        lines.push("preview: nothing was stored as final".into());
-    } else if options.dry_run {
-        lines.push("dry run: nothing was stored".into());
+    fn report(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<Outputs> {
+        let (month, result) = (self.0, &output.result);
+        let settings = run.settings();
+        let input = ReportInput {
+            result,
+            history: &output.history,
+            departments: &settings.departments,
+            grades: run.rules.grades,
+            locale: run.locale(),
+            preview: run.options.preview,
+        };
+        let reports = report::monthly::reports(&input)?;
+        let workbook = report::monthly::workbook(result, run.locale())?;
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            ("scores.csv".into(), csv::scores(result)),
+            ("indicators.csv".into(), csv::indicators(result)),
+            ("data_quality.csv".into(), csv::data_quality(result)),
+            ("assessment.xlsx".into(), workbook.clone()),
+        ];
+        for (k, r) in reports.iter().enumerate() {
+            let name =
+                if r.department.is_some() { format!("department-{:02}.html", k + 1) } else { "summary.html".into() };
+            files.push((name, r.html_file.clone().into_bytes()));
+            files.extend(r.images.iter().map(|(stem, png)| (format!("{stem}.png"), png.clone())));
+        }
+        let messages = if run.options.stores() { messages(run, month, &reports, &workbook) } else { vec![] };
+        let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
+        let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
+        let mut lines = vec![format!(
+            "monthly {month}: {} partners assessed ({on_hold} on hold, {flagged} flagged), {} rows quarantined or ignored",
+            result.partners.len(),
+            result.data_quality.len()
+        )];
+        lines.extend(output.what_if.iter().cloned());
+        Ok(Outputs { files, messages, lines })
     }
-    tracing::info!(
-        partners = result.partners.len(),
-        on_hold,
-        flagged,
-        quarantined = result.data_quality.len(),
-        "assessed"
-    );
-    Ok(RunSummary { job: Job::Monthly(month), output_dir: dir, lines })
 }
 
 /// One message per recipient and report: each department's managers get their page, leadership
 /// the summary; every message carries the month's workbook.
-fn messages(settings: &Settings, month: Month, reports: &[Report], workbook: &[u8]) -> Vec<OutboxMessage> {
+fn messages(run: &Run<'_>, month: Month, reports: &[Report], workbook: &[u8]) -> Vec<OutboxMessage> {
+    let settings = run.settings();
     let ascii = format!("ict-partners-{month}.xlsx");
-    let name = format!("{}-{month}.xlsx", report::templates::label(&settings.locale, "workbook", &[]));
+    let name = format!("{}-{month}.xlsx", report::templates::label(run.locale(), "workbook", &[]));
     let xlsx = AttachedFile {
         ascii_name: &ascii,
         name: &name,
@@ -123,30 +143,18 @@ fn messages(settings: &Settings, month: Month, reports: &[Report], workbook: &[u
                 Some(d) => settings.departments.get(d).map_or(&[], Vec::as_slice),
                 None => &settings.leadership,
             };
-            super::letters_to(
-                settings,
-                "monthly",
-                &period,
-                &r.kind,
-                recipients,
-                &r.letter(),
-                std::slice::from_ref(&xlsx),
-            )
+            letters_to(run.cx, "monthly", &period, &r.kind, recipients, &r.letter(), std::slice::from_ref(&xlsx))
         })
         .collect()
 }
 
 /// Per partner whose score, grade or settlement would change: stored → computed.
-fn what_if(
-    result: &crate::domain::monthly::MonthResult,
-    stored: &[crate::domain::renewal::MonthlyScore],
-) -> Vec<String> {
-    use crate::domain::money::fmt2;
+fn what_if(result: &MonthResult, stored: &[MonthlyScore]) -> Vec<String> {
     if stored.is_empty() {
         return vec!["what-if: nothing is stored for this month to compare with".into()];
     }
     let show = |s: Option<rust_decimal::Decimal>| s.map(fmt2).unwrap_or_else(|| "—".into());
-    let grade = |g: Option<crate::domain::rules::Grade>| g.map_or("—", |g| g.as_str());
+    let grade = |g: Option<Grade>| g.map_or("—", |g| g.as_str());
     let mut lines = Vec::new();
     let mut grade_changes = 0;
     for p in &result.partners {

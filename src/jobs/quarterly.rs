@@ -1,83 +1,109 @@
-//! The quarterly job: settle presales projects ready by the quarter's end, once across quarters.
+//! The quarterly job: settle the presales projects ready by the quarter's end, once across
+//! quarters; one 结算确认表 per (partner, commissioning unit), mailed to both.
 
-use super::{stamp, write_outputs, Job, RunOptions, RunSummary};
+use super::mailing::letters_to;
+use super::{JobSteps, Outputs, Run};
 use crate::domain::inputs::{values, PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS};
+use crate::domain::job::Job;
 use crate::domain::period::Quarter;
-use crate::domain::presales::{settle, Status};
+use crate::domain::presales::{settle, QuarterResult, Status};
+use crate::files::safe_name;
 use crate::mail::AttachedFile;
 use crate::report::forms::Form;
-use crate::report::{csv, forms, period_dir};
-use crate::settings::Settings;
+use crate::report::{csv, forms};
 use crate::sources::{Sources, Window};
-use crate::store::OutboxMessage;
-use crate::store::Store;
-use chrono::NaiveDateTime;
-use std::collections::{BTreeMap, HashMap};
+use crate::store::outbox::OutboxMessage;
+use polars::prelude::DataFrame;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub async fn run(
-    settings: &Settings,
-    quarter: Quarter,
-    options: RunOptions,
-    now: NaiveDateTime,
-) -> anyhow::Result<RunSummary> {
-    let source = Sources::connect(settings).await?;
-    let window = Window::between(quarter.first_month().start(), quarter.last_month().end());
-    let mut f = source.fetch_all(&[PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS], &window).await?;
-    source.close().await;
-    let (partners, projects, supports) = (f.take(PARTNERS), f.take(PRESALES_PROJECTS), f.take(PRESALES_SUPPORTS));
-    let names = values(&partners, "partner_id")
-        .zip(values(&partners, "name"))
-        .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
-        .collect();
-    let store = Store::open(settings).await?;
-    if options.stores() {
-        // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
-        store.ensure_open("quarterly", &quarter.to_string()).await?;
-    }
-    let elsewhere = store.presales_settled_elsewhere(quarter).await?;
-    let result = settle(quarter, &projects, &supports, &settings.rules.presales, &elsewhere);
-    if options.stores() {
-        store.save_quarter(&result, &settings.rules.hash, &stamp(now)).await?;
-    }
-    let dir =
-        options.output_dir(period_dir(&settings.output_dir, "quarterly", &quarter.to_string()), &settings.rules.hash);
-    // One 结算确认表 per (partner, commissioning unit): a sheet of the workbook and a printable page.
-    let forms = forms::forms(&result, &names, options.preview);
-    let mut files = vec![
-        ("presales.csv".to_string(), csv::presales(&result)),
-        ("confirmation_forms.xlsx".to_string(), forms::workbook(quarter, &forms)?),
-    ];
-    let mut per_partner: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for form in &forms {
-        let k = per_partner.entry(&form.partner_id).or_default();
-        *k += 1;
-        let name = format!("forms/{}-{k:02}.html", forms::safe_name(&form.partner_id));
-        files.push((name, forms::html(form)?.into_bytes()));
-    }
-    write_outputs(&dir, &files)?;
+pub(super) struct Quarterly(pub(super) Quarter);
 
-    // Each commissioning unit gets its forms, each partner its own (谁委托、谁付费).
-    let emails: HashMap<&str, &str> = values(&partners, "partner_id")
-        .zip(values(&partners, "contact_email"))
-        .filter_map(|(p, e)| Some((p?, e?)))
-        .collect();
-    let outgoing = if options.stores() { form_messages(settings, quarter, &forms, &emails)? } else { vec![] };
-    let mail_line = super::send_and_close(settings, store, &outgoing, options, now).await?;
-    let count = |s| result.rows.iter().filter(|r| r.status == s).count();
-    let total: rust_decimal::Decimal = result.rows.iter().filter_map(|r| r.share.as_ref()).map(|s| s.amount).sum();
-    let line = format!(
-        "quarterly {quarter}: {} shares settled ({} CNY, {} confirmation forms), {} projects held, {} not payable",
-        count(Status::Settled),
-        crate::domain::money::fmt2(total),
-        forms.len(),
-        count(Status::Held),
-        count(Status::NotPayable)
-    );
-    Ok(RunSummary {
-        job: Job::Quarterly(quarter),
-        output_dir: dir,
-        lines: std::iter::once(line).chain(mail_line).collect(),
-    })
+pub(super) struct Input {
+    partners: DataFrame,
+    projects: DataFrame,
+    supports: DataFrame,
+    /// Projects settled (or found not payable) in another quarter.
+    elsewhere: HashSet<String>,
+}
+
+pub(super) struct Output {
+    result: QuarterResult,
+    partners: DataFrame,
+}
+
+impl JobSteps for Quarterly {
+    type Input = Input;
+    type Output = Output;
+
+    fn job(&self) -> Job {
+        Job::Quarterly(self.0)
+    }
+
+    fn approved_results(&self) -> bool {
+        true
+    }
+
+    async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
+        let quarter = self.0;
+        let window = Window::between(quarter.first_month().start(), quarter.last_month().end());
+        let mut f = sources.fetch_all(&[PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS], &window).await?;
+        let elsewhere = run.store.presales_settled_elsewhere(quarter).await?;
+        Ok(Input {
+            partners: f.take(PARTNERS),
+            projects: f.take(PRESALES_PROJECTS),
+            supports: f.take(PRESALES_SUPPORTS),
+            elsewhere,
+        })
+    }
+
+    fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
+        let result = settle(self.0, &input.projects, &input.supports, &run.rules.presales, &input.elsewhere);
+        Ok(Output { result, partners: input.partners })
+    }
+
+    async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
+        let stamp = run.stamp();
+        run.store.save_quarter(&output.result, &run.rules.hash, &stamp, run.run_id.as_deref()).await?;
+        Ok(())
+    }
+
+    fn report(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<Outputs> {
+        let (quarter, result, partners) = (self.0, &output.result, &output.partners);
+        let names = values(partners, "partner_id")
+            .zip(values(partners, "name"))
+            .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
+            .collect();
+        // One 结算确认表 per (partner, commissioning unit): a sheet of the workbook and a printable page.
+        let forms = forms::forms(result, &names, run.options.preview);
+        let mut files = vec![
+            ("presales.csv".to_string(), csv::presales(result)),
+            ("confirmation_forms.xlsx".to_string(), forms::workbook(quarter, &forms)?),
+        ];
+        let mut per_partner: HashMap<&str, usize> = HashMap::new();
+        for form in &forms {
+            let k = per_partner.entry(&form.partner_id).or_default();
+            *k += 1;
+            let name = format!("forms/{}-{k:02}.html", safe_name(&form.partner_id));
+            files.push((name, forms::html(form)?.into_bytes()));
+        }
+        // Each commissioning unit gets its forms, each partner its own (谁委托、谁付费).
+        let emails: HashMap<&str, &str> = values(partners, "partner_id")
+            .zip(values(partners, "contact_email"))
+            .filter_map(|(p, e)| Some((p?, e?)))
+            .collect();
+        let messages = if run.options.stores() { form_messages(run, quarter, &forms, &emails)? } else { vec![] };
+        let count = |s| result.rows.iter().filter(|r| r.status == s).count();
+        let total: rust_decimal::Decimal = result.rows.iter().filter_map(|r| r.share.as_ref()).map(|s| s.amount).sum();
+        let line = format!(
+            "quarterly {quarter}: {} shares settled ({} CNY, {} confirmation forms), {} projects held, {} not payable",
+            count(Status::Settled),
+            crate::domain::money::fmt2(total),
+            forms.len(),
+            count(Status::Held),
+            count(Status::NotPayable)
+        );
+        Ok(Outputs { files, messages, lines: vec![line] })
+    }
 }
 
 /// A form as an attachment: an ASCII name for every client, the Chinese one for those that read it.
@@ -89,7 +115,7 @@ struct FormFile<'a> {
 }
 
 fn form_messages(
-    settings: &Settings,
+    run: &Run<'_>,
     quarter: Quarter,
     forms: &[Form],
     partner_emails: &HashMap<&str, &str>,
@@ -102,7 +128,7 @@ fn form_messages(
         *k += 1;
         files.push(FormFile {
             form,
-            ascii: format!("form-{}-{k:02}.html", forms::safe_name(&form.partner_id)),
+            ascii: format!("form-{}-{k:02}.html", safe_name(&form.partner_id)),
             name: format!("结算确认表-{}-{}.html", form.partner_name, form.unit),
             html: forms::html(form)?.into_bytes(),
         });
@@ -127,11 +153,11 @@ fn form_messages(
                 bytes: &f.html,
             })
             .collect();
-        out.extend(super::letters_to(settings, "quarterly", &period, &kind, &recipients, &letter, &attached));
+        out.extend(letters_to(run.cx, "quarterly", &period, &kind, &recipients, &letter, &attached));
         Ok(())
     };
     for (unit, group) in &by_unit {
-        let recipients = settings.commissioning_units.get(*unit).cloned().unwrap_or_default();
+        let recipients = run.settings().commissioning_units.get(*unit).cloned().unwrap_or_default();
         push(format!("forms_unit:{unit}"), format!("【售前支撑费用结算确认】{label} {unit}"), recipients, group)?;
     }
     for (partner, group) in &by_partner {

@@ -18,7 +18,7 @@ fn register_font() {
 /// A chart could not be drawn or encoded.
 #[derive(Debug, thiserror::Error)]
 #[error("chart: {0}")]
-pub struct ChartError(String);
+pub(crate) struct ChartError(String);
 
 fn err(e: impl std::fmt::Display) -> ChartError {
     ChartError(e.to_string())
@@ -36,14 +36,14 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError
 }
 
 /// One line per partner: (label, score per month slot; `None` where the month has no score).
-pub struct Trend {
-    pub months: Vec<String>,
-    pub series: Vec<(String, Vec<Option<f64>>)>,
-    pub b_min: f64,
-    pub a_min: f64,
+pub(crate) struct Trend {
+    pub(crate) months: Vec<String>,
+    pub(crate) series: Vec<(String, Vec<Option<f64>>)>,
+    pub(crate) b_min: f64,
+    pub(crate) a_min: f64,
 }
 
-pub fn trend_png(trend: &Trend) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn trend_png(trend: &Trend) -> Result<Vec<u8>, ChartError> {
     register_font();
     let (w, h) = (900u32, 420u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
@@ -100,7 +100,7 @@ pub fn trend_png(trend: &Trend) -> Result<Vec<u8>, ChartError> {
 }
 
 /// Bars for A, B, C and on hold.
-pub fn grades_png(counts: [(&str, usize); 4]) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn grades_png(counts: [(&str, usize); 4]) -> Result<Vec<u8>, ChartError> {
     register_font();
     let (w, h) = (480u32, 300u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];

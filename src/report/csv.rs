@@ -8,7 +8,7 @@ use crate::domain::renewal::{Breach, ExitRow, Notice, RenewalRow};
 use rust_decimal::Decimal;
 
 /// Serialises rows under a header (RFC 4180 quoting, UTF-8, `\n` line ends).
-pub fn to_csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
+pub(crate) fn to_csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     w.write_record(header).expect("writing to memory");
     for r in rows {
@@ -17,22 +17,22 @@ pub fn to_csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> V
     w.into_inner().expect("flushing to memory")
 }
 
-pub fn money(d: Option<Decimal>) -> String {
+pub(crate) fn money(d: Option<Decimal>) -> String {
     d.map(fmt2).unwrap_or_default()
 }
 
-pub fn plain(d: Option<Decimal>) -> String {
+pub(crate) fn plain(d: Option<Decimal>) -> String {
     d.map(fmt_plain).unwrap_or_default()
 }
 
-pub fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let mut v: Vec<&str> = items.into_iter().collect();
     v.sort_unstable();
     v.dedup();
     v.join(";")
 }
 
-pub const SCORES_HEADER: [&str; 13] = [
+pub(crate) const SCORES_HEADER: [&str; 13] = [
     "partner_id",
     "partner_name",
     "status",
@@ -48,7 +48,7 @@ pub const SCORES_HEADER: [&str; 13] = [
     "hold_reasons",
 ];
 
-pub fn scores(result: &MonthResult) -> Vec<u8> {
+pub(crate) fn scores(result: &MonthResult) -> Vec<u8> {
     let rows = result.partners.iter().map(|p| {
         let a = p.assessment.as_ref();
         vec![
@@ -70,7 +70,7 @@ pub fn scores(result: &MonthResult) -> Vec<u8> {
     to_csv(&SCORES_HEADER, rows)
 }
 
-pub fn indicators(result: &MonthResult) -> Vec<u8> {
+pub(crate) fn indicators(result: &MonthResult) -> Vec<u8> {
     let rows = result.indicators.iter().map(|i| {
         vec![
             i.partner_id.clone(),
@@ -84,12 +84,12 @@ pub fn indicators(result: &MonthResult) -> Vec<u8> {
     to_csv(&["partner_id", "indicator", "measured", "counted", "points", "weight"], rows)
 }
 
-pub fn data_quality(result: &MonthResult) -> Vec<u8> {
+pub(crate) fn data_quality(result: &MonthResult) -> Vec<u8> {
     let rows = result.data_quality.iter().map(|d| vec![d.source.clone(), d.row_id.clone(), d.problem.clone()]);
     to_csv(&["source", "row_id", "problem"], rows)
 }
 
-pub fn presales(result: &QuarterResult) -> Vec<u8> {
+pub(crate) fn presales(result: &QuarterResult) -> Vec<u8> {
     let rows = result.rows.iter().map(|r| {
         let s = r.share.as_ref();
         vec![
@@ -130,7 +130,7 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-pub fn renewals(rows: &[(RenewalRow, Notice)]) -> Vec<u8> {
+pub(crate) fn renewals(rows: &[(RenewalRow, Notice)]) -> Vec<u8> {
     let rows = rows.iter().map(|(r, notice)| {
         vec![
             r.contract_id.clone(),
@@ -172,7 +172,7 @@ pub fn renewals(rows: &[(RenewalRow, Notice)]) -> Vec<u8> {
     )
 }
 
-pub fn exits(rows: &[ExitRow]) -> Vec<u8> {
+pub(crate) fn exits(rows: &[ExitRow]) -> Vec<u8> {
     let rows = rows.iter().map(|r| {
         vec![
             r.request_id.clone(),
@@ -202,13 +202,13 @@ pub fn exits(rows: &[ExitRow]) -> Vec<u8> {
     )
 }
 
-pub fn breaches(rows: &[Breach]) -> Vec<u8> {
+pub(crate) fn breaches(rows: &[Breach]) -> Vec<u8> {
     let rows =
         rows.iter().map(|b| vec![b.partner_id.clone(), b.kind.to_string(), b.ref_id.clone(), b.date.to_string()]);
     to_csv(&["partner_id", "kind", "ref_id", "date"], rows)
 }
 
-pub fn annual(rows: &[AnnualRow]) -> Vec<u8> {
+pub(crate) fn annual(rows: &[AnnualRow]) -> Vec<u8> {
     let rows = rows.iter().map(|r| {
         vec![
             r.partner_id.clone(),

@@ -4,17 +4,12 @@
 use crate::domain::money::{fmt2, round2};
 use crate::domain::monthly::Evidence;
 use crate::domain::rules::{IndicatorKind, Rules};
-use crate::store::StoredExplanation;
+use crate::store::monthly::StoredExplanation;
 use rust_decimal::Decimal;
 use std::fmt::Write;
-use std::str::FromStr;
 
 fn ts(t: Option<chrono::NaiveDateTime>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "—".into())
-}
-
-fn dec(s: &Option<String>) -> Decimal {
-    s.as_deref().and_then(|s| Decimal::from_str(s).ok()).unwrap_or_default()
 }
 
 struct Words {
@@ -72,10 +67,25 @@ const EN: Words = Words {
 };
 
 /// The explanation of one partner's month, in Chinese (`zh-CN`) or English (`en`).
-pub fn explain(partner: &str, month: &str, stored: &StoredExplanation, rules: &Rules, locale: &str) -> String {
+pub(crate) fn explain(partner: &str, month: &str, stored: &StoredExplanation, rules: &Rules, locale: &str) -> String {
     let w = if locale == "en" { &EN } else { &ZH };
-    let r = &stored.result;
-    let get = |i: usize| r.get(i).cloned().flatten();
+    let p = &stored.partner;
+    let money = |d: Option<Decimal>| d.map(fmt2);
+    let fields: [Option<String>; 12] = [
+        Some(p.partner_name.clone()),
+        Some(p.status.as_str().to_string()),
+        money(p.effectiveness),
+        money(p.credit_deduction),
+        money(p.score),
+        p.grade.map(|g| g.as_str().to_string()),
+        money(p.fees_total),
+        money(p.fees_excluded),
+        money(p.settlement),
+        Some(p.flags.clone()),
+        Some(p.hold_reasons.clone()),
+        Some(p.rules_hash.clone()),
+    ];
+    let get = |i: usize| fields[i].clone();
     let mut out = String::new();
     let _ = writeln!(out, "{partner} {} — {month}", get(0).unwrap_or_default());
     let _ = writeln!(out, "{}: {}", w.status, get(1).unwrap_or_default());
@@ -91,7 +101,9 @@ pub fn explain(partner: &str, month: &str, stored: &StoredExplanation, rules: &R
     }
     let by_indicator = |id| rows(&stored.evidence, id);
     let mut terms = Vec::new();
-    for (id, measured, counted, points, weight) in &stored.indicators {
+    for ind in &stored.indicators {
+        let (id, counted) = (&ind.indicator, ind.counted);
+        let (measured, points, weight) = (ind.measured.map(fmt2), fmt2(ind.points), fmt2(ind.weight));
         terms.push(points.clone());
         let _ = writeln!(out);
         let kind = rules.indicator(id).map(|i| &i.kind);
@@ -106,7 +118,7 @@ pub fn explain(partner: &str, month: &str, stored: &StoredExplanation, rules: &R
                             out,
                             "{id}: {} {} / {counted} = {pct} %; {weight} − max(0, {target_pct} − {pct}) × {points_per_pct} = {points}",
                             w.on_time_of,
-                            *counted - late.len() as i64
+                            counted - late.len() as i64
                         );
                     if !late.is_empty() {
                         let _ = writeln!(out, "  {} ({}):", w.late_rows, late.len());
@@ -183,7 +195,7 @@ pub fn explain(partner: &str, month: &str, stored: &StoredExplanation, rules: &R
         }
     );
     let score = get(4).unwrap_or_default();
-    let raw = dec(&get(2)) - dec(&get(3));
+    let raw = p.effectiveness.unwrap_or_default() - p.credit_deduction.unwrap_or_default();
     let _ = writeln!(
         out,
         "{} = round(min(100, max(0, {effectiveness} − {deduction}))) = {} → {} {} (A ≥ {}, B ≥ {})",

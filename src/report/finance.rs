@@ -3,7 +3,7 @@
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 /// A sheet of text cells with one money column written as a number (2 decimals).
-pub fn workbook(
+pub(crate) fn workbook(
     header: &[&str],
     rows: &[Vec<String>],
     money_column: usize,

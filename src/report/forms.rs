@@ -11,36 +11,36 @@ use std::collections::{BTreeMap, HashMap};
 
 /// One form: a partner's settled shares for one commissioning unit (谁委托、谁付费).
 #[derive(Debug, Clone, Serialize)]
-pub struct Form {
-    pub quarter: String,
-    pub partner_id: String,
-    pub partner_name: String,
-    pub unit: String,
-    pub rows: Vec<FormRow>,
-    pub total: String,
-    pub total_upper: String,
+pub(crate) struct Form {
+    pub(crate) quarter: String,
+    pub(crate) partner_id: String,
+    pub(crate) partner_name: String,
+    pub(crate) unit: String,
+    pub(crate) rows: Vec<FormRow>,
+    pub(crate) total: String,
+    pub(crate) total_upper: String,
     #[serde(skip)]
-    pub total_amount: Decimal,
-    pub preview: bool,
+    pub(crate) total_amount: Decimal,
+    pub(crate) preview: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FormRow {
-    pub project_id: String,
-    pub project_name: String,
-    pub project_class: String,
-    pub fee_type: String,
-    pub base_fee: String,
-    pub coefficient: String,
-    pub workload_share: String,
-    pub assessment_score: String,
-    pub amount: String,
+pub(crate) struct FormRow {
+    pub(crate) project_id: String,
+    pub(crate) project_name: String,
+    pub(crate) project_class: String,
+    pub(crate) fee_type: String,
+    pub(crate) base_fee: String,
+    pub(crate) coefficient: String,
+    pub(crate) workload_share: String,
+    pub(crate) assessment_score: String,
+    pub(crate) amount: String,
     #[serde(skip)]
-    pub numbers: [Decimal; 5],
+    pub(crate) numbers: [Decimal; 5],
 }
 
 /// 专线类 / 综合类, the regulation's names of the fee types.
-pub fn fee_type_label(fee_type: &str) -> &str {
+pub(crate) fn fee_type_label(fee_type: &str) -> &str {
     match fee_type {
         "dedicated_line" => "专线类",
         "integrated" => "综合类",
@@ -49,7 +49,7 @@ pub fn fee_type_label(fee_type: &str) -> &str {
 }
 
 /// Groups the settled rows into forms, sorted by partner then unit.
-pub fn forms(result: &QuarterResult, names: &HashMap<String, String>, preview: bool) -> Vec<Form> {
+pub(crate) fn forms(result: &QuarterResult, names: &HashMap<String, String>, preview: bool) -> Vec<Form> {
     let mut groups: BTreeMap<(String, String), Vec<&PresalesRow>> = BTreeMap::new();
     for row in &result.rows {
         if let Some(share) = &row.share {
@@ -99,12 +99,12 @@ fn quarter_label(q: Quarter) -> String {
 }
 
 /// The form as an HTML page (escaped by the template engine).
-pub fn html(form: &Form) -> Result<String, minijinja::Error> {
+pub(crate) fn html(form: &Form) -> Result<String, minijinja::Error> {
     super::templates::render("confirmation_form.html", form)
 }
 
 /// The covering letter for a set of forms (a commissioning unit's, or a partner's).
-pub fn letter(title: &str, quarter: &str, forms: &[&Form]) -> Result<crate::mail::Letter, minijinja::Error> {
+pub(crate) fn letter(title: &str, quarter: &str, forms: &[&Form]) -> Result<crate::report::Letter, minijinja::Error> {
     let html = super::templates::render("forms_letter.html", minijinja::context! { title, quarter, forms })?;
     let mut text = format!("{title}\n\n");
     for f in forms {
@@ -113,22 +113,11 @@ pub fn letter(title: &str, quarter: &str, forms: &[&Form]) -> Result<crate::mail
             f.partner_name, f.partner_id, f.unit, f.total, f.total_upper
         ));
     }
-    Ok(crate::mail::Letter { subject: title.to_string(), html, text, images: vec![] })
-}
-
-/// A file-name-safe form of an identifier: ASCII letters, digits, `-` and `_` only.
-pub fn safe_name(id: &str) -> String {
-    let s: String =
-        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    if s.is_empty() {
-        "_".into()
-    } else {
-        s
-    }
+    Ok(crate::report::Letter { subject: title.to_string(), html, text, images: vec![] })
 }
 
 /// The quarter's workbook: one sheet per form, laid out like the paper form.
-pub fn workbook(quarter: Quarter, forms: &[Form]) -> Result<Vec<u8>, XlsxError> {
+pub(crate) fn workbook(quarter: Quarter, forms: &[Form]) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(quarter.first_day())?);
     let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
@@ -142,7 +131,8 @@ pub fn workbook(quarter: Quarter, forms: &[Form]) -> Result<Vec<u8>, XlsxError> 
     }
     for (k, form) in forms.iter().enumerate() {
         let sheet = book.add_worksheet();
-        let name: String = format!("{}-{}", k + 1, safe_name(&form.partner_id)).chars().take(31).collect();
+        let name: String =
+            format!("{}-{}", k + 1, crate::files::safe_name(&form.partner_id)).chars().take(31).collect();
         sheet.set_name(name)?;
         sheet.merge_range(0, 0, 0, 9, "ICT支撑合作伙伴售前支撑费用结算确认表（附件三）", &title)?;
         sheet.write_string(1, 0, format!("结算季度：{}", form.quarter))?;
@@ -288,6 +278,5 @@ mod tests {
             "the same input gives the same file"
         );
         assert_eq!(&bytes[..2], b"PK");
-        assert_eq!(safe_name("../../etc/x"), "______etc_x");
     }
 }

@@ -1,53 +1,60 @@
 //! `index.html` at the output root: every period's reports, newest first, browsable offline.
+//! Pure: the caller lists the folders (and the periods' states), this page lays them out.
 
 use super::templates::render;
 use serde::Serialize;
-use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Link {
-    pub name: String,
-    pub href: String,
+pub(crate) struct Link {
+    pub(crate) name: String,
+    pub(crate) href: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Period {
-    pub period: String,
-    pub files: Vec<Link>,
+pub(crate) struct Period {
+    pub(crate) period: String,
+    /// Where the period stands (draft, approved, published, in dispute, settled), in the locale.
+    pub(crate) state: Option<String>,
+    pub(crate) files: Vec<Link>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Section {
-    pub title: String,
-    pub periods: Vec<Period>,
+pub(crate) struct Section {
+    pub(crate) title: String,
+    pub(crate) periods: Vec<Period>,
 }
 
-const KINDS: [(&str, &str); 4] =
+/// The jobs' output folders and their titles, in the order the page shows them.
+pub(crate) const KINDS: [(&str, &str); 4] =
     [("monthly", "月度考核"), ("quarterly", "季度售前结算"), ("renewal", "合同到期续约"), ("annual", "年度评级")];
 
-/// Lists the period folders (I/O at the edge) and the top-level files in each.
-pub fn scan(root: &Path) -> Vec<Section> {
+/// One period folder as found on disk: its top-level files.
+#[derive(Debug, Clone)]
+pub(crate) struct Listing {
+    pub(crate) kind: &'static str,
+    pub(crate) period: String,
+    pub(crate) files: Vec<String>,
+    pub(crate) state: Option<String>,
+}
+
+/// The page's sections from the folders found: newest period first, files by name, hidden files
+/// and chart images left out (the pages embed the charts).
+pub(crate) fn sections(listings: &[Listing]) -> Vec<Section> {
     KINDS
         .iter()
         .map(|(kind, title)| {
-            let mut periods: Vec<Period> = std::fs::read_dir(root.join(kind))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.path().is_dir())
-                .map(|e| {
-                    let period = e.file_name().to_string_lossy().to_string();
-                    let mut files: Vec<Link> = std::fs::read_dir(e.path())
-                        .into_iter()
-                        .flatten()
-                        .flatten()
-                        .filter(|f| f.path().is_file())
-                        .map(|f| f.file_name().to_string_lossy().to_string())
+            let mut periods: Vec<Period> = listings
+                .iter()
+                .filter(|l| l.kind == *kind)
+                .map(|l| {
+                    let mut files: Vec<Link> = l
+                        .files
+                        .iter()
                         .filter(|n| !n.starts_with('.') && !n.ends_with(".png"))
-                        .map(|n| Link { href: format!("{kind}/{period}/{n}"), name: n })
+                        .map(|n| Link { href: format!("{kind}/{}/{n}", l.period), name: n.clone() })
                         .collect();
                     files.sort_by(|a, b| a.name.cmp(&b.name));
-                    Period { period, files }
+                    Period { period: l.period.clone(), state: l.state.clone(), files }
                 })
                 .collect();
             periods.sort_by(|a, b| b.period.cmp(&a.period));
@@ -56,7 +63,7 @@ pub fn scan(root: &Path) -> Vec<Section> {
         .collect()
 }
 
-pub fn html(sections: &[Section]) -> Result<String, minijinja::Error> {
+pub(crate) fn html(sections: &[Section]) -> Result<String, minijinja::Error> {
     render("index.html", minijinja::context! { sections })
 }
 
@@ -66,13 +73,18 @@ mod tests {
 
     #[test]
     fn newest_period_first_with_links() {
-        let dir = tempfile::tempdir().unwrap();
-        for p in ["2026-09", "2026-10"] {
-            std::fs::create_dir_all(dir.path().join("monthly").join(p)).unwrap();
-            std::fs::write(dir.path().join("monthly").join(p).join("summary.html"), "x").unwrap();
-        }
-        let sections = scan(dir.path());
+        let listings: Vec<Listing> = ["2026-09", "2026-10"]
+            .iter()
+            .map(|p| Listing {
+                kind: "monthly",
+                period: p.to_string(),
+                files: vec!["summary.html".into(), "trend.png".into(), ".x.tmp".into()],
+                state: None,
+            })
+            .collect();
+        let sections = sections(&listings);
         assert_eq!(sections[0].periods[0].period, "2026-10");
+        assert_eq!(sections[0].periods[0].files.len(), 1);
         let page = html(&sections).unwrap();
         assert!(page.find("2026-10").unwrap() < page.find("2026-09").unwrap());
         assert!(page.contains("href=\"monthly&#x2f;2026-10&#x2f;summary.html\""), "{page}");

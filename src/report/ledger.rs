@@ -1,9 +1,10 @@
 //! The run ledger as a table for the operator (`ict-partners runs`): pure formatting.
 
 use crate::store::ledger::LedgerRow;
+use crate::store::outbox::{OutboxEntry, OutboxStatus};
 
 /// One line per attempt, newest first, in aligned columns; the error's first line last.
-pub fn table(rows: &[LedgerRow]) -> String {
+pub(crate) fn table(rows: &[LedgerRow]) -> String {
     let header = ["started (UTC)", "finished (UTC)", "job", "period", "try", "status", "by", "host/pid", "error"];
     let cells: Vec<[String; 9]> = rows
         .iter()
@@ -14,7 +15,7 @@ pub fn table(rows: &[LedgerRow]) -> String {
                 r.job.clone(),
                 r.period.clone(),
                 r.attempt.to_string(),
-                r.status.clone(),
+                r.status.as_str().to_string(),
                 r.started_by.clone(),
                 format!("{}/{}", r.host, r.pid),
                 r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("").to_string(),
@@ -49,7 +50,7 @@ pub fn table(rows: &[LedgerRow]) -> String {
 }
 
 /// The outbox as a plain-text table for `mail list`: one line per message, newest first.
-pub fn outbox_table(rows: &[crate::store::OutboxEntry]) -> String {
+pub(crate) fn outbox_table(rows: &[OutboxEntry]) -> String {
     if rows.is_empty() {
         return "the outbox is empty\n".into();
     }
@@ -60,10 +61,15 @@ pub fn outbox_table(rows: &[crate::store::OutboxEntry]) -> String {
             r.last_error.as_deref().and_then(|e| e.lines().next()).map(|e| format!("  ({e})")).unwrap_or_default();
         out.push_str(&format!(
             "{:<6} {when}  {} {} {} → {}  attempts {}{error}\n",
-            r.status, r.job, r.period, r.kind, r.recipient, r.attempts
+            r.status.as_str(),
+            r.job,
+            r.period,
+            r.kind,
+            r.recipient,
+            r.attempts
         ));
     }
-    let queued = rows.iter().filter(|r| r.status == "queued").count();
+    let queued = rows.iter().filter(|r| r.status == OutboxStatus::Queued).count();
     out.push_str(&format!("{} messages listed, {queued} queued\n", rows.len()));
     out
 }
@@ -71,27 +77,29 @@ pub fn outbox_table(rows: &[crate::store::OutboxEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ledger::RunStatus;
 
-    fn row(status: &str, error: Option<&str>) -> LedgerRow {
+    fn row(status: RunStatus, error: Option<&str>) -> LedgerRow {
         LedgerRow {
-            run_id: "monthly-2026-10-x".into(),
             job: "monthly".into(),
             period: "2026-10".into(),
             attempt: 2,
-            status: status.into(),
+            status,
             started_by: "due".into(),
             started_at: "2026-11-03 02:05:00".into(),
             finished_at: None,
             host: "ops1".into(),
             pid: 4242,
-            row_counts: None,
             error: error.map(str::to_string),
         }
     }
 
     #[test]
     fn columns_line_up_and_only_the_first_error_line_shows() {
-        let text = table(&[row("running", None), row("failed", Some("service unavailable: db\ncaused by: refused"))]);
+        let text = table(&[
+            row(RunStatus::Running, None),
+            row(RunStatus::Failed, Some("service unavailable: db\ncaused by: refused")),
+        ]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         let status_at = lines[0].find("status").unwrap();

@@ -49,7 +49,7 @@ fn grade(g: Option<Grade>) -> String {
 }
 
 /// The notice a contract owner receives once: the decision asked, the evidence, the deadline.
-pub fn renewal_notice(
+pub(crate) fn renewal_notice(
     row: &RenewalRow,
     partner_name: &str,
     as_of: chrono::NaiveDate,
@@ -87,7 +87,7 @@ struct ListRow {
 }
 
 /// The list a managing department receives, with exits and ban breaches of its partners.
-pub fn renewal_list(
+pub(crate) fn renewal_list(
     department: &str,
     as_of: chrono::NaiveDate,
     rows: &[&(RenewalRow, Notice)],
@@ -137,7 +137,7 @@ pub fn renewal_list(
 }
 
 /// The annual report: A and B tiers for incentives, partners to review, everyone's figures.
-pub fn annual_report(year: i32, rows: &[AnnualRow], preview: bool) -> Result<String, minijinja::Error> {
+pub(crate) fn annual_report(year: i32, rows: &[AnnualRow], preview: bool) -> Result<String, minijinja::Error> {
     let view = |r: &AnnualRow| {
         context! {
             partner_id => r.partner_id, partner_name => r.partner_name, months => r.months_assessed,

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 impl Report {
     /// The report as a mail body (images by CID).
-    pub fn letter(&self) -> crate::mail::Letter {
-        crate::mail::Letter {
+    pub(crate) fn letter(&self) -> crate::report::Letter {
+        crate::report::Letter {
             subject: self.subject.clone(),
             html: self.html_mail.clone(),
             text: self.text.clone(),
@@ -27,16 +27,16 @@ impl Report {
 
 /// A rendered report: the page as a file (images by file name) and as a mail body (images by CID).
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     /// `summary` or `department:<name>`.
-    pub kind: String,
-    pub department: Option<String>,
-    pub subject: String,
-    pub html_file: String,
-    pub html_mail: String,
-    pub text: String,
+    pub(crate) kind: String,
+    pub(crate) department: Option<String>,
+    pub(crate) subject: String,
+    pub(crate) html_file: String,
+    pub(crate) html_mail: String,
+    pub(crate) text: String,
     /// (content id and file name stem, PNG bytes).
-    pub images: Vec<(String, Vec<u8>)>,
+    pub(crate) images: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,15 +70,15 @@ fn hold_words(locale: &str, p: &PartnerResult) -> String {
 }
 
 /// Everything the reports read besides this month's result.
-pub struct ReportInput<'a> {
-    pub result: &'a MonthResult,
+pub(crate) struct ReportInput<'a> {
+    pub(crate) result: &'a MonthResult,
     /// Stored scores of the last 12 months before this one (and this one, once stored).
-    pub history: &'a [MonthlyScore],
+    pub(crate) history: &'a [MonthlyScore],
     /// Configured departments → managers (departments without partners still get nothing).
-    pub departments: &'a BTreeMap<String, Vec<String>>,
-    pub grades: GradeThresholds,
-    pub locale: &'a str,
-    pub preview: bool,
+    pub(crate) departments: &'a BTreeMap<String, Vec<String>>,
+    pub(crate) grades: GradeThresholds,
+    pub(crate) locale: &'a str,
+    pub(crate) preview: bool,
 }
 
 fn rows(input: &ReportInput, partners: &[&PartnerResult]) -> Vec<Row> {
@@ -186,7 +186,7 @@ fn text_body(title: &str, lead: &str, rows: &[Row], locale: &str) -> String {
 }
 
 /// The department pages and the leadership summary.
-pub fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
+pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
     let r = input.result;
     let locale = input.locale;
     let month = r.month.to_string();
@@ -266,7 +266,7 @@ pub fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
 
 /// A report could not be rendered.
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     #[error("template: {0}")]
     Template(#[from] minijinja::Error),
     #[error(transparent)]
@@ -280,7 +280,7 @@ fn number(d: Decimal) -> f64 {
 }
 
 /// The month's workbook: results, indicators and data quality, numbers as numbers, text as text.
-pub fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
+pub(crate) fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(result.month.first_day())?);
     let head = Format::new().set_bold().set_background_color("#EEF2F7");

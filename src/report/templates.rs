@@ -29,7 +29,7 @@ fn environment() -> &'static Environment<'static> {
 
 /// The words of the human reports in a locale (`reports/labels/<locale>.toml`); English for "en",
 /// Chinese otherwise.
-pub fn labels(locale: &str) -> &'static std::collections::BTreeMap<String, String> {
+pub(crate) fn labels(locale: &str) -> &'static std::collections::BTreeMap<String, String> {
     static ZH: OnceLock<std::collections::BTreeMap<String, String>> = OnceLock::new();
     static EN: OnceLock<std::collections::BTreeMap<String, String>> = OnceLock::new();
     let (cell, text) = if locale == "en" {
@@ -44,7 +44,7 @@ pub fn labels(locale: &str) -> &'static std::collections::BTreeMap<String, Strin
 }
 
 /// A label with `{name}` placeholders filled in.
-pub fn label(locale: &str, key: &str, args: &[(&str, &str)]) -> String {
+pub(crate) fn label(locale: &str, key: &str, args: &[(&str, &str)]) -> String {
     let mut s = labels(locale).get(key).cloned().unwrap_or_else(|| key.to_string());
     for (k, v) in args {
         s = s.replace(&format!("{{{k}}}"), v);
@@ -53,7 +53,7 @@ pub fn label(locale: &str, key: &str, args: &[(&str, &str)]) -> String {
 }
 
 /// Renders a shipped template; names ending in `.html` are escaped.
-pub fn render(name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
+pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
     environment().get_template(name)?.render(context)
 }
 

@@ -1,117 +1,14 @@
-//! Job definitions (`jobs/*.toml`): when each job fires (cron, in the rules' time zone) and which
-//! period a firing covers. Pure: the period comes from the scheduled instant, never from "now".
+//! What the job schedules mean: when each job fires (cron, in the rules' time zone), which period
+//! a firing covers, what is due after downtime, and how long to wait before retrying. Pure: the
+//! period comes from the scheduled instant, never from "now" (the job files are read by `config`).
 
+use crate::config::{Covers, JobDef};
+use crate::domain::job::Job;
 use crate::domain::period::{Month, Quarter};
-use crate::jobs::Job;
 use chrono::{Datelike, NaiveDateTime, TimeZone};
-use serde::Deserialize;
-use std::str::FromStr;
-
-/// Which period a firing covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Covers {
-    PreviousMonth,
-    PreviousQuarter,
-    Day,
-    PreviousYear,
-}
-
-/// A validated job definition.
-#[derive(Debug, Clone)]
-pub struct JobDef {
-    pub name: String,
-    pub enabled: bool,
-    pub schedule: cron::Schedule,
-    pub covers: Covers,
-    /// Who gets the job's overview each period (its summary lines with its CSV files attached),
-    /// besides the recipients the configuration names; and who hears when a period of it fails.
-    pub recipients: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawJob {
-    enabled: bool,
-    schedule: String,
-    covers: Covers,
-    #[serde(default)]
-    recipients: Vec<String>,
-}
-
-/// Parses one job file; problems are pushed, every one.
-pub fn parse(name: &str, text: &str, problems: &mut Vec<String>) -> Option<JobDef> {
-    let raw: RawJob = match toml_edit::de::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            problems.push(format!("jobs/{name}.toml: {}", e.to_string().trim()));
-            return None;
-        }
-    };
-    let expected = match name {
-        "monthly" => Some(Covers::PreviousMonth),
-        "quarterly" => Some(Covers::PreviousQuarter),
-        "renewal" => Some(Covers::Day),
-        "annual" => Some(Covers::PreviousYear),
-        _ => None,
-    };
-    match expected {
-        None => problems.push(format!("jobs/{name}.toml: no such job (monthly, quarterly, renewal, annual)")),
-        Some(c) if c != raw.covers => problems.push(format!("jobs/{name}.toml: covers must be {c:?} for this job")),
-        Some(_) => {}
-    }
-    for address in raw.recipients.iter().filter(|a| !crate::settings::plausible_address(a)) {
-        problems.push(format!("jobs/{name}.toml: recipients: not an e-mail address: {address:?}"));
-    }
-    match cron::Schedule::from_str(&raw.schedule) {
-        Ok(schedule) => Some(JobDef {
-            name: name.to_string(),
-            enabled: raw.enabled,
-            schedule,
-            covers: raw.covers,
-            recipients: raw.recipients,
-        }),
-        Err(e) => {
-            problems.push(format!("jobs/{name}.toml: schedule {:?} is not a cron expression: {e}", raw.schedule));
-            None
-        }
-    }
-}
-
-const SHIPPED: [(&str, &str); 4] = [
-    ("monthly", include_str!("../../jobs/monthly.toml")),
-    ("quarterly", include_str!("../../jobs/quarterly.toml")),
-    ("renewal", include_str!("../../jobs/renewal.toml")),
-    ("annual", include_str!("../../jobs/annual.toml")),
-];
-
-/// Loads the four job files from `dir` (the shipped copies when there is no such folder).
-pub fn load(dir: &std::path::Path) -> Result<Vec<JobDef>, Vec<String>> {
-    let mut problems = Vec::new();
-    let mut defs = Vec::new();
-    for (name, shipped) in SHIPPED {
-        let text = if dir.is_dir() {
-            match std::fs::read_to_string(dir.join(format!("{name}.toml"))) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(format!("jobs/{name}.toml: {e}"));
-                    continue;
-                }
-            }
-        } else {
-            shipped.to_string()
-        };
-        defs.extend(parse(name, &text, &mut problems));
-    }
-    if problems.is_empty() {
-        Ok(defs)
-    } else {
-        Err(problems)
-    }
-}
 
 /// The period a firing at `fired` (local wall-clock time) covers.
-pub fn period_of(covers: Covers, fired: NaiveDateTime) -> Job {
+pub(crate) fn period_of(covers: Covers, fired: NaiveDateTime) -> Job {
     let day = fired.date();
     match covers {
         Covers::PreviousMonth => Job::Monthly(Month::of(day).prev()),
@@ -122,33 +19,23 @@ pub fn period_of(covers: Covers, fired: NaiveDateTime) -> Job {
 }
 
 /// The next `n` firings after `after` (local wall-clock time in `tz`).
-pub fn next_firings(def: &JobDef, tz: chrono_tz::Tz, after: NaiveDateTime, n: usize) -> Vec<NaiveDateTime> {
+pub(crate) fn next_firings(def: &JobDef, tz: chrono_tz::Tz, after: NaiveDateTime, n: usize) -> Vec<NaiveDateTime> {
     let Some(start) = tz.from_local_datetime(&after).earliest() else { return vec![] };
     def.schedule.after(&start).take(n).map(|t| t.naive_local()).collect()
 }
 
 /// A job period the schedules say should have run: the firing and what it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Due {
-    pub fired: NaiveDateTime,
-    pub job: Job,
-}
-
-/// The first month a job period touches, for `first_period`.
-fn first_month(job: &Job) -> Month {
-    match job {
-        Job::Monthly(m) => *m,
-        Job::Quarterly(q) => q.last_month().plus(-2),
-        Job::Renewal(d) => Month::of(*d),
-        Job::Annual(y) => Month::of(chrono::NaiveDate::from_ymd_opt(*y, 1, 1).expect("valid year")),
-    }
+pub(crate) struct Due {
+    pub(crate) fired: NaiveDateTime,
+    pub(crate) job: Job,
 }
 
 /// Every job period the enabled schedules fired for in `(as_of − look_back, as_of]`, oldest first
 /// (monthly before quarterly at the same instant). A cumulative job — renewal, whose summary as of
 /// a day includes everything before it — is due once, as of its latest firing. Nothing that
 /// starts before `first_period` is due.
-pub fn due(
+pub(crate) fn due(
     defs: &[JobDef],
     tz: chrono_tz::Tz,
     as_of: NaiveDateTime,
@@ -165,7 +52,7 @@ pub fn due(
             .map(|t| t.naive_local())
             .take_while(|t| *t <= as_of)
             .map(|t| Due { fired: t, job: period_of(def.covers, t) })
-            .filter(|d| first_period.is_none_or(|f| first_month(&d.job) >= f))
+            .filter(|d| first_period.is_none_or(|f| d.job.first_month() >= f))
             .collect();
         if def.covers == Covers::Day {
             fired = fired.pop().into_iter().collect();
@@ -179,7 +66,7 @@ pub fn due(
 
 /// The wait before attempt `attempt` (2, 3, …) of a job period that failed transiently: doubling
 /// from `base`, at most an hour.
-pub fn backoff(base: std::time::Duration, attempt: u32) -> std::time::Duration {
+pub(crate) fn backoff(base: std::time::Duration, attempt: u32) -> std::time::Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(2));
     base.saturating_mul(factor).min(std::time::Duration::from_secs(3600))
 }
@@ -187,6 +74,7 @@ pub fn backoff(base: std::time::Duration, attempt: u32) -> std::time::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::jobs::{parse, SHIPPED};
     use crate::domain::period::parse_timestamp;
 
     fn shipped(name: &str) -> JobDef {
@@ -234,23 +122,6 @@ mod tests {
         let next = next_firings(&annual, chrono_tz::Asia::Shanghai, ts("2026-11-29 12:00:00"), 1);
         assert_eq!(next, [ts("2027-01-10 04:00:00")]);
         assert_eq!(period_of(annual.covers, next[0]), Job::Annual(2026));
-    }
-
-    #[test]
-    fn bad_job_files_name_every_problem() {
-        let mut problems = Vec::new();
-        assert!(
-            parse("monthly", "enabled = true\nschedule = \"every day\"\ncovers = \"day\"\n", &mut problems).is_none()
-        );
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        let mut problems = Vec::new();
-        assert!(parse(
-            "weekly",
-            "enabled = true\nschedule = \"0 0 2 3 * *\"\ncovers = \"day\"\nextra = 1\n",
-            &mut problems
-        )
-        .is_none());
-        assert!(problems[0].contains("extra"), "{problems:?}");
     }
 
     fn all_shipped() -> Vec<JobDef> {

@@ -3,25 +3,45 @@
 //! every storage type is normalised to canonical text, so numbers stored as text or as numbers
 //! read exactly (a REAL is taken through its shortest round-trip text: 0.1 is 0.1).
 
+use crate::config::{Secret, Settings};
+use crate::db::{self, probe, redact_url, DbError, Dialect, PoolSettings};
 use crate::domain::inputs::*;
 use crate::domain::monthly::MonthInput;
 use crate::domain::period::Month;
-use crate::error::{classify_sqlx, redact_url, AppError};
-use crate::settings::Secret;
 use futures_util::TryStreamExt;
 use polars::prelude::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
 use std::str::FromStr;
-use std::time::Duration;
 
-/// The SQL dialect of a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-    MySql,
+/// What went wrong reading the operations databases.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SourceError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// An extraction query does not return a column of the contract (exit 65: fix the mapping).
+    #[error("the {dataset} query returns no column {column}")]
+    MissingColumn { dataset: &'static str, column: &'static str },
+    /// The queries do not fit the source, every problem named (`check-config`, exit 65).
+    #[error("source data unusable: {}", .problems.join("; "))]
+    Unusable { problems: Vec<String> },
+    /// A value the driver could not hand over.
+    #[error("reading {dataset}.{column}")]
+    Value {
+        dataset: &'static str,
+        column: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("building the {dataset} frame")]
+    Frame {
+        dataset: &'static str,
+        #[source]
+        source: PolarsError,
+    },
 }
+
+type Result<T> = std::result::Result<T, SourceError>;
 
 macro_rules! queries {
     ($dir:literal, $name:expr) => {
@@ -42,13 +62,14 @@ macro_rules! queries {
             "exit_requests" => include_str!(concat!("../../sql/extract/", $dir, "/exit_requests.sql")),
             "blacklist_entries" => include_str!(concat!("../../sql/extract/", $dir, "/blacklist_entries.sql")),
             "open_tickets" => include_str!(concat!("../../sql/extract/", $dir, "/open_tickets.sql")),
+            // Every dataset of the contract has a query (tested below); the names are our own.
             other => unreachable!("no query for dataset {other}"),
         }
     };
 }
 
 /// The embedded extraction query of a dataset in a dialect.
-pub fn query_text(dialect: Dialect, dataset: &str) -> &'static str {
+pub(crate) fn query_text(dialect: Dialect, dataset: &str) -> &'static str {
     match dialect {
         Dialect::Sqlite => queries!("sqlite", dataset),
         Dialect::Postgres => queries!("postgres", dataset),
@@ -58,7 +79,7 @@ pub fn query_text(dialect: Dialect, dataset: &str) -> &'static str {
 
 /// Query parameters are written `:start`, `:end` (the period, end exclusive) and `:month`; each
 /// dialect gets its own placeholders, and the values to bind in order.
-pub fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
+pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
     const TOKENS: [&str; 3] = [":start", ":end", ":month"];
     // Comments go first: a token named in a comment is not a parameter.
     let code: String = sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
@@ -109,19 +130,19 @@ pub fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
 /// The parameters a query may use: `?1` period start, `?2` period end (exclusive timestamps),
 /// `?3` the month as `YYYY-MM`.
 #[derive(Debug, Clone)]
-pub struct Window {
-    pub start: String,
-    pub end: String,
-    pub month: String,
+pub(crate) struct Window {
+    pub(crate) start: String,
+    pub(crate) end: String,
+    pub(crate) month: String,
 }
 
 impl Window {
-    pub fn month(m: Month) -> Self {
+    pub(crate) fn month(m: Month) -> Self {
         Self::between(m.start(), m.end())
     }
 
     /// `[start, end)`; `?3` is the month of `start`.
-    pub fn between(start: chrono::NaiveDateTime, end: chrono::NaiveDateTime) -> Self {
+    pub(crate) fn between(start: chrono::NaiveDateTime, end: chrono::NaiveDateTime) -> Self {
         let f = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
         Self { start: f(start), end: f(end), month: Month::of_instant(start).to_string() }
     }
@@ -142,7 +163,7 @@ macro_rules! read_datasets {
             let mut rows = query.fetch(&mut *$tx);
             let mut frame = FrameBuilder::new(*dataset);
             let (started, mut read) = (std::time::Instant::now(), 0usize);
-            while let Some(row) = rows.try_next().await.map_err(|e| classify_sqlx(e, &frame.what()))? {
+            while let Some(row) = rows.try_next().await.map_err(|e| db::classify(e, frame.what()))? {
                 $push(&mut frame, row)?;
                 read += 1;
                 // Progress of a long extraction, so an operator watching a big month sees it move.
@@ -158,46 +179,38 @@ macro_rules! read_datasets {
 }
 
 /// The frames of one snapshot, by dataset.
-pub struct Extract {
+pub(crate) struct Extract {
     frames: std::collections::HashMap<&'static str, DataFrame>,
 }
 
 impl Extract {
     /// The frame of a dataset that was read; an empty frame for one that was not asked for.
-    pub fn take(&mut self, dataset: Dataset) -> DataFrame {
+    pub(crate) fn take(&mut self, dataset: Dataset) -> DataFrame {
         self.frames.remove(dataset.name).unwrap_or_else(|| empty_frame(dataset))
     }
 }
 
 /// A connection to the operations database.
-pub enum Source {
+enum Source {
     Sqlite(SqlitePool),
     Postgres(sqlx::PgPool),
     MySql(sqlx::MySqlPool),
 }
 
-fn unavailable(url: &str, e: impl std::fmt::Display) -> anyhow::Error {
-    AppError::Unavailable(format!("cannot open source {}: {e}", redact_url(url))).into()
-}
-
-async fn probe<C: sqlx::Connection>(options: &C::Options, url: &str, timeout: Duration) -> anyhow::Result<()> {
-    let connect = tokio::time::timeout(timeout, C::connect_with(options)).await;
-    match connect {
-        Ok(Ok(conn)) => {
-            let _ = conn.close().await;
-            Ok(())
-        }
-        Ok(Err(e)) => Err(unavailable(url, e)),
-        Err(_) => Err(unavailable(url, format!("no answer within {} s", timeout.as_secs()))),
-    }
+fn unavailable(url: &str, e: sqlx::Error) -> SourceError {
+    DbError::Unavailable { what: format!("cannot open source {}", redact_url(url)), source: Box::new(e) }.into()
 }
 
 impl Source {
     /// Opens the source read only: it belongs to another system, and the pipeline never writes to
     /// it or changes its journal mode.
-    pub async fn connect(url: &Secret, pool: crate::store::PoolSettings) -> anyhow::Result<Self> {
+    async fn connect(url: &Secret, pool: PoolSettings) -> Result<Self> {
         let raw = url.expose();
-        let bad = |e: sqlx::Error| AppError::Usage(format!("source URL {}: {e}", redact_url(raw)));
+        let bad = |e: sqlx::Error| DbError::BadUrl {
+            what: "opening the source".into(),
+            url: redact_url(raw),
+            source: Box::new(e),
+        };
         let (timeout, size) = (pool.acquire_timeout, pool.max_connections);
         if raw.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(raw).map_err(bad)?.read_only(true).create_if_missing(false);
@@ -205,7 +218,7 @@ impl Source {
                 SqlitePoolOptions::new().max_connections(size).acquire_timeout(timeout).connect_with(options).await;
             return pool.map(Source::Sqlite).map_err(|e| match e {
                 sqlx::Error::Database(_) | sqlx::Error::Io(_) => unavailable(raw, e),
-                other => classify_sqlx(other, "connecting to the source"),
+                other => db::classify(other, "connecting to the source").into(),
             });
         }
         if raw.starts_with("postgres:") || raw.starts_with("postgresql:") {
@@ -229,10 +242,15 @@ impl Source {
                 .connect_with(options);
             return pool.await.map(Source::MySql).map_err(|e| unavailable(raw, e));
         }
-        Err(AppError::Usage(format!("source {}: use sqlite://, postgres:// or mysql://", redact_url(raw))).into())
+        Err(DbError::BadUrl {
+            what: "opening the source".into(),
+            url: redact_url(raw),
+            source: Box::new(db::Reason("use sqlite://, postgres:// or mysql://".into())),
+        }
+        .into())
     }
 
-    pub fn dialect(&self) -> Dialect {
+    fn dialect(&self) -> Dialect {
         match self {
             Source::Sqlite(_) => Dialect::Sqlite,
             Source::Postgres(_) => Dialect::Postgres,
@@ -242,10 +260,10 @@ impl Source {
 
     /// Reads several datasets from one snapshot: a single read-only transaction (REPEATABLE READ on
     /// PostgreSQL and MySQL), so a period is computed from one point in time.
-    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Extract> {
+    async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> Result<Extract> {
         let params = [window.start.as_str(), window.end.as_str(), window.month.as_str()];
         let mut frames = std::collections::HashMap::new();
-        let start = |e| classify_sqlx(e, "starting the source read");
+        let start = |e| db::classify(e, "starting the source read");
         match self {
             Source::Sqlite(pool) => {
                 let mut tx = pool.begin().await.map_err(start)?;
@@ -304,12 +322,12 @@ impl Source {
 
     /// Checks that every extraction query runs and returns the contract's columns, without reading
     /// any rows. Returns every problem found (a missing table, a missing column).
-    pub async fn verify(&self, datasets: &[Dataset]) -> anyhow::Result<Vec<String>> {
+    async fn verify(&self, datasets: &[Dataset]) -> Result<Vec<String>> {
         use sqlx::{Column, Executor};
         let mut problems = Vec::new();
         for dataset in datasets {
             let (sql, _) = placeholders(query_text(self.dialect(), dataset.name), self.dialect());
-            let described: Result<Vec<String>, sqlx::Error> = match self {
+            let described: std::result::Result<Vec<String>, sqlx::Error> = match self {
                 Source::Sqlite(p) => {
                     p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
                 }
@@ -328,17 +346,17 @@ impl Source {
                         problems.push(format!("{}: the query returns no column {}", dataset.name, missing.join(", ")));
                     }
                 }
-                Err(e) => match classify_sqlx(e, dataset.name).downcast::<AppError>() {
-                    Ok(AppError::SourceUnusable(m)) => problems.push(m),
-                    Ok(other) => return Err(other.into()),
-                    Err(other) => problems.push(format!("{}: {other:#}", dataset.name)),
+                Err(e) => match db::classify(e, dataset.name) {
+                    DbError::Missing { source, .. } => problems.push(format!("{}: {source}", dataset.name)),
+                    DbError::Other { source, .. } => problems.push(format!("{}: {source}", dataset.name)),
+                    unavailable => return Err(unavailable.into()),
                 },
             }
         }
         Ok(problems)
     }
 
-    pub async fn close(self) {
+    async fn close(self) {
         match self {
             Source::Sqlite(p) => p.close().await,
             Source::Postgres(p) => p.close().await,
@@ -350,14 +368,14 @@ impl Source {
 /// The operations databases: the default one and the named ones some datasets come from (tickets
 /// from the EOMS, fees from billing, contracts from the contract system…). Each is read in one
 /// snapshot of its own.
-pub struct Sources {
+pub(crate) struct Sources {
     default: Source,
     named: std::collections::BTreeMap<String, Source>,
     route: std::collections::BTreeMap<String, String>,
 }
 
 impl Sources {
-    pub async fn connect(settings: &crate::settings::Settings) -> anyhow::Result<Self> {
+    pub(crate) async fn connect(settings: &Settings) -> Result<Self> {
         let default = Source::connect(&settings.source_url, settings.source_pool).await?;
         let mut named = std::collections::BTreeMap::new();
         for (name, url) in &settings.named_sources {
@@ -373,7 +391,7 @@ impl Sources {
     }
 
     /// Reads the datasets, each from its own source, one snapshot per source.
-    pub async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> anyhow::Result<Extract> {
+    pub(crate) async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> Result<Extract> {
         let mut all = Extract { frames: std::collections::HashMap::new() };
         let sources = std::iter::once(&self.default).chain(self.named.values());
         for source in sources {
@@ -387,7 +405,7 @@ impl Sources {
     }
 
     /// Every dataset's query against its source: every problem at once.
-    pub async fn verify(&self) -> anyhow::Result<Vec<String>> {
+    pub(crate) async fn verify(&self) -> Result<Vec<String>> {
         let every: Vec<Dataset> = ALL_DATASETS.iter().chain([&OPEN_TICKETS]).copied().collect();
         let mut problems = Vec::new();
         for source in std::iter::once(&self.default).chain(self.named.values()) {
@@ -399,7 +417,7 @@ impl Sources {
     }
 
     /// Everything a monthly assessment reads, from one snapshot.
-    pub async fn month_input(&self, month: Month) -> anyhow::Result<MonthInput> {
+    pub(crate) async fn month_input(&self, month: Month) -> Result<MonthInput> {
         let datasets = [
             PARTNERS,
             CONTRACTS,
@@ -430,7 +448,7 @@ impl Sources {
         })
     }
 
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         self.default.close().await;
         for (_, s) in self.named {
             s.close().await;
@@ -455,17 +473,17 @@ impl FrameBuilder {
         format!("reading {}", self.dataset.name)
     }
 
-    fn missing(&self, column: &str) -> anyhow::Error {
-        AppError::SourceUnusable(format!("the {} query returns no column {column}", self.dataset.name)).into()
+    fn missing(&self, column: &'static str) -> SourceError {
+        SourceError::MissingColumn { dataset: self.dataset.name, column }
     }
 
     /// A row whose columns the query already turned into text.
-    fn push_text(&mut self, get: impl Fn(&str) -> Result<Option<String>, sqlx::Error>) -> anyhow::Result<()> {
+    fn push_text(&mut self, get: impl Fn(&str) -> std::result::Result<Option<String>, sqlx::Error>) -> Result<()> {
         for (i, column) in self.dataset.columns.iter().enumerate() {
             match get(column) {
                 Ok(v) => self.builders[i].append_option(v),
                 Err(sqlx::Error::ColumnNotFound(_)) => return Err(self.missing(column)),
-                Err(e) => return Err(anyhow::Error::new(e).context(format!("{}.{column}", self.dataset.name))),
+                Err(e) => return Err(SourceError::Value { dataset: self.dataset.name, column, source: Box::new(e) }),
             }
         }
         self.height += 1;
@@ -473,9 +491,11 @@ impl FrameBuilder {
     }
 
     /// A SQLite row: each value normalised to canonical text from whatever storage class it has.
-    fn push_sqlite(&mut self, row: &SqliteRow) -> anyhow::Result<()> {
+    fn push_sqlite(&mut self, row: &SqliteRow) -> Result<()> {
+        let dataset = self.dataset.name;
         for (i, column) in self.dataset.columns.iter().enumerate() {
             let raw = row.try_get_raw(*column).map_err(|_| self.missing(column))?;
+            let value = |e: sqlx::error::BoxDynError| SourceError::Value { dataset, column, source: e };
             let b = &mut self.builders[i];
             if raw.is_null() {
                 b.append_null();
@@ -483,26 +503,25 @@ impl FrameBuilder {
             }
             let kind = raw.type_info().name().to_string();
             match kind.as_str() {
-                "INTEGER" => {
-                    b.append_value(<i64 as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?.to_string())
-                }
+                "INTEGER" => b.append_value(<i64 as Decode<Sqlite>>::decode(raw).map_err(value)?.to_string()),
                 // Rust prints the shortest text that reads back to the same double.
-                "REAL" => b.append_value(<f64 as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?.to_string()),
+                "REAL" => b.append_value(<f64 as Decode<Sqlite>>::decode(raw).map_err(value)?.to_string()),
                 "BLOB" => {
-                    let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?;
+                    let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(value)?;
                     b.append_value(String::from_utf8_lossy(bytes))
                 }
-                _ => b.append_value(<&str as Decode<Sqlite>>::decode(raw).map_err(anyhow::Error::msg)?),
+                _ => b.append_value(<&str as Decode<Sqlite>>::decode(raw).map_err(value)?),
             }
         }
         self.height += 1;
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<DataFrame> {
+    fn finish(self) -> Result<DataFrame> {
         tracing::debug!(dataset = self.dataset.name, rows = self.height, "extracted");
+        let dataset = self.dataset.name;
         let columns = self.builders.into_iter().map(|b| b.finish().into_column()).collect();
-        Ok(DataFrame::new(self.height, columns)?)
+        DataFrame::new(self.height, columns).map_err(|source| SourceError::Frame { dataset, source })
     }
 }
 

@@ -1,40 +1,76 @@
-//! Approval state of job periods, the snapshot of the last approved figures, and the audit trail.
+//! Approval state of job periods (draft → approved → published, 第二十一条, 第二十六条), the
+//! snapshot of the last approved figures, and the audit trail of every act.
 
-use super::{sql, Store};
-use crate::error::classify_sqlx;
-use crate::sources::Dialect;
+use super::{commit, decimal, failed, parsed, sql, text, text_req, Result, Store};
+use crate::db::Dialect;
+use crate::domain::job::JobKind;
+use rust_decimal::Decimal;
 use sqlx::AnyConnection;
-use sqlx::Row;
 use std::collections::BTreeMap;
 
 /// Where a job period stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeriodState {
-    pub state: String,
-    pub approved_by: Option<String>,
-    pub approved_at: Option<String>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeriodStatus {
+    /// Computed; may be recomputed.
+    Draft,
+    /// Approved by the managing department's leader: frozen until reopened.
+    Approved,
+    /// Published to the partners.
+    Published,
 }
 
-/// One item's figures: score, grade, amount (settlement or presales amount).
-pub type Figures = (Option<String>, Option<String>, Option<String>);
+impl PeriodStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PeriodStatus::Draft => "draft",
+            PeriodStatus::Approved => "approved",
+            PeriodStatus::Published => "published",
+        }
+    }
+    fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "draft" => Ok(PeriodStatus::Draft),
+            "approved" => Ok(PeriodStatus::Approved),
+            "published" => Ok(PeriodStatus::Published),
+            other => Err(format!("not a period state: {other:?}")),
+        }
+    }
+}
+
+/// A job period's state with who approved it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PeriodState {
+    pub(crate) status: PeriodStatus,
+    pub(crate) approved_by: Option<String>,
+    pub(crate) approved_at: Option<String>,
+    pub(crate) published_at: Option<String>,
+}
+
+/// One item's approved figures: score, grade (or status), amount (settlement or presales amount).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Figures {
+    pub(crate) score: Option<Decimal>,
+    pub(crate) grade: Option<String>,
+    pub(crate) amount: Option<Decimal>,
+}
 
 /// What changed for one item between the last approval and now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub item: String,
-    pub before: Option<Figures>,
-    pub after: Option<Figures>,
+pub(crate) struct Change {
+    pub(crate) item: String,
+    pub(crate) before: Option<Figures>,
+    pub(crate) after: Option<Figures>,
 }
 
 /// An approval act refused because of the period's state (exit 1, with the reason).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct StateError(pub String);
+pub(crate) struct StateError(pub(crate) String);
 
 /// The items of a period and their figures; the key is built here, not in SQL (MySQL's `||` is OR).
-fn items_sql(job: &str) -> &'static str {
+fn items_sql(job: JobKind) -> &'static str {
     match job {
-        "monthly" => {
+        JobKind::Monthly => {
             "SELECT partner_id, '', {m:score}, grade, {m:settlement} FROM monthly_partner_results WHERE month = ?"
         }
         _ => {
@@ -45,37 +81,59 @@ fn items_sql(job: &str) -> &'static str {
 }
 
 /// Appends to the audit trail: (at, actor, action, job, period, detail).
-pub(super) async fn audit(tx: &mut AnyConnection, dialect: Dialect, entry: [&str; 6]) -> anyhow::Result<()> {
+pub(super) async fn audit(tx: &mut AnyConnection, dialect: Dialect, entry: [&str; 6]) -> Result<()> {
     let text = sql::insert_rows(dialect, "audit_trail (at, actor, action, job, period, detail)", "?, ?, ?, ?, ?, ?", 1);
-    let mut q = sqlx::query(&text);
-    for v in entry {
-        q = q.bind(v);
-    }
-    q.execute(tx).await?;
+    entry
+        .iter()
+        .fold(sqlx::query(&text), |q, v| q.bind(*v))
+        .execute(tx)
+        .await
+        .map_err(failed("writing the audit trail"))?;
     Ok(())
 }
 
 impl Store {
-    pub async fn period_state(&self, job: &str, period: &str) -> anyhow::Result<Option<PeriodState>> {
-        let row = sqlx::query(
-            &self.sql("SELECT state, approved_by, approved_at FROM period_states WHERE job = ? AND period = ?"),
-        )
-        .bind(job)
+    pub(crate) async fn period_state(&self, job: JobKind, period: &str) -> Result<Option<PeriodState>> {
+        let what = "period_states";
+        let row = sqlx::query(&self.sql(
+            "SELECT state, approved_by, approved_at, published_at FROM period_states WHERE job = ? AND period = ?",
+        ))
+        .bind(job.as_str())
         .bind(period)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|e| classify_sqlx(e, "reading the period state"))?;
-        Ok(row.map(|r| PeriodState { state: r.get(0), approved_by: r.get(1), approved_at: r.get(2) }))
+        .map_err(failed("reading the period state"))?;
+        row.map(|r| {
+            Ok(PeriodState {
+                status: parsed(&text_req(&r, 0, what)?, what, PeriodStatus::parse)?,
+                approved_by: text(&r, 1, what)?,
+                approved_at: text(&r, 2, what)?,
+                published_at: text(&r, 3, what)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A computed period is a draft (kept as it is when it is one already), inside the
+    /// transaction that stores its results.
+    pub(super) async fn mark_draft(&self, tx: &mut AnyConnection, job: JobKind, period: &str) -> Result<()> {
+        sqlx::query(&sql::insert_ignore(self.dialect, "period_states (job, period, state)", "(?, ?, 'draft')"))
+            .bind(job.as_str())
+            .bind(period)
+            .execute(tx)
+            .await
+            .map_err(failed("recording the period as a draft"))?;
+        Ok(())
     }
 
     /// Refuses to recompute a period that is approved or published.
-    pub async fn ensure_open(&self, job: &str, period: &str) -> anyhow::Result<()> {
+    pub(crate) async fn ensure_open(&self, job: JobKind, period: &str) -> Result<()> {
         if let Some(s) = self.period_state(job, period).await? {
-            if s.state != "draft" {
+            if s.status != PeriodStatus::Draft {
                 return Err(StateError(format!(
                     "{job} {period} is {} (by {} at {}): its results are frozen. To recompute it, reopen it first: \
                      ict-partners reopen {job} … --by NAME --reason \"…\"",
-                    s.state,
+                    s.status.as_str(),
                     s.approved_by.unwrap_or_default(),
                     s.approved_at.unwrap_or_default()
                 ))
@@ -85,34 +143,41 @@ impl Store {
         Ok(())
     }
 
-    async fn items(&self, job: &str, period: &str) -> anyhow::Result<BTreeMap<String, Figures>> {
-        let rows = sqlx::query(&self.sql(items_sql(job))).bind(period).fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
+    async fn items(&self, job: JobKind, period: &str) -> Result<BTreeMap<String, Figures>> {
+        let what = "the period's results";
+        let rows = sqlx::query(&self.sql(items_sql(job)))
+            .bind(period)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the period's results"))?;
+        rows.iter()
             .map(|r| {
-                let (first, second): (String, String) = (r.get(0), r.get(1));
-                let key = if job == "monthly" { first } else { format!("{first}/{second}") };
-                (key, (r.get(2), r.get(3), r.get(4)))
+                let (first, second) = (text_req(r, 0, what)?, text(r, 1, what)?.unwrap_or_default());
+                let key = if job == JobKind::Monthly { first } else { format!("{first}/{second}") };
+                Ok((
+                    key,
+                    Figures { score: decimal(r, 2, what)?, grade: text(r, 3, what)?, amount: decimal(r, 4, what)? },
+                ))
             })
-            .collect())
+            .collect()
     }
 
     /// Approves a computed draft: freezes it, and returns what changed since the last approval
     /// (empty on a first approval).
-    pub async fn approve(
+    pub(crate) async fn approve(
         &self,
-        job: &str,
+        job: JobKind,
         period: &str,
         by: &str,
         comment: Option<&str>,
         at: &str,
-    ) -> anyhow::Result<Vec<Change>> {
+    ) -> Result<Vec<Change>> {
         match self.period_state(job, period).await? {
             None => return Err(StateError(format!("{job} {period} has not been computed yet: run it first")).into()),
-            Some(s) if s.state != "draft" => {
+            Some(s) if s.status != PeriodStatus::Draft => {
                 return Err(StateError(format!(
                     "{job} {period} is already {} (by {})",
-                    s.state,
+                    s.status.as_str(),
                     s.approved_by.unwrap_or_default()
                 ))
                 .into())
@@ -120,18 +185,25 @@ impl Store {
             Some(_) => {}
         }
         let now = self.items(job, period).await?;
-        let snapshot = sqlx::query(
+        let what = "approved_snapshots";
+        let before: BTreeMap<String, Figures> = sqlx::query(
             &self.sql("SELECT item, {m:score}, grade, {m:amount} FROM approved_snapshots WHERE job = ? AND period = ?"),
         )
-        .bind(job)
+        .bind(job.as_str())
         .bind(period)
         .fetch_all(&self.pool)
-        .await?;
-        let had_snapshot = !snapshot.is_empty();
-        let before: BTreeMap<String, Figures> =
-            snapshot.into_iter().map(|r| (r.get::<String, _>(0), (r.get(1), r.get(2), r.get(3)))).collect();
+        .await
+        .map_err(failed("reading the approved snapshot"))?
+        .iter()
+        .map(|r| {
+            Ok((
+                text_req(r, 0, what)?,
+                Figures { score: decimal(r, 1, what)?, grade: text(r, 2, what)?, amount: decimal(r, 3, what)? },
+            ))
+        })
+        .collect::<Result<_>>()?;
         let mut changes = Vec::new();
-        if had_snapshot {
+        if !before.is_empty() {
             let keys: std::collections::BTreeSet<&String> = before.keys().chain(now.keys()).collect();
             for k in keys {
                 let (b, a) = (before.get(k), now.get(k));
@@ -140,7 +212,7 @@ impl Store {
                 }
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin("starting the approval").await?;
         sqlx::query(&self.sql(
             "UPDATE period_states SET state = 'approved', approved_by = ?, approved_at = ?, comment = ? \
              WHERE job = ? AND period = ?",
@@ -148,89 +220,82 @@ impl Store {
         .bind(by)
         .bind(at)
         .bind(comment)
-        .bind(job)
+        .bind(job.as_str())
         .bind(period)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(failed("approving the period"))?;
         sqlx::query(&self.sql("DELETE FROM approved_snapshots WHERE job = ? AND period = ?"))
-            .bind(job)
+            .bind(job.as_str())
             .bind(period)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(failed("replacing the approved snapshot"))?;
         let insert = sql::insert_rows(
             self.dialect,
             "approved_snapshots (job, period, item, score, grade, amount)",
             "?, ?, ?, {M}, ?, {M}",
             1,
         );
-        for (item, (score, grade, amount)) in &now {
+        let money = |d: Option<Decimal>| d.map(crate::domain::money::fmt2);
+        for (item, f) in &now {
             sqlx::query(&insert)
-                .bind(job)
+                .bind(job.as_str())
                 .bind(period)
                 .bind(item)
-                .bind(score)
-                .bind(grade)
-                .bind(amount)
+                .bind(money(f.score))
+                .bind(f.grade.clone())
+                .bind(money(f.amount))
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(failed("storing the approved snapshot"))?;
         }
         let detail = format!(
             "{}{} changes since the last approval",
             comment.map(|c| format!("{c}; ")).unwrap_or_default(),
             changes.len()
         );
-        audit(&mut tx, self.dialect, [at, by, "approve", job, period, &detail]).await?;
-        tx.commit().await?;
+        audit(&mut tx, self.dialect, [at, by, "approve", job.as_str(), period, &detail]).await?;
+        commit(tx, "committing the approval").await?;
         Ok(changes)
     }
 
     /// Reopens an approved or published period so it can be recomputed; the reason is recorded.
-    pub async fn reopen(&self, job: &str, period: &str, by: &str, reason: &str, at: &str) -> anyhow::Result<()> {
+    pub(crate) async fn reopen(&self, job: JobKind, period: &str, by: &str, reason: &str, at: &str) -> Result<()> {
         match self.period_state(job, period).await? {
-            Some(s) if s.state != "draft" => {}
+            Some(s) if s.status != PeriodStatus::Draft => {}
             _ => return Err(StateError(format!("{job} {period} is not approved: nothing to reopen")).into()),
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin("starting the reopening").await?;
         sqlx::query(&self.sql("UPDATE period_states SET state = 'draft' WHERE job = ? AND period = ?"))
-            .bind(job)
+            .bind(job.as_str())
             .bind(period)
             .execute(&mut *tx)
-            .await?;
-        audit(&mut tx, self.dialect, [at, by, "reopen", job, period, reason]).await?;
-        tx.commit().await?;
-        Ok(())
+            .await
+            .map_err(failed("reopening the period"))?;
+        audit(&mut tx, self.dialect, [at, by, "reopen", job.as_str(), period, reason]).await?;
+        commit(tx, "committing the reopening").await
     }
 
-    /// Marks an approved period published.
-    pub async fn publish(&self, job: &str, period: &str, by: &str, at: &str) -> anyhow::Result<PeriodState> {
+    /// Marks an approved period published (a published one stays as it is).
+    pub(crate) async fn publish(&self, job: JobKind, period: &str, by: &str, at: &str) -> Result<PeriodState> {
         let state = match self.period_state(job, period).await? {
-            Some(s) if s.state == "approved" => s,
-            Some(s) if s.state == "published" => return Ok(s),
+            Some(s) if s.status == PeriodStatus::Approved => s,
+            Some(s) if s.status == PeriodStatus::Published => return Ok(s),
             _ => return Err(StateError(format!("{job} {period} must be approved before it is published")).into()),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin("starting the publication").await?;
         sqlx::query(
             &self.sql("UPDATE period_states SET state = 'published', published_at = ? WHERE job = ? AND period = ?"),
         )
         .bind(at)
-        .bind(job)
+        .bind(job.as_str())
         .bind(period)
         .execute(&mut *tx)
-        .await?;
-        audit(&mut tx, self.dialect, [at, by, "publish", job, period, ""]).await?;
-        tx.commit().await?;
-        Ok(state)
-    }
-
-    /// The audit trail, oldest first.
-    pub async fn audit_trail(&self) -> anyhow::Result<Vec<(String, String, String, String, String, String)>> {
-        let rows =
-            sqlx::query(&self.sql("SELECT at, actor, action, job, period, detail FROM audit_trail ORDER BY {seq}"))
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), sql::text(&r, 5).unwrap_or_default()))
-            .collect())
+        .await
+        .map_err(failed("publishing the period"))?;
+        audit(&mut tx, self.dialect, [at, by, "publish", job.as_str(), period, ""]).await?;
+        commit(tx, "committing the publication").await?;
+        Ok(PeriodState { status: PeriodStatus::Published, published_at: Some(at.to_string()), ..state })
     }
 }

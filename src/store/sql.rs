@@ -5,10 +5,10 @@
 //! Templates use `?` for every parameter, bound in order, and markers: `{M}` is a money
 //! parameter, `{m:col}` reads a money column as text, `{seq}` is the insertion-order column.
 
-use crate::sources::Dialect;
+use crate::db::Dialect;
 
 /// Rewrites a neutral template into `dialect`.
-pub fn render(dialect: Dialect, template: &str) -> String {
+pub(super) fn render(dialect: Dialect, template: &str) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     let mut n = 0;
@@ -21,7 +21,7 @@ pub fn render(dialect: Dialect, template: &str) -> String {
             rest = after;
             continue;
         }
-        let end = rest.find('}').expect("a store SQL marker is closed");
+        let Some(end) = rest.find('}') else { unreachable!("an unclosed store SQL marker in {template:?}") };
         let marker = &rest[1..end];
         rest = &rest[end + 1..];
         match marker.split_once(':') {
@@ -41,7 +41,8 @@ pub fn render(dialect: Dialect, template: &str) -> String {
                 Dialect::Postgres => out.push_str(&format!("CAST({col} AS TEXT)")),
                 Dialect::MySql => out.push_str(&format!("CAST({col} AS CHAR)")),
             },
-            _ => panic!("unknown store SQL marker {{{marker}}}"),
+            // Templates are this crate's own constants: an unknown marker is a programming error.
+            _ => unreachable!("unknown store SQL marker {{{marker}}}"),
         }
     }
     out.push_str(rest);
@@ -56,7 +57,7 @@ fn placeholder(dialect: Dialect, n: usize, out: &mut String) {
 }
 
 /// `INSERT … VALUES …` that leaves an existing row with the same key as it is.
-pub fn insert_ignore(dialect: Dialect, table_and_columns: &str, values: &str) -> String {
+pub(super) fn insert_ignore(dialect: Dialect, table_and_columns: &str, values: &str) -> String {
     let template = match dialect {
         Dialect::Sqlite => format!("INSERT OR IGNORE INTO {table_and_columns} VALUES {values}"),
         Dialect::Postgres => format!("INSERT INTO {table_and_columns} VALUES {values} ON CONFLICT DO NOTHING"),
@@ -66,18 +67,18 @@ pub fn insert_ignore(dialect: Dialect, table_and_columns: &str, values: &str) ->
 }
 
 /// A multi-row `INSERT`: `rows` copies of the row template.
-pub fn insert_rows(dialect: Dialect, table_and_columns: &str, row: &str, rows: usize) -> String {
+pub(super) fn insert_rows(dialect: Dialect, table_and_columns: &str, row: &str, rows: usize) -> String {
     let values = vec![format!("({row})"); rows].join(", ");
     render(dialect, &format!("INSERT INTO {table_and_columns} VALUES {values}"))
 }
 
 /// A text column that may be NULL. MySQL reports TEXT columns to the `Any` driver as blobs, so
 /// those are read as bytes (they are utf8mb4, so valid UTF-8).
-pub fn text(row: &sqlx::any::AnyRow, i: usize) -> Option<String> {
+pub(super) fn text(row: &sqlx::any::AnyRow, i: usize) -> Result<Option<String>, sqlx::Error> {
     use sqlx::Row;
     match row.try_get::<Option<String>, _>(i) {
-        Ok(s) => s,
-        Err(_) => row.get::<Option<Vec<u8>>, _>(i).map(|b| String::from_utf8_lossy(&b).into_owned()),
+        Ok(s) => Ok(s),
+        Err(_) => Ok(row.try_get::<Option<Vec<u8>>, _>(i)?.map(|b| String::from_utf8_lossy(&b).into_owned())),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Worked examples of rules.md §3–§6 and examples.md, each computed by hand in a comment.
 
 use super::*;
-use crate::settings::builtin_rules;
+use crate::config::builtin_rules;
 use proptest::prelude::*;
 use rust_decimal_macros::dec;
 

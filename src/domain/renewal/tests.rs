@@ -1,7 +1,7 @@
 //! Hand-computed cases of rules.md §8–§9.
 
 use super::*;
-use crate::settings::builtin_rules;
+use crate::config::builtin_rules;
 use rust_decimal_macros::dec;
 
 fn d(s: &str) -> NaiveDate {

@@ -1,0 +1,135 @@
+//! The commands of the binary, one function each: what `main` dispatches to once the command line
+//! is parsed. They load the settings once, open the store once (read only where they only look)
+//! and hand both down to the jobs.
+
+mod check_config;
+mod demo;
+pub(crate) mod gen_data;
+
+use crate::cli::{Cli, Command, MailAction, PeriodRef, RunJob};
+use crate::config::{self, LoadOptions};
+use crate::domain::job::Job;
+use crate::exit::UsageError;
+use crate::jobs::{approval, due, mailing, run_job, Context, RunOptions};
+use crate::report;
+use crate::store::ledger::StartedBy;
+use crate::system::System;
+
+/// Runs the command the command line names on this machine.
+pub async fn run(cli: Cli, system: System) -> anyhow::Result<()> {
+    let load = LoadOptions { config: cli.config.clone(), rules: cli.rules.clone() };
+    match cli.command {
+        Command::GenData(args) => {
+            println!("{}", gen_data::generate(&args).await?);
+            Ok(())
+        }
+        Command::Demo { dir } => demo::run(&dir, &load, &system).await,
+        command => {
+            let cx = Context { settings: config::load(&load, &system)?, system };
+            run_with_settings(&cx, command).await
+        }
+    }
+}
+
+async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::CheckConfig => check_config::run(cx).await,
+        Command::Run { job: RunJob::Due { as_of } } => {
+            let as_of = due::as_of(as_of, cx.now())?;
+            let pass = due::run_due(cx, as_of, StartedBy::Due, &due::StopFlag::default()).await;
+            print_lines(pass.lines);
+            pass.failure.map_or(Ok(()), Err)
+        }
+        Command::Run { job } => run_one(cx, job).await,
+        Command::Serve => {
+            let cx = Context { settings: cx.settings.clone(), system: cx.system.clone() };
+            crate::jobs::serve::serve(cx).await
+        }
+        Command::Approve { period, by, comment } => {
+            let by = required(by, "--by NAME")?;
+            let store = cx.store().await?;
+            let lines = approval::approve(cx, &store, period.job(), &period.period(), &by, comment.as_deref()).await;
+            store.close().await;
+            print_lines(lines?);
+            Ok(())
+        }
+        Command::Reopen { period, by, reason } => {
+            let (by, reason) = (required(by, "--by NAME")?, required(reason, "--reason TEXT")?);
+            let store = cx.store().await?;
+            let lines = approval::reopen(cx, &store, period.job(), &period.period(), &by, &reason).await;
+            store.close().await;
+            print_lines(lines?);
+            Ok(())
+        }
+        Command::Publish { period, by } => {
+            let by = required(by, "--by NAME")?;
+            let store = cx.store().await?;
+            let lines = match period {
+                PeriodRef::Monthly { month } => approval::publish_month(cx, &store, month, &by).await,
+                PeriodRef::Quarterly { quarter } => approval::publish_quarter(cx, &store, quarter, &by).await,
+            };
+            store.close().await;
+            print_lines(lines?);
+            Ok(())
+        }
+        Command::Explain { partner, month } => {
+            let store = cx.store_read_only().await?;
+            let text = approval::explain_month(cx, &store, &partner, month).await;
+            store.close().await;
+            print!("{}", text?);
+            Ok(())
+        }
+        Command::Mail { action: MailAction::Flush } => {
+            let store = cx.store().await?;
+            let line = mailing::flush_outbox(cx, &store).await;
+            store.close().await;
+            println!("{}", line?);
+            Ok(())
+        }
+        Command::Mail { action: MailAction::List { queued, limit } } => {
+            let store = cx.store_read_only().await?;
+            let rows = store.outbox_entries(queued, limit).await;
+            store.close().await;
+            print!("{}", report::ledger::outbox_table(&rows?));
+            Ok(())
+        }
+        Command::Runs { limit } => {
+            let store = cx.store_read_only().await?;
+            let rows = store.ledger(limit).await;
+            store.close().await;
+            print!("{}", report::ledger::table(&rows?));
+            Ok(())
+        }
+        Command::GenData(_) | Command::Demo { .. } => unreachable!("dispatched before the settings are loaded"),
+    }
+}
+
+/// `run monthly|quarterly|renewal|annual`: one job period, with the store opened once.
+async fn run_one(cx: &Context, job: RunJob) -> anyhow::Result<()> {
+    let (job, flags) = match job {
+        RunJob::Monthly { month, flags } => (Job::Monthly(month), flags),
+        RunJob::Quarterly { quarter, flags } => (Job::Quarterly(quarter), flags),
+        RunJob::Renewal { as_of, flags } => (Job::Renewal(as_of.unwrap_or(cx.now().date())), flags),
+        RunJob::Annual { year, flags } => (Job::Annual(year), flags),
+        RunJob::Due { .. } => unreachable!("run due is dispatched before"),
+    };
+    let options =
+        RunOptions { preview: flags.preview, dry_run: flags.dry_run, resend: flags.resend, ..Default::default() };
+    let store = cx.store_for(options).await?;
+    let summary = run_job(cx, &store, job, options).await;
+    store.close().await;
+    let summary = summary?;
+    print_lines(summary.lines);
+    println!("outputs: {}", summary.output_dir.display());
+    Ok(())
+}
+
+fn required(value: Option<String>, what: &str) -> Result<String, UsageError> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| UsageError(format!("{what} is required")))
+}
+
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        println!("{line}");
+    }
+}
