@@ -3,9 +3,9 @@
 
 use super::toml::parse_toml;
 use crate::domain::calendar::{CalendarYear, WorkCalendar};
+use crate::domain::clock::{ClockKind, SlaClass};
 use crate::domain::period::Month;
 use crate::domain::rules::*;
-use crate::domain::sla::{ClockKind, SlaClass};
 use chrono::NaiveTime;
 use rust_decimal::Decimal;
 use serde::Deserialize;

@@ -53,7 +53,7 @@ pub(crate) enum DbError {
     Missing {
         what: String,
         #[source]
-        source: sqlx::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The URL itself is wrong.
     #[error("{what}: the database URL {url} is not usable")]
@@ -68,7 +68,7 @@ pub(crate) enum DbError {
     Other {
         what: String,
         #[source]
-        source: sqlx::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -124,9 +124,32 @@ pub(crate) fn classify(error: sqlx::Error, what: impl Into<String>) -> DbError {
         _ => false,
     };
     if missing {
-        DbError::Missing { what, source: error }
+        DbError::Missing { what, source: Box::new(error) }
     } else {
-        DbError::Other { what, source: error }
+        DbError::Other { what, source: Box::new(error) }
+    }
+}
+
+/// Classifies an error of the SQLite source (read through rusqlite) the same way.
+pub(crate) fn classify_sqlite(error: rusqlite::Error, what: impl Into<String>) -> DbError {
+    use rusqlite::ErrorCode;
+    let what = what.into();
+    let (code, message) = match &error {
+        rusqlite::Error::SqliteFailure(e, message) => (Some(e.code), message.clone().unwrap_or_default()),
+        _ => (None, String::new()),
+    };
+    match code {
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::PermissionDenied,
+        ) => DbError::Unavailable { what, source: Box::new(error) },
+        _ if message.contains("no such table") || message.contains("no such column") => {
+            DbError::Missing { what, source: Box::new(error) }
+        }
+        _ => DbError::Other { what, source: Box::new(error) },
     }
 }
 

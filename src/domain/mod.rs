@@ -3,6 +3,8 @@
 
 pub(crate) mod annual;
 pub(crate) mod calendar;
+pub(crate) mod clock;
+pub(crate) mod frames;
 pub(crate) mod inputs;
 pub(crate) mod job;
 pub(crate) mod money;
@@ -11,4 +13,5 @@ pub(crate) mod period;
 pub(crate) mod presales;
 pub(crate) mod renewal;
 pub(crate) mod rules;
+#[cfg(test)]
 pub(crate) mod sla;

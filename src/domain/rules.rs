@@ -1,7 +1,7 @@
 //! The assessment rules as the core uses them: validated, typed, exact (built by `settings`).
 
 use super::calendar::WorkCalendar;
-use super::sla::SlaClass;
+use super::clock::SlaClass;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 

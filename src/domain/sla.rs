@@ -1,25 +1,11 @@
-//! The SLA clock (rules.md §3): elapsed time under a natural or working clock with pauses (挂起),
-//! the deadline `due_at`, and the month a ticket or order is attributed to.
+//! The SLA clock as rules.md §3 words it, walked stretch by stretch (挂起 pauses, working windows,
+//! holidays): the reference the coordinate clock (`clock.rs`) is held to by the property tests,
+//! and the worked examples of examples.md, one test each.
 
 use super::calendar::WorkCalendar;
+pub(crate) use super::clock::{ClockKind, NoCalendarYear, SlaClass};
 use super::period::Month;
 use chrono::{Duration, NaiveDateTime, NaiveTime};
-
-/// How a class's clock runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ClockKind {
-    /// Every second counts (24×7).
-    Natural,
-    /// Only seconds inside the working windows of working days count.
-    Working,
-}
-
-/// An SLA class of the rules: its limit in whole seconds and its clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SlaClass {
-    pub(crate) limit_seconds: i64,
-    pub(crate) clock: ClockKind,
-}
 
 /// A pause as read from the source, after the `resumed_at < paused_at` check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,21 +25,6 @@ pub(crate) enum Due {
     After(NaiveDateTime),
     Never,
 }
-
-impl Due {
-    /// The deadline when it was computed.
-    pub(crate) fn instant(self) -> Option<NaiveDateTime> {
-        match self {
-            Due::At(t) => Some(t),
-            Due::After(_) | Due::Never => None,
-        }
-    }
-}
-
-/// The deadline needs a working day of a year the calendar does not cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the working calendar has no data for {0}")]
-pub(crate) struct NoCalendarYear(pub(crate) i32);
 
 /// Clips pauses to `[opened, resolved)` (or `[opened, ∞)`), merges overlaps and sorts them.
 /// Invalid pauses (`resumed_at < paused_at`) must already have been removed and reported.

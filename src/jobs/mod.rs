@@ -144,11 +144,12 @@ pub(crate) struct Outputs {
 }
 
 /// What is a job's own; the order of the steps, the claim, the folders and the mail are not.
-pub(crate) trait JobSteps {
+pub(crate) trait JobSteps: Sync {
     /// What the job reads: one snapshot of each source, and what it needs of the store.
     type Input;
-    /// What it computes (pure, from the input and the rules).
-    type Output;
+    /// What it computes (pure, from the input and the rules). Shared by the store and the report
+    /// steps, which run at the same time.
+    type Output: Sync;
     /// The job period.
     fn job(&self) -> Job;
     /// Whether an approved period of this job is frozen (monthly and quarterly results are approved).
@@ -258,14 +259,38 @@ async fn execute<J: JobSteps>(
     let input = steps.extract(&run, &sources).await;
     sources.close().await;
     let output = steps.compute(&run, input?)?;
-    if options.stores() {
-        store.record_rules(&run.rules, &run.stamp()).await?;
-        steps.store(&run, &output).await?;
-    }
-    let outputs = steps.report(&run, &output)?;
+    let started = std::time::Instant::now();
+    let outputs = if options.stores() {
+        // The files are rendered on a thread of their own while the month is stored: storing a
+        // large month is mostly compression and database writes, rendering mostly one core's
+        // work, and neither reads what the other makes. The files reach the period folder only
+        // after the store has committed.
+        let (stored, outputs) = tokio::task::block_in_place(|| {
+            let span = tracing::Span::current();
+            std::thread::scope(|scope| {
+                let outputs = scope.spawn(|| {
+                    let _run = span.enter();
+                    let outputs = steps.report(&run, &output);
+                    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "reported");
+                    outputs
+                });
+                let stored = tokio::runtime::Handle::current().block_on(async {
+                    store.record_rules(&run.rules, &run.stamp()).await?;
+                    steps.store(&run, &output).await
+                });
+                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stored");
+                (stored, outputs.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            })
+        });
+        stored?;
+        outputs?
+    } else {
+        steps.report(&run, &output)?
+    };
     let period = period_dir(&cx.settings.output_dir, job.name(), &job.period());
     let dir = options.output_dir(period.clone(), &run.rules.hash);
     crate::files::write_all(&dir, &outputs.files)?;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
     if options.preview && !options.dry_run && !steps.stores_results() {
         // No stored results to contradict, and until the period is over the latest preview is all
         // there is (the conformance check reads `annual/<year>/annual.csv` after `--preview`).

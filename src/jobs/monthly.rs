@@ -48,7 +48,7 @@ impl JobSteps for Monthly {
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
         let month = self.0;
         let input = sources.month_input(month).await?;
-        tracing::info!(tickets = input.tickets.height(), orders = input.orders.height(), "extracted");
+        tracing::info!(tickets = input.tickets.len(), orders = input.orders.accepted.len(), "extracted");
         let grades = run.store.grade_history(month, run.rules.flags.c_grade_window_months).await?;
         let history = run.store.stored_months(month.plus(-12), month.prev()).await?;
         let stored = if run.options.dry_run { run.store.stored_months(month, month).await? } else { vec![] };
@@ -56,7 +56,7 @@ impl JobSteps for Monthly {
     }
 
     fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
-        let result = assess(&input.month, &run.rules, &input.grades).context("assessing the month")?;
+        let result = assess(input.month, &run.rules, &input.grades).context("assessing the month")?;
         if !result.missing_history_months.is_empty() {
             let list: Vec<String> = result.missing_history_months.iter().map(ToString::to_string).collect();
             tracing::warn!(

@@ -383,7 +383,7 @@ mod tests {
             partners: vec![p("P1", Decimal::new(7000, 2), Grade::C), p("P2", Decimal::new(9550, 2), Grade::A)],
             indicators: vec![],
             data_quality: vec![],
-            evidence: vec![],
+            evidence: Default::default(),
             missing_history_months: vec![],
         }
     }

@@ -1,17 +1,20 @@
-//! Extraction: the operations database (read only) → one polars frame per dataset of the contract.
-//! Queries live in `sql/extract/<dialect>/<dataset>.sql`; rows stream into column builders and
-//! every storage type is normalised to canonical text, so numbers stored as text or as numbers
-//! read exactly (a REAL is taken through its shortest round-trip text: 0.1 is 0.1).
+//! Extraction: the operations databases (read only, one snapshot each) → the core's frames.
+//! Queries live in `sql/extract/<dialect>/<dataset>.sql`. The embedded SQLite source is read
+//! directly ([`sqlite`]): the big datasets into typed columns, the tickets over every core.
+//! PostgreSQL and MySQL are read through sqlx with every column as canonical text (a REAL or a
+//! numeric read exactly: 0.1 is 0.1), then typed the same way.
+
+mod sqlite;
 
 use crate::config::{Secret, Settings};
 use crate::db::{self, probe, redact_url, DbError, Dialect, PoolSettings};
+use crate::domain::frames::{Orders, Pauses, Tickets};
 use crate::domain::inputs::*;
 use crate::domain::monthly::MonthInput;
 use crate::domain::period::Month;
 use futures_util::TryStreamExt;
 use polars::prelude::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
+use sqlx::Row;
 use std::str::FromStr;
 
 /// What went wrong reading the operations databases.
@@ -80,7 +83,7 @@ pub(crate) fn query_text(dialect: Dialect, dataset: &str) -> &'static str {
 /// Query parameters are written `:start`, `:end` (the period, end exclusive) and `:month`; each
 /// dialect gets its own placeholders, and the values to bind in order.
 pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
-    const TOKENS: [&str; 3] = [":start", ":end", ":month"];
+    const TOKENS: [&str; 5] = [":start", ":end", ":month", ":part_lo", ":part_hi"];
     // Comments go first: a token named in a comment is not a parameter.
     let code: String = sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
     let sql = code.as_str();
@@ -121,7 +124,7 @@ pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) 
     out.push_str(rest);
     if dialect == Dialect::Sqlite {
         // Numbered parameters: bind up to the highest one used (SQLite refuses extra ones).
-        let highest = (1..=3).rev().find(|n| out.contains(&format!("?{n}"))).unwrap_or(0);
+        let highest = (1..=TOKENS.len()).rev().find(|n| out.contains(&format!("?{n}"))).unwrap_or(0);
         binds = (0..highest).collect();
     }
     (out, binds)
@@ -148,9 +151,52 @@ impl Window {
     }
 }
 
-/// Streams each dataset's query, in one open transaction, into a frame per dataset.
-/// Rows between two progress lines of one dataset's extraction.
+/// Rows between two progress lines of one dataset's extraction (servers).
 const PROGRESS_EVERY: usize = 250_000;
+
+/// The frames of one snapshot, by dataset: text frames, and the big datasets typed.
+#[derive(Default)]
+pub(crate) struct Extract {
+    frames: std::collections::HashMap<&'static str, DataFrame>,
+    tickets: Option<Tickets>,
+    pauses: Option<Pauses>,
+    orders: Option<Orders>,
+}
+
+impl Extract {
+    /// The frame of a dataset that was read; an empty frame for one that was not asked for.
+    pub(crate) fn take(&mut self, dataset: Dataset) -> DataFrame {
+        self.frames.remove(dataset.name).unwrap_or_else(|| empty_frame(dataset))
+    }
+
+    fn merge(&mut self, other: Extract) {
+        self.frames.extend(other.frames);
+        self.tickets = self.tickets.take().or(other.tickets);
+        self.pauses = self.pauses.take().or(other.pauses);
+        self.orders = self.orders.take().or(other.orders);
+    }
+
+    fn tickets(&mut self) -> Tickets {
+        self.tickets.take().unwrap_or_else(|| Tickets::from(&self.take(TICKETS)))
+    }
+    fn pauses(&mut self) -> Pauses {
+        self.pauses.take().unwrap_or_else(|| Pauses::from(&self.take(PAUSES)))
+    }
+    fn orders(&mut self) -> Orders {
+        self.orders.take().unwrap_or_else(|| Orders::from(&self.take(ORDERS)))
+    }
+}
+
+/// A connection to an operations database.
+enum Source {
+    Sqlite(sqlite::SqliteSource),
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+}
+
+fn unavailable(url: &str, e: sqlx::Error) -> SourceError {
+    DbError::Unavailable { what: format!("cannot open source {}", redact_url(url)), source: Box::new(e) }.into()
+}
 
 macro_rules! read_datasets {
     ($tx:ident, $dialect:expr, $datasets:expr, $params:expr, $frames:ident, $push:expr) => {
@@ -178,29 +224,6 @@ macro_rules! read_datasets {
     };
 }
 
-/// The frames of one snapshot, by dataset.
-pub(crate) struct Extract {
-    frames: std::collections::HashMap<&'static str, DataFrame>,
-}
-
-impl Extract {
-    /// The frame of a dataset that was read; an empty frame for one that was not asked for.
-    pub(crate) fn take(&mut self, dataset: Dataset) -> DataFrame {
-        self.frames.remove(dataset.name).unwrap_or_else(|| empty_frame(dataset))
-    }
-}
-
-/// A connection to the operations database.
-enum Source {
-    Sqlite(SqlitePool),
-    Postgres(sqlx::PgPool),
-    MySql(sqlx::MySqlPool),
-}
-
-fn unavailable(url: &str, e: sqlx::Error) -> SourceError {
-    DbError::Unavailable { what: format!("cannot open source {}", redact_url(url)), source: Box::new(e) }.into()
-}
-
 impl Source {
     /// Opens the source read only: it belongs to another system, and the pipeline never writes to
     /// it or changes its journal mode.
@@ -212,42 +235,43 @@ impl Source {
             source: Box::new(e),
         };
         let (timeout, size) = (pool.acquire_timeout, pool.max_connections);
-        if raw.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(raw).map_err(bad)?.read_only(true).create_if_missing(false);
-            let pool =
-                SqlitePoolOptions::new().max_connections(size).acquire_timeout(timeout).connect_with(options).await;
-            return pool.map(Source::Sqlite).map_err(|e| match e {
-                sqlx::Error::Database(_) | sqlx::Error::Io(_) => unavailable(raw, e),
-                other => db::classify(other, "connecting to the source").into(),
-            });
+        match Dialect::of_url(raw) {
+            Some(Dialect::Sqlite) => {
+                let source = sqlite::SqliteSource::new(raw)?;
+                // Fail now when the file cannot be opened (exit 69), not in the middle of a run.
+                let check = source.clone();
+                let opened = tokio::task::spawn_blocking(move || check.check()).await;
+                opened.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+                Ok(Source::Sqlite(source))
+            }
+            Some(Dialect::Postgres) => {
+                let options =
+                    sqlx::postgres::PgConnectOptions::from_str(raw).map_err(bad)?.application_name("ict-partners");
+                // One direct connection first: a refused connection fails now, not after the pool's retries.
+                probe::<sqlx::PgConnection>(&options, raw, timeout).await?;
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(size)
+                    .acquire_timeout(timeout)
+                    .connect_with(options);
+                pool.await.map(Source::Postgres).map_err(|e| unavailable(raw, e))
+            }
+            Some(Dialect::MySql) => {
+                let options =
+                    sqlx::mysql::MySqlConnectOptions::from_str(&raw.replacen("mariadb:", "mysql:", 1)).map_err(bad)?;
+                probe::<sqlx::MySqlConnection>(&options, raw, timeout).await?;
+                let pool = sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(size)
+                    .acquire_timeout(timeout)
+                    .connect_with(options);
+                pool.await.map(Source::MySql).map_err(|e| unavailable(raw, e))
+            }
+            None => Err(DbError::BadUrl {
+                what: "opening the source".into(),
+                url: redact_url(raw),
+                source: Box::new(db::Reason("use sqlite://, postgres:// or mysql://".into())),
+            }
+            .into()),
         }
-        if raw.starts_with("postgres:") || raw.starts_with("postgresql:") {
-            let options =
-                sqlx::postgres::PgConnectOptions::from_str(raw).map_err(bad)?.application_name("ict-partners");
-            // One direct connection first: a refused connection fails now, not after the pool's retries.
-            probe::<sqlx::PgConnection>(&options, raw, timeout).await?;
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(timeout)
-                .connect_with(options);
-            return pool.await.map(Source::Postgres).map_err(|e| unavailable(raw, e));
-        }
-        if raw.starts_with("mysql:") || raw.starts_with("mariadb:") {
-            let options =
-                sqlx::mysql::MySqlConnectOptions::from_str(&raw.replacen("mariadb:", "mysql:", 1)).map_err(bad)?;
-            probe::<sqlx::MySqlConnection>(&options, raw, timeout).await?;
-            let pool = sqlx::mysql::MySqlPoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(timeout)
-                .connect_with(options);
-            return pool.await.map(Source::MySql).map_err(|e| unavailable(raw, e));
-        }
-        Err(DbError::BadUrl {
-            what: "opening the source".into(),
-            url: redact_url(raw),
-            source: Box::new(db::Reason("use sqlite://, postgres:// or mysql://".into())),
-        }
-        .into())
     }
 
     fn dialect(&self) -> Dialect {
@@ -259,23 +283,21 @@ impl Source {
     }
 
     /// Reads several datasets from one snapshot: a single read-only transaction (REPEATABLE READ on
-    /// PostgreSQL and MySQL), so a period is computed from one point in time.
-    async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> Result<Extract> {
-        let params = [window.start.as_str(), window.end.as_str(), window.month.as_str()];
+    /// PostgreSQL and MySQL), so a period is computed from one point in time. With `typed`, the big
+    /// datasets of a SQLite source come as typed columns.
+    async fn fetch(&self, datasets: &[Dataset], window: &Window, typed: bool) -> Result<Extract> {
+        let params = [window.start.as_str(), window.end.as_str(), window.month.as_str(), "", ""];
         let mut frames = std::collections::HashMap::new();
         let start = |e| db::classify(e, "starting the source read");
         match self {
-            Source::Sqlite(pool) => {
-                let mut tx = pool.begin().await.map_err(start)?;
-                read_datasets!(
-                    tx,
-                    Dialect::Sqlite,
-                    datasets,
-                    params,
-                    frames,
-                    |frame: &mut FrameBuilder, row: SqliteRow| frame.push_sqlite(&row)
-                );
-                tx.rollback().await.ok();
+            Source::Sqlite(source) => {
+                let (source, datasets, window) = (source.clone(), datasets.to_vec(), window.clone());
+                let progress = std::sync::Arc::new(sqlite::Progress::default());
+                let watch = watch_progress(progress.clone());
+                let read =
+                    tokio::task::spawn_blocking(move || source.fetch(&datasets, &window, typed, &progress)).await;
+                watch.abort();
+                return read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
             }
             Source::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(start)?;
@@ -317,26 +339,29 @@ impl Source {
                 tx.rollback().await.ok();
             }
         }
-        Ok(Extract { frames })
+        Ok(Extract { frames, ..Extract::default() })
     }
 
     /// Checks that every extraction query runs and returns the contract's columns, without reading
     /// any rows. Returns every problem found (a missing table, a missing column).
     async fn verify(&self, datasets: &[Dataset]) -> Result<Vec<String>> {
         use sqlx::{Column, Executor};
+        if let Source::Sqlite(source) = self {
+            let (source, datasets) = (source.clone(), datasets.to_vec());
+            let checked = tokio::task::spawn_blocking(move || source.verify(&datasets)).await;
+            return checked.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        }
         let mut problems = Vec::new();
         for dataset in datasets {
             let (sql, _) = placeholders(query_text(self.dialect(), dataset.name), self.dialect());
             let described: std::result::Result<Vec<String>, sqlx::Error> = match self {
-                Source::Sqlite(p) => {
-                    p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
-                }
                 Source::Postgres(p) => {
                     p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
                 }
                 Source::MySql(p) => {
                     p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
                 }
+                Source::Sqlite(_) => Ok(vec![]),
             };
             match described {
                 Ok(columns) => {
@@ -347,8 +372,9 @@ impl Source {
                     }
                 }
                 Err(e) => match db::classify(e, dataset.name) {
-                    DbError::Missing { source, .. } => problems.push(format!("{}: {source}", dataset.name)),
-                    DbError::Other { source, .. } => problems.push(format!("{}: {source}", dataset.name)),
+                    DbError::Missing { source, .. } | DbError::Other { source, .. } => {
+                        problems.push(format!("{}: {source}", dataset.name))
+                    }
                     unavailable => return Err(unavailable.into()),
                 },
             }
@@ -358,11 +384,43 @@ impl Source {
 
     async fn close(self) {
         match self {
-            Source::Sqlite(p) => p.close().await,
+            Source::Sqlite(_) => {}
             Source::Postgres(p) => p.close().await,
             Source::MySql(p) => p.close().await,
         }
     }
+}
+
+/// Shows the rows read so far: a progress bar on a terminal (rows and rows per second), a log line
+/// every million rows otherwise.
+fn watch_progress(progress: std::sync::Arc<sqlite::Progress>) -> tokio::task::JoinHandle<()> {
+    use std::io::IsTerminal;
+    use std::sync::atomic::Ordering;
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            let style =
+                indicatif::ProgressStyle::with_template("{spinner} reading the month: {human_pos} rows ({per_sec})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar
+        });
+        let mut logged = 0u64;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let rows = progress.rows.load(Ordering::Relaxed);
+            match &bar {
+                Some(bar) => bar.set_position(rows),
+                None if rows >= logged + 1_000_000 => {
+                    logged = rows - rows % 1_000_000;
+                    let rate = rows as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    tracing::info!(rows, rows_per_second = rate as u64, "reading");
+                }
+                None => {}
+            }
+        }
+    })
 }
 
 /// The operations databases: the default one and the named ones some datasets come from (tickets
@@ -390,18 +448,22 @@ impl Sources {
         self.route.get(dataset.name).and_then(|n| self.named.get(n)).unwrap_or(&self.default)
     }
 
-    /// Reads the datasets, each from its own source, one snapshot per source.
-    pub(crate) async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> Result<Extract> {
-        let mut all = Extract { frames: std::collections::HashMap::new() };
+    async fn fetch(&self, datasets: &[Dataset], window: &Window, typed: bool) -> Result<Extract> {
+        let mut all = Extract::default();
         let sources = std::iter::once(&self.default).chain(self.named.values());
         for source in sources {
             let mine: Vec<Dataset> =
                 datasets.iter().copied().filter(|d| std::ptr::eq(self.source_of(d), source)).collect();
             if !mine.is_empty() {
-                all.frames.extend(source.fetch_all(&mine, window).await?.frames);
+                all.merge(source.fetch(&mine, window, typed).await?);
             }
         }
         Ok(all)
+    }
+
+    /// Reads the datasets as text frames, each from its own source, one snapshot per source.
+    pub(crate) async fn fetch_all(&self, datasets: &[Dataset], window: &Window) -> Result<Extract> {
+        self.fetch(datasets, window, false).await
     }
 
     /// Every dataset's query against its source: every problem at once.
@@ -416,7 +478,7 @@ impl Sources {
         Ok(problems)
     }
 
-    /// Everything a monthly assessment reads, from one snapshot.
+    /// Everything a monthly assessment reads, from one snapshot per source.
     pub(crate) async fn month_input(&self, month: Month) -> Result<MonthInput> {
         let datasets = [
             PARTNERS,
@@ -431,14 +493,14 @@ impl Sources {
             FEE_ITEMS,
             AUDIT_EXCLUSIONS,
         ];
-        let mut f = self.fetch_all(&datasets, &Window::month(month)).await?;
+        let mut f = self.fetch(&datasets, &Window::month(month), true).await?;
         Ok(MonthInput {
             month,
             partners: f.take(PARTNERS),
             contracts: f.take(CONTRACTS),
-            tickets: f.take(TICKETS),
-            pauses: f.take(PAUSES),
-            orders: f.take(ORDERS),
+            tickets: f.tickets(),
+            pauses: f.pauses(),
+            orders: f.orders(),
             complaints: f.take(COMPLAINTS),
             surveys: f.take(SURVEYS),
             manual_scores: f.take(MANUAL_SCORES),
@@ -456,7 +518,7 @@ impl Sources {
     }
 }
 
-/// Rows streamed into one column builder per contract column.
+/// Rows of a server source streamed into one column builder per contract column.
 struct FrameBuilder {
     dataset: Dataset,
     builders: Vec<StringChunkedBuilder>,
@@ -484,33 +546,6 @@ impl FrameBuilder {
                 Ok(v) => self.builders[i].append_option(v),
                 Err(sqlx::Error::ColumnNotFound(_)) => return Err(self.missing(column)),
                 Err(e) => return Err(SourceError::Value { dataset: self.dataset.name, column, source: Box::new(e) }),
-            }
-        }
-        self.height += 1;
-        Ok(())
-    }
-
-    /// A SQLite row: each value normalised to canonical text from whatever storage class it has.
-    fn push_sqlite(&mut self, row: &SqliteRow) -> Result<()> {
-        let dataset = self.dataset.name;
-        for (i, column) in self.dataset.columns.iter().enumerate() {
-            let raw = row.try_get_raw(*column).map_err(|_| self.missing(column))?;
-            let value = |e: sqlx::error::BoxDynError| SourceError::Value { dataset, column, source: e };
-            let b = &mut self.builders[i];
-            if raw.is_null() {
-                b.append_null();
-                continue;
-            }
-            let kind = raw.type_info().name().to_string();
-            match kind.as_str() {
-                "INTEGER" => b.append_value(<i64 as Decode<Sqlite>>::decode(raw).map_err(value)?.to_string()),
-                // Rust prints the shortest text that reads back to the same double.
-                "REAL" => b.append_value(<f64 as Decode<Sqlite>>::decode(raw).map_err(value)?.to_string()),
-                "BLOB" => {
-                    let bytes = <&[u8] as Decode<Sqlite>>::decode(raw).map_err(value)?;
-                    b.append_value(String::from_utf8_lossy(bytes))
-                }
-                _ => b.append_value(<&str as Decode<Sqlite>>::decode(raw).map_err(value)?),
             }
         }
         self.height += 1;

@@ -8,6 +8,7 @@
 //! named error, never a panic.
 
 pub(crate) mod approval;
+mod evidence;
 pub(crate) mod ledger;
 pub(crate) mod monthly;
 pub(crate) mod outbox;
@@ -307,6 +308,8 @@ impl Store {
             }
             other => StoreError::Migrate(other),
         })?;
+        // A store written before the evidence became frames gets its old rows moved now.
+        self.convert_row_evidence().await?;
         if self.dialect == Dialect::Sqlite {
             // The store holds partners' money: owner and group only.
             if let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(raw) {

@@ -10,7 +10,6 @@ use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::Grade;
 use rust_decimal::Decimal;
-use std::str::FromStr;
 
 /// Whether a stored partner was assessed or put on hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +129,18 @@ impl Store {
     ) -> Result<()> {
         let m = result.month.to_string();
         let d = self.dialect;
+        // The evidence is encoded before the transaction opens: it is the month's heavy part.
+        let started = std::time::Instant::now();
+        let frames = super::evidence::encode_month(&result.evidence)?;
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            bytes = frames.iter().map(|f| f.bytes()).sum::<usize>(),
+            "evidence encoded"
+        );
         let mut tx = self.begin("starting the store write").await?;
         self.ensure_claim(&mut tx, run_id).await?;
         for table in [
+            "monthly_evidence_frames",
             "monthly_evidence",
             "monthly_data_quality",
             "monthly_indicator_results",
@@ -213,31 +221,7 @@ impl Store {
         )
         .await
         .map_err(failed("storing the indicator results"))?;
-        let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-        insert_all(
-            &mut tx,
-            d,
-            "monthly_evidence (month, partner_id, indicator, source, row_id, started_at, due_at, finished_at, \
-             outcome, value, detail)",
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?",
-            &result.evidence,
-            2000,
-            |q, e| {
-                q.bind(m.clone())
-                    .bind(&e.partner_id)
-                    .bind(&e.indicator)
-                    .bind(&e.source)
-                    .bind(&e.row_id)
-                    .bind(ts(e.started_at))
-                    .bind(ts(e.due_at))
-                    .bind(ts(e.finished_at))
-                    .bind(&e.outcome)
-                    .bind(e.value.map(|v| v.normalize().to_string()))
-                    .bind(&e.detail)
-            },
-        )
-        .await
-        .map_err(failed("storing the evidence"))?;
+        self.write_evidence(&mut tx, &m, &frames).await?;
         insert_all(
             &mut tx,
             d,
@@ -330,38 +314,7 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        let what = "monthly_evidence";
-        let stamp = |s: Option<String>| -> Result<Option<chrono::NaiveDateTime>> {
-            s.map(|s| parsed(&s, what, |t| crate::domain::period::parse_timestamp(t).ok_or("not a timestamp")))
-                .transpose()
-        };
-        let mut evidence: Vec<Evidence> = sqlx::query(&self.sql(
-            "SELECT indicator, source, row_id, started_at, due_at, finished_at, outcome, value, detail \
-             FROM monthly_evidence WHERE month = ? AND partner_id = ?",
-        ))
-        .bind(&m)
-        .bind(partner)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("reading the partner's evidence"))?
-        .iter()
-        .map(|r| {
-            Ok(Evidence {
-                partner_id: partner.to_string(),
-                indicator: text_req(r, 0, what)?,
-                source: text_req(r, 1, what)?,
-                row_id: text_req(r, 2, what)?,
-                started_at: stamp(text(r, 3, what)?)?,
-                due_at: stamp(text(r, 4, what)?)?,
-                finished_at: stamp(text(r, 5, what)?)?,
-                outcome: text_req(r, 6, what)?,
-                value: text(r, 7, what)?.map(|v| parsed(&v, what, Decimal::from_str)).transpose()?,
-                detail: text(r, 8, what)?.unwrap_or_default(),
-            })
-        })
-        .collect::<Result<_>>()?;
-        // Sorted here rather than in SQL: the backends disagree on where NULLs go.
-        evidence.sort_by(|a, b| (&a.indicator, a.started_at, &a.row_id).cmp(&(&b.indicator, b.started_at, &b.row_id)));
+        let evidence = self.partner_evidence(month_, partner).await?;
         Ok(Some(StoredExplanation { partner: stored, indicators, evidence }))
     }
 

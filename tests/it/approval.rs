@@ -71,10 +71,9 @@ fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     assert!(scorecards >= 8, "{scorecards} scorecards");
 }
 
-#[test]
-fn explain_lists_the_late_tickets_and_the_arithmetic() {
-    let work = tempfile::tempdir().unwrap();
-    let ops = work.path().join("ops.sqlite");
+/// A month of three tickets for one partner, run and stored: T3 is the one late ticket.
+fn explained_month(work: &Path) -> Env {
+    let ops = work.join("ops.sqlite");
     let schema =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/contract/sqlite.sql")).unwrap();
     make_db(
@@ -92,6 +91,13 @@ fn explain_lists_the_late_tickets_and_the_arithmetic() {
     );
     let env = Env::new(&ops);
     env.ok(&["run", "monthly", "--month", "2026-03"]);
+    env
+}
+
+#[test]
+fn explain_lists_the_late_tickets_and_the_arithmetic() {
+    let work = tempfile::tempdir().unwrap();
+    let env = explained_month(work.path());
     let out = env.ok(&["explain", "--partner", "P1", "--month", "2026-03"]);
     // T3 resolved in the lunch break after its 12:00:00 deadline: the one late ticket.
     // 2 of 3 = 66.67 %, 30 − 28.33 = 1.67; orders and surveys without data 20 + 10; no penalties 20;
@@ -107,6 +113,41 @@ fn explain_lists_the_late_tickets_and_the_arithmetic() {
     assert!(out.contains("= 71.67 → 等级 C") && out.contains("10000.00 × 71.67 / 100 = 7167.00"), "{out}");
     let scores = env.read("monthly/2026-03/scores.csv");
     assert!(scores.contains(",71.67,C,10000.00,0.00,7167.00,"), "{scores}");
+}
+
+/// A store written before the evidence became compact parts keeps its evidence: the old rows are
+/// moved into an events part the next time the store is opened for writing, and `explain` prints
+/// them as before.
+#[test]
+fn evidence_of_an_older_store_is_moved_into_parts_and_still_explained() {
+    let work = tempfile::tempdir().unwrap();
+    let env = explained_month(work.path());
+    make_db(
+        &env.store(),
+        "DELETE FROM monthly_evidence_frames WHERE month = '2026-03';
+         INSERT INTO monthly_evidence VALUES ('2026-03', 'P1', 'fault_timeliness', 'tickets', 'T3',
+           '2026-03-02 13:30:00', '2026-03-04 12:00:00', '2026-03-04 13:15:00', 'late', NULL,
+           'sla_class=standard paused_seconds=0');",
+    );
+    env.ok(&["mail", "flush"]);
+    let store = env.store();
+    assert_eq!(query(&store, "SELECT CAST(count(*) AS TEXT) FROM monthly_evidence"), ["0"]);
+    assert_eq!(
+        query(
+            &store,
+            "SELECT kind || ':' || part || ':' || row_count FROM monthly_evidence_frames WHERE month = '2026-03'"
+        ),
+        ["events:0:1"]
+    );
+    let out = env.ok(&["explain", "--partner", "P1", "--month", "2026-03"]);
+    let late: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("T3")).collect();
+    assert!(
+        late.len() == 1
+            && late[0].contains("due 2026-03-04 12:00:00")
+            && late[0].contains("resolved 2026-03-04 13:15:00"),
+        "{out}"
+    );
+    assert!(!out.contains("T1") && !out.contains("T2"), "only the moved rows remain: {out}");
 }
 
 #[test]

@@ -145,7 +145,7 @@ const MONTHLY: Scenario = Scenario {
     victim: &["run", "monthly", "--month", "2026-03"],
     rows_sql: "SELECT (SELECT count(*) FROM monthly_partner_results WHERE month = '2026-03') \
                    + (SELECT count(*) FROM monthly_indicator_results WHERE month = '2026-03') \
-                   + (SELECT count(*) FROM monthly_evidence WHERE month = '2026-03')",
+                   + (SELECT count(*) FROM monthly_evidence_frames WHERE month = '2026-03')",
     marker_sql: "SELECT count(*) FROM monthly_runs WHERE month = '2026-03'",
     csv: "monthly/2026-03/scores.csv",
 };

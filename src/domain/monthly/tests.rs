@@ -92,9 +92,9 @@ impl Case {
             month: self.month,
             partners: frame(PARTNERS, &partners),
             contracts: frame(CONTRACTS, &contracts),
-            tickets: frame(TICKETS, &self.tickets),
-            pauses: frame(PAUSES, &self.pauses),
-            orders: frame(ORDERS, &self.orders),
+            tickets: Tickets::from(&frame(TICKETS, &self.tickets)),
+            pauses: Pauses::from(&frame(PAUSES, &self.pauses)),
+            orders: Orders::from(&frame(ORDERS, &self.orders)),
             complaints: frame(COMPLAINTS, &self.complaints),
             surveys: frame(SURVEYS, &self.surveys),
             manual_scores: frame(MANUAL_SCORES, &manual),
@@ -107,7 +107,7 @@ impl Case {
         self.run_with(&GradeHistory::default())
     }
     fn run_with(&self, history: &GradeHistory) -> MonthResult {
-        assess(&self.input(), &builtin_rules(), history).unwrap()
+        assess(self.input(), &builtin_rules(), history).unwrap()
     }
 }
 
@@ -152,7 +152,7 @@ fn late_ticket_resolved_next_month_counts_in_its_due_month() {
     let march = c.run();
     let i = indicator(&march, "P1", "fault_timeliness");
     assert_eq!((i.measured, i.counted, i.points), (Some(dec!(0)), 1, dec!(0)));
-    assert!(march.evidence.iter().any(|e| e.row_id == "T1" && e.outcome == "late"));
+    assert!(march.evidence.rows().iter().any(|e| e.row_id == "T1" && e.outcome == "late"));
     c.month = "2026-04".parse().unwrap();
     let april = c.run();
     assert_eq!(indicator(&april, "P1", "fault_timeliness").counted, 0);
@@ -170,7 +170,7 @@ fn lunch_break_resolution_after_noon_deadline_is_late_in_the_due_month() {
         Some("2026-03-04 12:00:00"),
     );
     let r = c.run();
-    let outcome = |id: &str| r.evidence.iter().find(|e| e.row_id == id).unwrap().outcome.clone();
+    let outcome = |id: &str| r.evidence.rows().iter().find(|e| e.row_id == id).unwrap().outcome.clone();
     assert_eq!((outcome("T1").as_str(), outcome("T2").as_str()), ("late", "on_time"));
     assert_eq!(indicator(&r, "P1", "fault_timeliness").measured, Some(dec!(50)));
 }

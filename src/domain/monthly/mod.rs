@@ -1,25 +1,31 @@
 //! The monthly assessment (rules.md §2–§6): who is assessed, ticket and order attribution,
 //! indicators, credit deductions, score, grade, settlement, flags, holds and data quality.
 
+mod evidence;
+mod timeliness;
+
+pub(crate) use evidence::{events_parts_of, rows_of, EvidencePart, MonthEvidence, PartKind, Words};
+
+use super::clock::ClockTable;
+use super::frames::{Orders, Pauses, Tickets};
 use super::inputs::*;
 use super::money::{decimals, round2};
 use super::period::Month;
 use super::rules::*;
-use super::sla::{self, Attribution, Due, Pause};
 use chrono::{NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// One month of source data, as frames of the contract's datasets.
+/// One month of source data: the big datasets as typed columns, the others as frames of text.
 #[derive(Debug, Clone)]
 pub(crate) struct MonthInput {
     pub(crate) month: Month,
     pub(crate) partners: DataFrame,
     pub(crate) contracts: DataFrame,
-    pub(crate) tickets: DataFrame,
-    pub(crate) pauses: DataFrame,
-    pub(crate) orders: DataFrame,
+    pub(crate) tickets: Tickets,
+    pub(crate) pauses: Pauses,
+    pub(crate) orders: Orders,
     pub(crate) complaints: DataFrame,
     pub(crate) surveys: DataFrame,
     pub(crate) manual_scores: DataFrame,
@@ -123,7 +129,7 @@ pub(crate) struct MonthResult {
     pub(crate) partners: Vec<PartnerResult>,
     pub(crate) indicators: Vec<IndicatorResult>,
     pub(crate) data_quality: Vec<DataQualityRow>,
-    pub(crate) evidence: Vec<Evidence>,
+    pub(crate) evidence: MonthEvidence,
     /// Months of the C-grade window before this one with no stored monthly run.
     pub(crate) missing_history_months: Vec<Month>,
 }
@@ -167,21 +173,20 @@ struct Collector<'a> {
     month: Month,
     assessed: &'a BTreeMap<String, BTreeSet<String>>,
     dq: Vec<DataQualityRow>,
-    evidence: Vec<Evidence>,
+    /// Evidence of the small datasets (events, answers, fee items): one row each.
+    events: Vec<Evidence>,
 }
 
 impl Collector<'_> {
     fn quarantine(&mut self, source: &str, row_id: &str, problem: &str) {
         self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
     }
-    /// Quarantines a row in the month of its own timestamp only.
-    fn quarantine_in(&mut self, at: Option<Month>, source: &str, row_id: &str, problem: &str) {
-        if at.is_none_or(|m| m == self.month) {
-            self.quarantine(source, row_id, problem);
-        }
-    }
     fn is_assessed(&self, partner: &str) -> bool {
         self.assessed.contains_key(partner)
+    }
+    /// For each code of a partner dictionary, whether that partner is assessed.
+    fn assessed_codes(&self, names: &[String]) -> Vec<bool> {
+        names.iter().map(|n| self.is_assessed(n)).collect()
     }
 }
 
@@ -190,200 +195,16 @@ impl Collector<'_> {
 struct Tally {
     ticket_counted: HashMap<String, (u64, u64)>,
     order_counted: HashMap<String, (u64, u64)>,
-    /// partner → (penalty, row) events of `service_quality`.
+    /// partner → penalties of `service_quality` events.
     penalties: HashMap<String, Vec<Decimal>>,
 }
 
-const RESPONSIBILITIES: [&str; 4] = ["partner", "customer", "third_party", "force_majeure"];
-
-/// Attribution of every valid ticket and order, as a polars frame (`partner_id`, `month`, `on_time`),
-/// the source of the rate indicators.
-struct Attributed {
-    partner: Vec<String>,
-    month: Vec<String>,
-    on_time: Vec<bool>,
+/// (counted, on time) per partner id from the counts per code of a dictionary.
+fn counts_by_name(names: &[String], counts: &[(u64, u64)]) -> HashMap<String, (u64, u64)> {
+    names.iter().zip(counts).filter(|(_, c)| c.0 > 0).map(|(n, c)| (n.clone(), *c)).collect()
 }
 
-impl Attributed {
-    fn new() -> Self {
-        Self { partner: vec![], month: vec![], on_time: vec![] }
-    }
-    fn push(&mut self, partner: &str, a: Attribution) {
-        self.partner.push(partner.to_string());
-        self.month.push(a.month.to_string());
-        self.on_time.push(a.on_time);
-    }
-    /// (counted, on time) per partner for `month`, aggregated with polars' lazy API.
-    fn counts(self, month: Month) -> PolarsResult<HashMap<String, (u64, u64)>> {
-        let height = self.partner.len();
-        let df = DataFrame::new(
-            height,
-            vec![
-                Column::new("partner_id".into(), self.partner),
-                Column::new("month".into(), self.month),
-                Column::new("on_time".into(), self.on_time),
-            ],
-        )?;
-        let out = df
-            .lazy()
-            .filter(col("month").eq(lit(month.to_string())))
-            .group_by([col("partner_id")])
-            .agg([len().alias("counted"), col("on_time").cast(DataType::UInt64).sum().alias("on_time")])
-            .collect()?;
-        let ids = out.column("partner_id")?.str()?;
-        let counted = out.column("counted")?.cast(&DataType::UInt64)?;
-        let on_time = out.column("on_time")?.cast(&DataType::UInt64)?;
-        let (counted, on_time) = (counted.u64()?, on_time.u64()?);
-        let mut map = HashMap::new();
-        for i in 0..out.height() {
-            if let Some(id) = ids.get(i) {
-                map.insert(id.to_string(), (counted.get(i).unwrap_or(0), on_time.get(i).unwrap_or(0)));
-            }
-        }
-        Ok(map)
-    }
-}
-
-fn month_of(t: Option<NaiveDateTime>) -> Option<Month> {
-    t.map(Month::of_instant)
-}
-
-fn evaluate_tickets(
-    input: &MonthInput,
-    rules: &Rules,
-    c: &mut Collector,
-    tally: &mut Tally,
-) -> PolarsResult<Attributed> {
-    // Pauses first: invalid ones are reported in the month of `paused_at` and left out.
-    let mut pauses: HashMap<&str, Vec<Pause>> = HashMap::new();
-    let p_ticket = text(&input.pauses, "ticket_id");
-    let p_paused = text(&input.pauses, "paused_at");
-    let p_resumed = text(&input.pauses, "resumed_at");
-    for i in 0..input.pauses.height() {
-        let ticket = p_ticket.get(i).unwrap_or("");
-        let raw_paused = p_paused.get(i).unwrap_or("");
-        let row_id = format!("{ticket}@{raw_paused}");
-        match (opt_timestamp(p_paused.get(i)), opt_timestamp(p_resumed.get(i))) {
-            (Ok(Some(paused)), Ok(resumed)) => {
-                if resumed.is_some_and(|r| r < paused) {
-                    c.quarantine_in(Some(Month::of_instant(paused)), "ticket_pauses", &row_id, "resumed_before_paused");
-                } else {
-                    pauses.entry(ticket).or_default().push(Pause { paused_at: paused, resumed_at: resumed });
-                }
-            }
-            (Ok(paused), _) => c.quarantine_in(month_of(paused), "ticket_pauses", &row_id, "unparsable_value"),
-            (Err(_), _) => c.quarantine("ticket_pauses", &row_id, "unparsable_value"),
-        }
-    }
-
-    let penalties = rules.indicators.iter().find_map(|i| match &i.kind {
-        IndicatorKind::Penalty(p) => Some((i.id.clone(), *p)),
-        _ => None,
-    });
-    let rate_id = |source| {
-        rules.indicators.iter().find_map(|i| match i.kind {
-            IndicatorKind::Rate { source: s, .. } if s == source => Some(i.id.clone()),
-            _ => None,
-        })
-    };
-    let ticket_indicator = rate_id(RateSource::Tickets).unwrap_or_else(|| "fault_timeliness".into());
-
-    let df = &input.tickets;
-    let (ids, partners, classes, resp) =
-        (text(df, "ticket_id"), text(df, "partner_id"), text(df, "sla_class"), text(df, "responsibility"));
-    let (opened_col, resolved_col) = (text(df, "opened_at"), text(df, "resolved_at"));
-    let (crit, disp, falsei) = (text(df, "critical_outage"), text(df, "dispatch_violation"), text(df, "false_info"));
-    let mut attributed = Attributed::new();
-    for i in 0..df.height() {
-        let id = ids.get(i).unwrap_or("");
-        let partner = partners.get(i).unwrap_or("");
-        let opened = match opt_timestamp(opened_col.get(i)) {
-            Ok(Some(t)) => t,
-            _ => {
-                c.quarantine("tickets", id, "unparsable_opened_at");
-                continue;
-            }
-        };
-        let here = Some(Month::of_instant(opened));
-        let responsibility = resp.get(i).unwrap_or("");
-        if !RESPONSIBILITIES.contains(&responsibility) {
-            c.quarantine_in(here, "tickets", id, "unknown_responsibility");
-            continue;
-        }
-        if responsibility != "partner" {
-            continue;
-        }
-        let resolved = match opt_timestamp(resolved_col.get(i)) {
-            Ok(r) => r,
-            Err(_) => {
-                c.quarantine_in(here, "tickets", id, "unparsable_resolved_at");
-                continue;
-            }
-        };
-        if resolved.is_some_and(|r| r < opened) {
-            c.quarantine_in(here, "tickets", id, "resolved_before_opened");
-            continue;
-        }
-        let Some(class) = classes.get(i).and_then(|k| rules.sla_classes.get(k)) else {
-            c.quarantine_in(here, "tickets", id, "unknown_sla_class");
-            continue;
-        };
-        let (Ok(f_crit), Ok(f_disp), Ok(f_false)) = (flag(crit.get(i)), flag(disp.get(i)), flag(falsei.get(i))) else {
-            c.quarantine_in(here, "tickets", id, "invalid_flag");
-            continue;
-        };
-        let merged = sla::merge_pauses(opened, resolved, pauses.get(id).map_or(&[][..], Vec::as_slice));
-        let due = match sla::due_at(*class, &rules.calendar, opened, &merged, resolved) {
-            Ok(d) => d,
-            Err(_) => {
-                c.quarantine_in(here, "tickets", id, "no_calendar_year");
-                continue;
-            }
-        };
-        let Some(attribution) = sla::attribute(resolved, due) else { continue };
-        if attribution.month != c.month {
-            // Other months' counts come from their own runs; only the frame needs every row.
-            attributed.push(partner, attribution);
-            continue;
-        }
-        if !c.is_assessed(partner) {
-            c.quarantine("tickets", id, "partner_not_assessed");
-            continue;
-        }
-        attributed.push(partner, attribution);
-        let paused_seconds: i64 = merged
-            .iter()
-            .map(|p| (p.resumed_at.unwrap_or(opened.max(p.paused_at)) - p.paused_at).num_seconds().max(0))
-            .sum();
-        c.evidence.push(Evidence {
-            partner_id: partner.into(),
-            indicator: ticket_indicator.clone(),
-            source: "tickets".into(),
-            row_id: id.into(),
-            started_at: Some(opened),
-            due_at: due.instant(),
-            finished_at: resolved,
-            outcome: if attribution.on_time { "on_time" } else { "late" }.into(),
-            value: None,
-            detail: format!("sla_class={} paused_seconds={paused_seconds}", classes.get(i).unwrap_or("")),
-        });
-        if let Some((indicator, p)) = &penalties {
-            for (on, what, points) in [
-                (f_crit, "critical_outage", p.critical_outage),
-                (f_disp, "dispatch_violation", p.dispatch_violation),
-                (f_false, "false_info", p.false_info),
-            ] {
-                if on {
-                    tally.penalties.entry(partner.into()).or_default().push(points);
-                    c.evidence.push(event(partner, indicator, "tickets", id, what, points, Some(opened)));
-                }
-            }
-        }
-    }
-    Ok(attributed)
-}
-
-fn event(
+pub(super) fn event(
     partner: &str,
     indicator: &str,
     source: &str,
@@ -404,61 +225,6 @@ fn event(
         value: Some(points),
         detail: what.into(),
     }
-}
-
-fn evaluate_orders(input: &MonthInput, rules: &Rules, c: &mut Collector) -> PolarsResult<Attributed> {
-    let indicator = rules
-        .indicators
-        .iter()
-        .find_map(|i| matches!(i.kind, IndicatorKind::Rate { source: RateSource::Orders, .. }).then(|| i.id.clone()))
-        .unwrap_or_else(|| "provisioning_timeliness".into());
-    let df = &input.orders;
-    let (ids, partners) = (text(df, "order_id"), text(df, "partner_id"));
-    let (acc, due_col, done_col) = (text(df, "accepted_at"), text(df, "due_at"), text(df, "completed_at"));
-    let mut attributed = Attributed::new();
-    for i in 0..df.height() {
-        let id = ids.get(i).unwrap_or("");
-        let partner = partners.get(i).unwrap_or("");
-        let Ok(Some(accepted)) = opt_timestamp(acc.get(i)) else {
-            c.quarantine("orders", id, "unparsable_accepted_at");
-            continue;
-        };
-        let here = Some(Month::of_instant(accepted));
-        let (Ok(Some(due)), Ok(completed)) = (opt_timestamp(due_col.get(i)), opt_timestamp(done_col.get(i))) else {
-            c.quarantine_in(here, "orders", id, "unparsable_value");
-            continue;
-        };
-        if due < accepted {
-            c.quarantine_in(here, "orders", id, "due_before_accepted");
-            continue;
-        }
-        if completed.is_some_and(|t| t < accepted) {
-            c.quarantine_in(here, "orders", id, "completed_before_accepted");
-            continue;
-        }
-        let Some(attribution) = sla::attribute(completed, Due::At(due)) else { continue };
-        if attribution.month != c.month {
-            continue;
-        }
-        if !c.is_assessed(partner) {
-            c.quarantine("orders", id, "partner_not_assessed");
-            continue;
-        }
-        attributed.push(partner, attribution);
-        c.evidence.push(Evidence {
-            partner_id: partner.into(),
-            indicator: indicator.clone(),
-            source: "orders".into(),
-            row_id: id.into(),
-            started_at: Some(accepted),
-            due_at: Some(due),
-            finished_at: completed,
-            outcome: if attribution.on_time { "on_time" } else { "late" }.into(),
-            value: None,
-            detail: String::new(),
-        });
-    }
-    Ok(attributed)
 }
 
 fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tally: &mut Tally) {
@@ -510,7 +276,7 @@ fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tal
         }
         if justified {
             tally.penalties.entry(partner.into()).or_default().push(points);
-            c.evidence.push(event(
+            c.events.push(event(
                 partner,
                 &indicator,
                 "complaints",
@@ -561,7 +327,7 @@ fn evaluate_surveys(input: &MonthInput, rules: &Rules, c: &mut Collector) -> Has
             continue;
         }
         out.entry(partner.into()).or_default().push(score);
-        c.evidence.push(Evidence {
+        c.events.push(Evidence {
             partner_id: partner.into(),
             indicator: indicator.clone(),
             source: "surveys".into(),
@@ -665,7 +431,7 @@ fn evaluate_violations(
         };
         match valid {
             Some(v) => {
-                c.evidence.push(Evidence {
+                c.events.push(Evidence {
                     partner_id: partner.into(),
                     indicator: "credit".into(),
                     source: "violations".into(),
@@ -734,7 +500,7 @@ fn evaluate_fees(
         } else {
             entry.0 += amount;
         }
-        c.evidence.push(Evidence {
+        c.events.push(Evidence {
             partner_id: partner.to_string(),
             indicator: "settlement".into(),
             source: "fee_items".into(),
@@ -765,21 +531,36 @@ fn rate_points(
     (Some(pct), round2((weight - shortfall * per_pct).max(Decimal::ZERO)))
 }
 
-/// Assesses every partner for the month. Pure: frames, rules and stored history in, results out.
-pub(crate) fn assess(input: &MonthInput, rules: &Rules, history: &GradeHistory) -> PolarsResult<MonthResult> {
+/// Assesses every partner for the month. Pure: frames, rules and stored history in, results out
+/// (the frames of tickets and orders move into the result's evidence).
+pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -> PolarsResult<MonthResult> {
     let month = input.month;
     let assessed = assessed_partners(&input.contracts, month);
-    let mut c = Collector { month, assessed: &assessed, dq: vec![], evidence: vec![] };
+    let mut c = Collector { month, assessed: &assessed, dq: vec![], events: vec![] };
     let mut tally = Tally::default();
     let mut holds: HashMap<String, BTreeSet<String>> = HashMap::new();
 
-    tally.ticket_counted = evaluate_tickets(input, rules, &mut c, &mut tally)?.counts(month)?;
-    tally.order_counted = evaluate_orders(input, rules, &mut c)?.counts(month)?;
-    evaluate_complaints(input, rules, &mut c, &mut tally);
-    let surveys = evaluate_surveys(input, rules, &mut c);
-    let manual = evaluate_manual(input, rules, &mut c, &mut holds);
-    let violations = evaluate_violations(input, rules, &mut c, &mut holds);
-    let fees = evaluate_fees(input, &mut c, &mut holds);
+    let table = ClockTable::new(&rules.calendar);
+    let ticket_rules = timeliness::TicketRules::new(rules);
+    let pauses = timeliness::PauseIndex::new(&input.pauses, &mut c);
+    let on_tickets = c.assessed_codes(&input.tickets.partner.names);
+    let tickets = timeliness::tickets(&input.tickets, &pauses, &table, &ticket_rules, month, &on_tickets);
+    drop(pauses);
+    let on_orders = c.assessed_codes(&input.orders.partner.names);
+    let orders = timeliness::orders(&input.orders, month, &on_orders);
+    tally.ticket_counted = counts_by_name(&input.tickets.partner.names, &tickets.counts);
+    tally.order_counted = counts_by_name(&input.orders.partner.names, &orders.counts);
+    for (partner, points) in tickets.penalties {
+        tally.penalties.entry(partner).or_default().push(points);
+    }
+    c.dq.extend(tickets.dq);
+    c.dq.extend(orders.dq);
+    c.events.extend(tickets.events);
+    evaluate_complaints(&input, rules, &mut c, &mut tally);
+    let surveys = evaluate_surveys(&input, rules, &mut c);
+    let manual = evaluate_manual(&input, rules, &mut c, &mut holds);
+    let violations = evaluate_violations(&input, rules, &mut c, &mut holds);
+    let fees = evaluate_fees(&input, &mut c, &mut holds);
 
     let names: HashMap<&str, &str> = values(&input.partners, "partner_id")
         .zip(values(&input.partners, "name"))
@@ -881,7 +662,21 @@ pub(crate) fn assess(input: &MonthInput, rules: &Rules, history: &GradeHistory) 
     data_quality.sort();
     data_quality.dedup();
     indicators.sort_by(|a, b| (&a.partner_id, &a.indicator).cmp(&(&b.partner_id, &b.indicator)));
-    Ok(MonthResult { month, partners, indicators, data_quality, evidence: c.evidence, missing_history_months })
+    let order_indicator = rules
+        .indicators
+        .iter()
+        .find_map(|i| matches!(i.kind, IndicatorKind::Rate { source: RateSource::Orders, .. }).then(|| i.id.clone()))
+        .unwrap_or_else(|| "provisioning_timeliness".into());
+    let evidence = MonthEvidence {
+        tickets: input.tickets,
+        ticket_indicator: ticket_rules.indicator,
+        ticket_rows: tickets.counted,
+        orders: input.orders,
+        order_indicator,
+        order_rows: orders.counted,
+        events: c.events,
+    };
+    Ok(MonthResult { month, partners, indicators, data_quality, evidence, missing_history_months })
 }
 
 #[cfg(test)]

@@ -1,0 +1,14 @@
+-- The evidence of a month, compact: Arrow IPC parts (zstd), written in the same transaction as
+-- the month's results. `timeliness` parts hold every counted ticket and order in the order they
+-- were read, 524288 rows a part; the `events` part holds penalties, complaints, surveys,
+-- violations and fee items. Every row carries its partner as a code; `explain` reads the parts
+-- and keeps one partner's rows. The row-per-ticket table `monthly_evidence` is emptied into
+-- `events` parts when a store is opened for writing (store/evidence.rs).
+CREATE TABLE monthly_evidence_frames (
+  month     TEXT NOT NULL REFERENCES monthly_runs(month),
+  kind      TEXT NOT NULL,       -- 'timeliness' | 'events'
+  part      INTEGER NOT NULL,      -- 0, 1, … within the kind
+  row_count INTEGER NOT NULL,
+  frame     BLOB NOT NULL,
+  PRIMARY KEY (month, kind, part)
+);

@@ -1,0 +1,360 @@
+//! Ticket and order timeliness at national scale (rules.md §3, the `rate` indicators and the
+//! ticket penalties of §4): every candidate row decided on typed columns with the clock table, in
+//! parallel chunks, counted per partner as it goes, its evidence kept as columns.
+
+use super::{Collector, DataQualityRow, Evidence};
+use crate::domain::clock::SlaClass;
+use crate::domain::clock::{ClockTable, Deadline, Span, Stamp};
+use crate::domain::frames::{
+    Orders, Pauses, Tickets, BAD_STAMP, CRITICAL_OUTAGE, DISPATCH_VIOLATION, FALSE_INFO, INVALID_FLAG, NULL_CODE,
+    NULL_STAMP,
+};
+use crate::domain::period::Month;
+use crate::domain::rules::{IndicatorKind, Penalties, Rules};
+use polars::prelude::PlHashMap;
+use rust_decimal::Decimal;
+
+/// The counted rows of a timeliness indicator: which row of the frame, its deadline, on time or
+/// late, and (tickets) the paused seconds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Counted {
+    pub(crate) row: Vec<u32>,
+    pub(crate) due: Vec<Stamp>,
+    pub(crate) on_time: Vec<bool>,
+    pub(crate) paused: Vec<u32>,
+}
+
+impl Counted {
+    fn push(&mut self, row: usize, due: Stamp, on_time: bool, paused: i64) {
+        self.row.push(row as u32);
+        self.due.push(due);
+        self.on_time.push(on_time);
+        self.paused.push(u32::try_from(paused).unwrap_or(u32::MAX));
+    }
+    fn extend(&mut self, other: Counted) {
+        self.row.extend(other.row);
+        self.due.extend(other.due);
+        self.on_time.extend(other.on_time);
+        self.paused.extend(other.paused);
+    }
+}
+
+/// What the tickets (or orders) of a month gave: per partner code (counted, on time), the counted
+/// rows, the penalty events, the quarantined rows.
+#[derive(Debug, Default)]
+pub(crate) struct Timeliness {
+    pub(crate) counts: Vec<(u64, u64)>,
+    pub(crate) counted: Counted,
+    pub(crate) events: Vec<Evidence>,
+    pub(crate) penalties: Vec<(String, Decimal)>,
+    pub(crate) dq: Vec<DataQualityRow>,
+}
+
+impl Timeliness {
+    fn with_partners(partners: usize) -> Self {
+        Self { counts: vec![(0, 0); partners], ..Self::default() }
+    }
+    fn merge(&mut self, other: Timeliness) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.counted.extend(other.counted);
+        self.events.extend(other.events);
+        self.penalties.extend(other.penalties);
+        self.dq.extend(other.dq);
+    }
+    fn quarantine(&mut self, source: &str, row_id: &str, problem: &str) {
+        self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
+    }
+}
+
+/// The month as a half-open range of instants.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    start: Stamp,
+    end: Stamp,
+}
+
+impl Bounds {
+    fn of(month: Month) -> Self {
+        Self { start: crate::domain::clock::stamp(month.start()), end: crate::domain::clock::stamp(month.end()) }
+    }
+    fn holds(self, t: Stamp) -> bool {
+        (self.start..self.end).contains(&t)
+    }
+}
+
+/// Runs `work` over the rows in `threads` contiguous chunks (both cores at scale, one for a small
+/// month) and merges what they give in row order.
+fn in_chunks(rows: usize, partners: usize, work: impl Fn(std::ops::Range<usize>) -> Timeliness + Sync) -> Timeliness {
+    let threads = if rows < 50_000 { 1 } else { std::thread::available_parallelism().map_or(2, |n| n.get().min(8)) };
+    let size = rows.div_ceil(threads.max(1)).max(1);
+    let parts: Vec<Timeliness> = std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> =
+            (0..rows).step_by(size).map(|lo| scope.spawn(move || work(lo..(lo + size).min(rows)))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let mut all = Timeliness::with_partners(partners);
+    for part in parts {
+        all.merge(part);
+    }
+    all
+}
+
+/// Valid pauses by ticket (a slice of one sorted vector per ticket), after the `resumed_at <
+/// paused_at` and parse checks; the invalid ones reported in the month of `paused_at`.
+pub(crate) struct PauseIndex<'a> {
+    spans: Vec<Span>,
+    by_ticket: PlHashMap<&'a str, (u32, u32)>,
+}
+
+impl<'a> PauseIndex<'a> {
+    pub(crate) fn new(pauses: &'a Pauses, c: &mut Collector) -> Self {
+        let bounds = Bounds::of(c.month);
+        let mut valid: Vec<(&'a str, Span)> = Vec::new();
+        for i in 0..pauses.paused.len() {
+            let ticket = pauses.ticket.get(i).unwrap_or("");
+            let row_id = || format!("{ticket}@{}", pauses.paused_text.get(i).unwrap_or(""));
+            let (paused, resumed) = (pauses.paused[i], pauses.resumed[i]);
+            match (paused, resumed) {
+                (BAD_STAMP, _) => c.quarantine("ticket_pauses", &row_id(), "unparsable_value"),
+                (NULL_STAMP, _) => c.quarantine("ticket_pauses", &row_id(), "unparsable_value"),
+                (p, BAD_STAMP) => {
+                    if bounds.holds(p) {
+                        c.quarantine("ticket_pauses", &row_id(), "unparsable_value");
+                    }
+                }
+                (p, r) if r != NULL_STAMP && r < p => {
+                    if bounds.holds(p) {
+                        c.quarantine("ticket_pauses", &row_id(), "resumed_before_paused");
+                    }
+                }
+                (p, r) => valid.push((ticket, Span { start: p, end: (r != NULL_STAMP).then_some(r) })),
+            }
+        }
+        valid.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.start.cmp(&b.1.start)));
+        let mut by_ticket = PlHashMap::default();
+        let mut start = 0;
+        while start < valid.len() {
+            let ticket = valid[start].0;
+            let end = start + valid[start..].iter().take_while(|(t, _)| *t == ticket).count();
+            by_ticket.insert(ticket, (start as u32, (end - start) as u32));
+            start = end;
+        }
+        Self { spans: valid.into_iter().map(|(_, s)| s).collect(), by_ticket }
+    }
+
+    fn of(&self, ticket: &str) -> &[Span] {
+        self.by_ticket.get(ticket).map_or(&[], |&(at, n)| &self.spans[at as usize..(at + n) as usize])
+    }
+}
+
+/// How a `responsibility` value counts (rules.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Responsibility {
+    Partner,
+    Other,
+    Unknown,
+}
+
+/// The ticket indicator, the penalty indicator and the penalties, as the rules name them.
+pub(crate) struct TicketRules<'a> {
+    pub(crate) indicator: String,
+    pub(crate) penalties: Option<(String, Penalties)>,
+    classes: &'a Rules,
+}
+
+impl<'a> TicketRules<'a> {
+    pub(crate) fn new(rules: &'a Rules) -> Self {
+        let penalties = rules.indicators.iter().find_map(|i| match &i.kind {
+            IndicatorKind::Penalty(p) => Some((i.id.clone(), *p)),
+            _ => None,
+        });
+        let indicator = rules
+            .indicators
+            .iter()
+            .find_map(|i| match i.kind {
+                IndicatorKind::Rate { source: crate::domain::rules::RateSource::Tickets, .. } => Some(i.id.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "fault_timeliness".into());
+        Self { indicator, penalties, classes: rules }
+    }
+}
+
+/// Decides every candidate ticket (rules.md §3) and counts those attributed to the month.
+/// `assessed[code]` says whether the partner of a partner code is assessed.
+pub(crate) fn tickets(
+    tickets: &Tickets,
+    pauses: &PauseIndex,
+    table: &ClockTable,
+    r: &TicketRules,
+    month: Month,
+    assessed: &[bool],
+) -> Timeliness {
+    let bounds = Bounds::of(month);
+    let classes: Vec<Option<SlaClass>> =
+        tickets.sla_class.names.iter().map(|n| r.classes.sla_classes.get(n).copied()).collect();
+    let responsibility: Vec<Responsibility> = tickets
+        .responsibility
+        .names
+        .iter()
+        .map(|n| match n.as_str() {
+            "partner" => Responsibility::Partner,
+            "customer" | "third_party" | "force_majeure" => Responsibility::Other,
+            _ => Responsibility::Unknown,
+        })
+        .collect();
+    let code = |codes: &[u32], i: usize| Some(codes[i]).filter(|c| *c != NULL_CODE).map(|c| c as usize);
+    in_chunks(tickets.len(), tickets.partner.names.len(), |rows| {
+        let mut out = Timeliness::with_partners(tickets.partner.names.len());
+        let mut spans: Vec<Span> = Vec::new();
+        for i in rows {
+            let id = tickets.id.get(i).unwrap_or("");
+            let opened = tickets.opened[i];
+            if opened == NULL_STAMP || opened == BAD_STAMP {
+                out.quarantine("tickets", id, "unparsable_opened_at");
+                continue;
+            }
+            let here = bounds.holds(opened);
+            let quarantine_here = |out: &mut Timeliness, problem: &str| {
+                if here {
+                    out.quarantine("tickets", id, problem);
+                }
+            };
+            match code(&tickets.responsibility.codes, i).map_or(Responsibility::Unknown, |c| responsibility[c]) {
+                Responsibility::Partner => {}
+                Responsibility::Other => continue,
+                Responsibility::Unknown => {
+                    quarantine_here(&mut out, "unknown_responsibility");
+                    continue;
+                }
+            }
+            let resolved = match tickets.resolved[i] {
+                BAD_STAMP => {
+                    quarantine_here(&mut out, "unparsable_resolved_at");
+                    continue;
+                }
+                NULL_STAMP => None,
+                t => Some(t),
+            };
+            if resolved.is_some_and(|t| t < opened) {
+                quarantine_here(&mut out, "resolved_before_opened");
+                continue;
+            }
+            let Some(class) = code(&tickets.sla_class.codes, i).and_then(|c| classes[c]) else {
+                quarantine_here(&mut out, "unknown_sla_class");
+                continue;
+            };
+            let flags = tickets.flags[i];
+            if flags & INVALID_FLAG != 0 {
+                quarantine_here(&mut out, "invalid_flag");
+                continue;
+            }
+            spans.clear();
+            spans.extend_from_slice(pauses.of(id));
+            crate::domain::clock::merge(opened, resolved, &mut spans);
+            let Ok(due) = table.due(class, opened, &spans, resolved) else {
+                quarantine_here(&mut out, "no_calendar_year");
+                continue;
+            };
+            // Attribution (rules.md §3): on time in the month of the resolution, late in the month
+            // of the deadline; neither resolved nor past its deadline: nowhere yet.
+            let (on_time, counts_at) = match (resolved, due) {
+                (Some(done), Deadline::At(d)) if done > d => (false, d),
+                (Some(done), _) => (true, done),
+                (None, Deadline::At(d)) => (false, d),
+                (None, Deadline::After(_) | Deadline::Never) => continue,
+            };
+            if !bounds.holds(counts_at) {
+                continue;
+            }
+            let Some(partner) = code(&tickets.partner.codes, i).filter(|c| assessed[*c]) else {
+                out.quarantine("tickets", id, "partner_not_assessed");
+                continue;
+            };
+            out.counts[partner].0 += 1;
+            out.counts[partner].1 += u64::from(on_time);
+            let paused: i64 = spans.iter().map(|p| (p.end.unwrap_or(opened.max(p.start)) - p.start).max(0)).sum();
+            let due = if let Deadline::At(d) = due { d } else { NULL_STAMP };
+            out.counted.push(i, due, on_time, paused);
+            if let Some((indicator, p)) = &r.penalties {
+                let partner_id = tickets.partner.names[partner].as_str();
+                for (bit, what, points) in [
+                    (CRITICAL_OUTAGE, "critical_outage", p.critical_outage),
+                    (DISPATCH_VIOLATION, "dispatch_violation", p.dispatch_violation),
+                    (FALSE_INFO, "false_info", p.false_info),
+                ] {
+                    if flags & bit != 0 {
+                        out.penalties.push((partner_id.to_string(), points));
+                        out.events.push(super::event(
+                            partner_id,
+                            indicator,
+                            "tickets",
+                            id,
+                            what,
+                            points,
+                            Some(crate::domain::clock::instant(opened)),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Decides every candidate order (a plain deadline) and counts those attributed to the month.
+pub(crate) fn orders(orders: &Orders, month: Month, assessed: &[bool]) -> Timeliness {
+    let bounds = Bounds::of(month);
+    in_chunks(orders.accepted.len(), orders.partner.names.len(), |rows| {
+        let mut out = Timeliness::with_partners(orders.partner.names.len());
+        for i in rows {
+            let id = orders.id.get(i).unwrap_or("");
+            let accepted = orders.accepted[i];
+            if accepted == NULL_STAMP || accepted == BAD_STAMP {
+                out.quarantine("orders", id, "unparsable_accepted_at");
+                continue;
+            }
+            let here = bounds.holds(accepted);
+            let quarantine_here = |out: &mut Timeliness, problem: &str| {
+                if here {
+                    out.quarantine("orders", id, problem);
+                }
+            };
+            let (due, completed) = (orders.due[i], orders.completed[i]);
+            if due == NULL_STAMP || due == BAD_STAMP || completed == BAD_STAMP {
+                quarantine_here(&mut out, "unparsable_value");
+                continue;
+            }
+            let completed = (completed != NULL_STAMP).then_some(completed);
+            if due < accepted {
+                quarantine_here(&mut out, "due_before_accepted");
+                continue;
+            }
+            if completed.is_some_and(|t| t < accepted) {
+                quarantine_here(&mut out, "completed_before_accepted");
+                continue;
+            }
+            let (on_time, counts_at) = match completed {
+                Some(done) if done > due => (false, due),
+                Some(done) => (true, done),
+                None => (false, due),
+            };
+            if !bounds.holds(counts_at) {
+                continue;
+            }
+            let code = orders.partner.codes[i];
+            if code == NULL_CODE || !assessed[code as usize] {
+                out.quarantine("orders", id, "partner_not_assessed");
+                continue;
+            }
+            out.counts[code as usize].0 += 1;
+            out.counts[code as usize].1 += u64::from(on_time);
+            out.counted.push(i, due, on_time, 0);
+        }
+        out
+    })
+}

@@ -1,0 +1,186 @@
+//! The compact evidence: every row behind a month's numbers as a few Arrow IPC parts (zstd) per
+//! month, written in the month's transaction and read back by `explain`. A store still holding
+//! the old row-per-ticket table is converted when it is opened for writing.
+
+use super::{commit, failed, get, sql, text, text_req, Result, Store, StoreError};
+use crate::domain::monthly::{events_parts_of, rows_of, Evidence, EvidencePart, MonthEvidence, PartKind, Words};
+use crate::domain::period::Month;
+use polars::polars_utils::compression::ZstdLevel;
+use polars::prelude::{CompatLevel, DataFrame, PlSmallStr, PolarsResult};
+use polars_io::ipc::{IpcCompression, IpcReader, IpcWriter};
+use polars_io::{SerReader, SerWriter};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+fn corrupt(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Corrupt { what: what.to_string(), source: Box::new(e) }
+}
+
+/// What the codes of a part stand for travels in the IPC schema's metadata, one list per key.
+const SEPARATOR: char = '\u{1f}';
+
+/// A part as compressed Arrow IPC bytes (offsets and data, which compress better than views).
+fn encode(df: &mut DataFrame, words: &Words) -> PolarsResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let join = |list: &[String]| PlSmallStr::from(list.join(&SEPARATOR.to_string()));
+    let metadata = std::collections::BTreeMap::from([
+        (PlSmallStr::from("partners"), join(&words.partners)),
+        (PlSmallStr::from("indicators"), join(&words.indicators)),
+        (PlSmallStr::from("sla_classes"), join(&words.classes)),
+    ]);
+    let mut writer = IpcWriter::new(&mut bytes)
+        .with_compression(Some(IpcCompression::ZSTD(ZstdLevel::try_new(1)?)))
+        .with_compat_level(CompatLevel::oldest())
+        .with_parallel(false);
+    writer.set_custom_schema_metadata(std::sync::Arc::new(metadata));
+    writer.finish(df)?;
+    Ok(bytes)
+}
+
+fn decode(bytes: Vec<u8>) -> PolarsResult<(DataFrame, Words)> {
+    let mut reader = IpcReader::new(std::io::Cursor::new(bytes));
+    let metadata = reader.custom_metadata()?.unwrap_or_default();
+    let list = |key: &str| -> Vec<String> {
+        metadata.get(key).filter(|v| !v.is_empty()).map_or(vec![], |v| v.split(SEPARATOR).map(str::to_string).collect())
+    };
+    let words = Words { partners: list("partners"), indicators: list("indicators"), classes: list("sla_classes") };
+    Ok((reader.finish()?, words))
+}
+
+/// One encoded part of a month's evidence.
+pub(super) struct EncodedPart {
+    kind: PartKind,
+    index: usize,
+    rows: i64,
+    bytes: Vec<u8>,
+}
+
+impl EncodedPart {
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn encoded(mut part: EvidencePart, words: &Words) -> PolarsResult<EncodedPart> {
+    let bytes = encode(&mut part.frame, words)?;
+    Ok(EncodedPart { kind: part.kind, index: part.index, rows: part.frame.height() as i64, bytes })
+}
+
+/// Encodes the month's evidence, its parts built and compressed on every core.
+pub(super) fn encode_month(evidence: &MonthEvidence) -> Result<Vec<EncodedPart>> {
+    let words = evidence.words();
+    evidence.encode_parts(&words, |part| encoded(part, &words)).map_err(|e| corrupt("encoding the evidence", e))
+}
+
+impl Store {
+    /// Writes a month's evidence parts inside the month's transaction (the old ones are gone by then).
+    pub(super) async fn write_evidence(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        month: &str,
+        parts: &[EncodedPart],
+    ) -> Result<()> {
+        let columns = "monthly_evidence_frames (month, kind, part, row_count, frame)";
+        let insert = sql::insert_rows(self.dialect, columns, "?, ?, ?, ?, ?", 1);
+        for p in parts {
+            sqlx::query(&insert)
+                .bind(month)
+                .bind(p.kind.as_str())
+                .bind(p.index as i64)
+                .bind(p.rows)
+                .bind(&p.bytes)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("storing the evidence"))?;
+        }
+        Ok(())
+    }
+
+    /// Everything one partner's month rests on, sorted as `explain` lists it: the month's parts
+    /// are read one at a time and only the partner's rows are kept.
+    pub(crate) async fn partner_evidence(&self, month: Month, partner: &str) -> Result<Vec<Evidence>> {
+        let what = "monthly_evidence_frames";
+        let sql = self.sql("SELECT kind, part FROM monthly_evidence_frames WHERE month = ? ORDER BY kind, part");
+        let parts: Vec<(String, i64)> = sqlx::query(&sql)
+            .bind(month.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the partner's evidence"))?
+            .iter()
+            .map(|r| Ok((text_req(r, 0, what)?, get::<i64>(r, 1, what)?)))
+            .collect::<Result<_>>()?;
+        let one = self.sql("SELECT frame FROM monthly_evidence_frames WHERE month = ? AND kind = ? AND part = ?");
+        let mut rows = Vec::new();
+        for (kind, index) in parts {
+            let row = sqlx::query(&one)
+                .bind(month.to_string())
+                .bind(&kind)
+                .bind(index)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(failed("reading the partner's evidence"))?;
+            let kind = PartKind::parse(&kind)
+                .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
+            let (frame, words) = decode(get(&row, 0, what)?).map_err(|e| corrupt(what, e))?;
+            let part = EvidencePart { kind, index: index as usize, frame };
+            rows.extend(rows_of(&part, &words, partner).map_err(|e| corrupt(what, e))?);
+        }
+        // Sorted here rather than in SQL: the backends disagree on where NULLs go.
+        rows.sort_by(|a, b| (&a.indicator, a.started_at, &a.row_id).cmp(&(&b.indicator, b.started_at, &b.row_id)));
+        Ok(rows)
+    }
+
+    /// Moves a store's old row-per-ticket evidence into frames, one month at a time, each in a
+    /// transaction of its own (idempotent: a month already moved has no rows left there).
+    pub(super) async fn convert_row_evidence(&self) -> Result<()> {
+        let months: Vec<String> = sqlx::query("SELECT DISTINCT month FROM monthly_evidence")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the old evidence"))?
+            .iter()
+            .map(|r| text_req(r, 0, "monthly_evidence"))
+            .collect::<Result<_>>()?;
+        for month in months {
+            let what = "monthly_evidence";
+            let rows = sqlx::query(&self.sql(
+                "SELECT partner_id, indicator, source, row_id, started_at, due_at, finished_at, outcome, value, detail \
+                 FROM monthly_evidence WHERE month = ? ORDER BY partner_id",
+            ))
+            .bind(&month)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the old evidence"))?;
+            let stamp = |s: Option<String>| s.and_then(|s| crate::domain::period::parse_timestamp(&s));
+            let mut old = Vec::with_capacity(rows.len());
+            for r in &rows {
+                old.push(Evidence {
+                    partner_id: text_req(r, 0, what)?,
+                    indicator: text_req(r, 1, what)?,
+                    source: text_req(r, 2, what)?,
+                    row_id: text_req(r, 3, what)?,
+                    started_at: stamp(text(r, 4, what)?),
+                    due_at: stamp(text(r, 5, what)?),
+                    finished_at: stamp(text(r, 6, what)?),
+                    outcome: text_req(r, 7, what)?,
+                    value: text(r, 8, what)?.and_then(|v| Decimal::from_str(&v).ok()),
+                    detail: text(r, 9, what)?.unwrap_or_default(),
+                });
+            }
+            let (parts, words) = events_parts_of(&old).map_err(|e| corrupt(what, e))?;
+            let parts = parts
+                .into_iter()
+                .map(|part| encoded(part, &words).map_err(|e| corrupt(what, e)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut tx = self.begin("converting the old evidence").await?;
+            self.write_evidence(&mut tx, &month, &parts).await?;
+            sqlx::query(&self.sql("DELETE FROM monthly_evidence WHERE month = ?"))
+                .bind(&month)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("converting the old evidence"))?;
+            commit(tx, "committing the converted evidence").await?;
+            tracing::info!(%month, rows = old.len(), "moved the month's evidence into compact frames");
+        }
+        Ok(())
+    }
+}
