@@ -85,7 +85,7 @@ pub(crate) fn indicators(result: &MonthResult) -> Vec<u8> {
 }
 
 pub(crate) fn data_quality(result: &MonthResult) -> Vec<u8> {
-    let rows = result.data_quality.iter().map(|d| vec![d.source.clone(), d.row_id.clone(), d.problem.clone()]);
+    let rows = result.data_quality.iter().map(|d| vec![d.source.to_string(), d.row_id.clone(), d.problem.to_string()]);
     to_csv(&["source", "row_id", "problem"], rows)
 }
 

@@ -280,6 +280,9 @@ fn number(d: Decimal) -> f64 {
 }
 
 /// The month's workbook: results, indicators and data quality, numbers as numbers, text as text.
+/// Quarantined rows the workbook lists one by one (the CSV lists them all).
+const DATA_QUALITY_ROWS_LISTED: usize = 10_000;
+
 pub(crate) fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(result.month.first_day())?);
@@ -339,14 +342,39 @@ pub(crate) fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, Xl
     sheet.set_column_width(1, 26.0)?;
 
     let sheet = book.add_worksheet().set_name(l("sheet_data_quality"))?;
-    for (c, h) in ["source", "row_id", "problem"].iter().enumerate() {
+    // A national month can quarantine more rows than a sheet holds (1,048,576): the sheet counts
+    // them by source and problem and lists the first ones; data_quality.csv has every row.
+    let mut counts: std::collections::BTreeMap<(&str, &str), u64> = std::collections::BTreeMap::new();
+    for d in &result.data_quality {
+        *counts.entry((d.source.as_ref(), d.problem.as_ref())).or_default() += 1;
+    }
+    for (c, h) in ["source", "problem", "rows"].iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *h, &head)?;
     }
-    for (i, d) in result.data_quality.iter().enumerate() {
-        let r = (i + 1) as u32;
-        sheet.write_string(r, 0, &d.source)?;
+    let mut r = 1u32;
+    for ((source, problem), n) in &counts {
+        sheet.write_string(r, 0, *source)?;
+        sheet.write_string(r, 1, *problem)?;
+        sheet.write_number(r, 2, *n as f64)?;
+        r += 1;
+    }
+    r += 1;
+    let listed = result.data_quality.len().min(DATA_QUALITY_ROWS_LISTED);
+    let note = label(
+        locale,
+        "data_quality_listed",
+        &[("listed", &listed.to_string()), ("total", &result.data_quality.len().to_string())],
+    );
+    sheet.write_string(r, 0, note)?;
+    r += 1;
+    for (c, h) in ["source", "row_id", "problem"].iter().enumerate() {
+        sheet.write_string_with_format(r, c as u16, *h, &head)?;
+    }
+    for d in &result.data_quality[..listed] {
+        r += 1;
+        sheet.write_string(r, 0, d.source.as_ref())?;
         sheet.write_string(r, 1, &d.row_id)?;
-        sheet.write_string(r, 2, &d.problem)?;
+        sheet.write_string(r, 2, d.problem.as_ref())?;
     }
     sheet.set_freeze_panes(1, 0)?;
     for (c, w) in [(0u16, 16.0), (1, 36.0), (2, 28.0)] {
@@ -432,5 +460,39 @@ mod tests {
     fn workbook_opens_as_xlsx() {
         let bytes = workbook(&result(), "zh-CN").unwrap();
         assert_eq!(&bytes[..2], b"PK");
+    }
+
+    /// More quarantined rows than the sheet lists: counted by problem, the first ones listed, and
+    /// the note says where the rest are (a national month can exceed a sheet's 1,048,576 rows).
+    #[test]
+    fn data_quality_sheet_counts_every_row_and_lists_the_first() {
+        use calamine::{Data, Reader};
+        let mut r = result();
+        let n = DATA_QUALITY_ROWS_LISTED + 7;
+        r.data_quality = (0..n)
+            .map(|i| crate::domain::monthly::DataQualityRow {
+                source: "tickets".into(),
+                row_id: format!("T{i:06}"),
+                problem: if i % 2 == 0 { "unknown_sla_class" } else { "partner_not_assessed" }.into(),
+            })
+            .collect();
+        let bytes = workbook(&r, "zh-CN").unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range("数据质量").unwrap();
+        let text = |row: u32, col: u32| match sheet.get_value((row, col)) {
+            Some(Data::String(s)) => s.clone(),
+            Some(Data::Float(x)) => x.to_string(),
+            other => format!("{other:?}"),
+        };
+        // Sorted by source and problem: partner_not_assessed (odd rows), then unknown_sla_class.
+        assert_eq!((text(1, 1), text(1, 2)), ("partner_not_assessed".into(), ((n / 2) as f64).to_string()));
+        assert_eq!((text(2, 1), text(2, 2)), ("unknown_sla_class".into(), (n.div_ceil(2) as f64).to_string()));
+        assert_eq!(
+            text(4, 0),
+            format!("以下列出前 {DATA_QUALITY_ROWS_LISTED} 行，共 {n} 行；完整清单见 data_quality.csv")
+        );
+        let listed = (6..sheet.height() as u32).filter(|&row| text(row, 1).starts_with('T')).count();
+        assert_eq!(listed, DATA_QUALITY_ROWS_LISTED);
+        assert_eq!(text(6, 1), "T000000");
     }
 }

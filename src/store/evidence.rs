@@ -3,7 +3,10 @@
 //! the old row-per-ticket table is converted when it is opened for writing.
 
 use super::{commit, failed, get, sql, text, text_req, Result, Store, StoreError};
-use crate::domain::monthly::{events_parts_of, rows_of, Evidence, EvidencePart, MonthEvidence, PartKind, Words};
+use crate::domain::monthly::{
+    data_quality_parts, events_parts_of, rows_of, DataQualityRow, Evidence, EvidencePart, MonthEvidence, PartKind,
+    Words,
+};
 use crate::domain::period::Month;
 use polars::polars_utils::compression::ZstdLevel;
 use polars::prelude::{CompatLevel, DataFrame, PlSmallStr, PolarsResult};
@@ -66,10 +69,16 @@ fn encoded(mut part: EvidencePart, words: &Words) -> PolarsResult<EncodedPart> {
     Ok(EncodedPart { kind: part.kind, index: part.index, rows: part.frame.height() as i64, bytes })
 }
 
-/// Encodes the month's evidence, its parts built and compressed on every core.
-pub(super) fn encode_month(evidence: &MonthEvidence) -> Result<Vec<EncodedPart>> {
+/// Encodes the month's evidence and data-quality rows, the evidence parts built and compressed on
+/// every core.
+pub(super) fn encode_month(evidence: &MonthEvidence, data_quality: &[DataQualityRow]) -> Result<Vec<EncodedPart>> {
     let words = evidence.words();
-    evidence.encode_parts(&words, |part| encoded(part, &words)).map_err(|e| corrupt("encoding the evidence", e))
+    let what = |e| corrupt("encoding the evidence", e);
+    let mut parts = evidence.encode_parts(&words, |part| encoded(part, &words)).map_err(what)?;
+    for part in data_quality_parts(data_quality) {
+        parts.push(part.and_then(|part| encoded(part, &Words::default())).map_err(what)?);
+    }
+    Ok(parts)
 }
 
 impl Store {
@@ -100,7 +109,9 @@ impl Store {
     /// are read one at a time and only the partner's rows are kept.
     pub(crate) async fn partner_evidence(&self, month: Month, partner: &str) -> Result<Vec<Evidence>> {
         let what = "monthly_evidence_frames";
-        let sql = self.sql("SELECT kind, part FROM monthly_evidence_frames WHERE month = ? ORDER BY kind, part");
+        let sql = self.sql(
+            "SELECT kind, part FROM monthly_evidence_frames WHERE month = ? AND kind <> 'data_quality' ORDER BY kind, part",
+        );
         let parts: Vec<(String, i64)> = sqlx::query(&sql)
             .bind(month.to_string())
             .fetch_all(&self.pool)
@@ -182,5 +193,30 @@ impl Store {
             tracing::info!(%month, rows = old.len(), "moved the month's evidence into compact frames");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::monthly::data_quality_rows;
+
+    /// Quarantined rows survive the compact form exactly, in order, across parts.
+    #[test]
+    fn data_quality_rows_round_trip_through_their_parts() {
+        let rows: Vec<DataQualityRow> = (0..(crate::domain::monthly::ROWS_PER_PART + 3))
+            .map(|i| DataQualityRow {
+                source: if i % 3 == 0 { "ticket_pauses" } else { "tickets" }.into(),
+                row_id: format!("T{i}@2026-10-0{} 08:00:00", i % 9 + 1),
+                problem: ["partner_not_assessed", "unknown_sla_class", "换行\n与\"引号\""][i % 3].into(),
+            })
+            .collect();
+        let mut back = Vec::new();
+        for (index, part) in data_quality_parts(&rows).enumerate() {
+            let bytes = encoded(part.unwrap(), &Words::default()).unwrap().bytes;
+            let (frame, _) = decode(bytes).unwrap();
+            back.extend(data_quality_rows(&EvidencePart { kind: PartKind::DataQuality, index, frame }).unwrap());
+        }
+        assert_eq!(back, rows);
     }
 }

@@ -246,6 +246,9 @@ impl Store {
                     if conn.backend_name() == "SQLite" {
                         conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str()).await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // A national month commits over a hundred megabytes at once; without a
+                        // limit the write-ahead log keeps that size on disk after its checkpoint.
+                        conn.execute("PRAGMA journal_size_limit = 67108864").await?;
                     }
                     Ok(())
                 })

@@ -131,7 +131,7 @@ impl Store {
         let d = self.dialect;
         // The evidence is encoded before the transaction opens: it is the month's heavy part.
         let started = std::time::Instant::now();
-        let frames = super::evidence::encode_month(&result.evidence)?;
+        let frames = super::evidence::encode_month(&result.evidence, &result.data_quality)?;
         tracing::debug!(
             seconds = started.elapsed().as_secs_f64(),
             bytes = frames.iter().map(|f| f.bytes()).sum::<usize>(),
@@ -222,17 +222,6 @@ impl Store {
         .await
         .map_err(failed("storing the indicator results"))?;
         self.write_evidence(&mut tx, &m, &frames).await?;
-        insert_all(
-            &mut tx,
-            d,
-            "monthly_data_quality (month, source, row_id, problem)",
-            "?, ?, ?, ?",
-            &result.data_quality,
-            2000,
-            |q, dq| q.bind(m.clone()).bind(&dq.source).bind(&dq.row_id).bind(&dq.problem),
-        )
-        .await
-        .map_err(failed("storing the data-quality rows"))?;
         self.mark_draft(&mut tx, JobKind::Monthly, &m).await?;
         commit(tx, "committing the month").await
     }

@@ -11,7 +11,7 @@
 //! bytes a ticket.
 
 use super::timeliness::Counted;
-use super::Evidence;
+use super::{DataQualityRow, Evidence};
 use crate::domain::clock::{instant, stamp, Stamp};
 use crate::domain::frames::{Codes, Orders, Tickets, NULL_CODE, NULL_STAMP};
 use polars::prelude::*;
@@ -46,6 +46,8 @@ pub(crate) enum PartKind {
     Timeliness,
     /// Penalties, complaints, surveys, violations, fee items.
     Events,
+    /// The month's quarantined and ignored rows (`data_quality.csv`); not evidence of a partner.
+    DataQuality,
 }
 
 impl PartKind {
@@ -53,11 +55,12 @@ impl PartKind {
         match self {
             PartKind::Timeliness => "timeliness",
             PartKind::Events => "events",
+            PartKind::DataQuality => "data_quality",
         }
     }
 
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [PartKind::Timeliness, PartKind::Events].into_iter().find(|k| k.as_str() == s)
+        [PartKind::Timeliness, PartKind::Events, PartKind::DataQuality].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -364,14 +367,50 @@ pub(crate) fn events_parts_of(rows: &[Evidence]) -> PolarsResult<(Vec<EvidencePa
     Ok((parts, words))
 }
 
+/// The month's quarantined and ignored rows as parts, each built as it is asked for (a national
+/// month can have millions; as rows they were half the store).
+pub(crate) fn data_quality_parts(rows: &[DataQualityRow]) -> impl Iterator<Item = PolarsResult<EvidencePart>> + '_ {
+    rows.chunks(ROWS_PER_PART).enumerate().map(|(index, chunk)| {
+        let column = |name: &str, f: fn(&DataQualityRow) -> &str| {
+            StringChunked::from_iter_values(name.into(), chunk.iter().map(f)).into_column()
+        };
+        let frame = DataFrame::new(
+            chunk.len(),
+            vec![column("source", |r| &r.source), column("row_id", |r| &r.row_id), column("problem", |r| &r.problem)],
+        )?;
+        Ok(EvidencePart { kind: PartKind::DataQuality, index, frame })
+    })
+}
+
+/// A data-quality part back as rows.
+#[cfg(test)]
+pub(crate) fn data_quality_rows(part: &EvidencePart) -> PolarsResult<Vec<DataQualityRow>> {
+    let (source, row_id, problem) = (
+        part.frame.column("source")?.str()?,
+        part.frame.column("row_id")?.str()?,
+        part.frame.column("problem")?.str()?,
+    );
+    Ok((0..part.frame.height())
+        .map(|k| DataQualityRow {
+            source: source.get(k).unwrap_or("").to_string().into(),
+            row_id: row_id.get(k).unwrap_or("").to_string(),
+            problem: problem.get(k).unwrap_or("").to_string().into(),
+        })
+        .collect())
+}
+
 /// One partner's rows of a part (what `explain` prints).
 pub(crate) fn rows_of(part: &EvidencePart, words: &Words, partner: &str) -> PolarsResult<Vec<Evidence>> {
+    if part.kind == PartKind::DataQuality {
+        return Ok(vec![]);
+    }
     let Some(code) = partner_code(&words.partners, partner) else { return Ok(vec![]) };
     let mask = part.frame.column("partner")?.u32()?.equal(code);
     let df = part.frame.filter(&mask)?;
     match part.kind {
         PartKind::Timeliness => timeliness_rows(partner, &df, words),
         PartKind::Events => event_rows(partner, &df, words),
+        PartKind::DataQuality => Ok(vec![]),
     }
 }
 

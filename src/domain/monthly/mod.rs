@@ -4,7 +4,9 @@
 mod evidence;
 mod timeliness;
 
-pub(crate) use evidence::{events_parts_of, rows_of, EvidencePart, MonthEvidence, PartKind, Words};
+pub(crate) use evidence::{data_quality_parts, events_parts_of, rows_of, EvidencePart, MonthEvidence, PartKind, Words};
+#[cfg(test)]
+pub(crate) use evidence::{data_quality_rows, ROWS_PER_PART};
 
 use super::clock::ClockTable;
 use super::frames::{Orders, Pauses, Tickets};
@@ -97,12 +99,13 @@ pub(crate) struct IndicatorResult {
     pub(crate) weight: Decimal,
 }
 
-/// One quarantined or ignored row of `data_quality.csv`.
+/// One quarantined or ignored row of `data_quality.csv`. The table and the problem are the
+/// program's own words, borrowed rather than copied: a national month can have millions of rows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct DataQualityRow {
-    pub(crate) source: String,
+    pub(crate) source: std::borrow::Cow<'static, str>,
     pub(crate) row_id: String,
-    pub(crate) problem: String,
+    pub(crate) problem: std::borrow::Cow<'static, str>,
 }
 
 /// A source row behind a number: which ticket counted, on time or late, which event cost what.
@@ -178,7 +181,7 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn quarantine(&mut self, source: &str, row_id: &str, problem: &str) {
+    fn quarantine(&mut self, source: &'static str, row_id: &str, problem: &'static str) {
         self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
     }
     fn is_assessed(&self, partner: &str) -> bool {
@@ -667,8 +670,11 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
         .iter()
         .find_map(|i| matches!(i.kind, IndicatorKind::Rate { source: RateSource::Orders, .. }).then(|| i.id.clone()))
         .unwrap_or_else(|| "provisioning_timeliness".into());
+    // What the evidence does not show (responsibility, flags) goes now: at 10M tickets it is tens
+    // of megabytes held through the store and the reports.
+    let shown = Tickets { responsibility: Default::default(), flags: Vec::new(), ..input.tickets };
     let evidence = MonthEvidence {
-        tickets: input.tickets,
+        tickets: shown,
         ticket_indicator: ticket_rules.indicator,
         ticket_rows: tickets.counted,
         orders: input.orders,

@@ -64,7 +64,7 @@ impl Timeliness {
         self.penalties.extend(other.penalties);
         self.dq.extend(other.dq);
     }
-    fn quarantine(&mut self, source: &str, row_id: &str, problem: &str) {
+    fn quarantine(&mut self, source: &'static str, row_id: &str, problem: &'static str) {
         self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
     }
 }
@@ -96,7 +96,9 @@ fn in_chunks(rows: usize, partners: usize, work: impl Fn(std::ops::Range<usize>)
             (0..rows).step_by(size).map(|lo| scope.spawn(move || work(lo..(lo + size).min(rows)))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
-    let mut all = Timeliness::with_partners(partners);
+    // The first part is the base, so the counted rows are copied once, not twice.
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_else(|| Timeliness::with_partners(partners));
     for part in parts {
         all.merge(part);
     }
@@ -114,9 +116,10 @@ impl<'a> PauseIndex<'a> {
     pub(crate) fn new(pauses: &'a Pauses, c: &mut Collector) -> Self {
         let bounds = Bounds::of(c.month);
         let mut valid: Vec<(&'a str, Span)> = Vec::new();
-        for i in 0..pauses.paused.len() {
-            let ticket = pauses.ticket.get(i).unwrap_or("");
-            let row_id = || format!("{ticket}@{}", pauses.paused_text.get(i).unwrap_or(""));
+        // The id columns are read front to back: they may be several chunks (one per piece read).
+        for (i, (ticket, text)) in pauses.ticket.iter().zip(pauses.paused_text.iter()).enumerate() {
+            let ticket = ticket.unwrap_or("");
+            let row_id = || format!("{ticket}@{}", text.unwrap_or(""));
             let (paused, resumed) = (pauses.paused[i], pauses.resumed[i]);
             match (paused, resumed) {
                 (BAD_STAMP, _) => c.quarantine("ticket_pauses", &row_id(), "unparsable_value"),
@@ -211,15 +214,17 @@ pub(crate) fn tickets(
     in_chunks(tickets.len(), tickets.partner.names.len(), |rows| {
         let mut out = Timeliness::with_partners(tickets.partner.names.len());
         let mut spans: Vec<Span> = Vec::new();
-        for i in rows {
-            let id = tickets.id.get(i).unwrap_or("");
+        // The ids are read front to back: the column is one chunk per piece read.
+        let ids = tickets.id.slice(rows.start as i64, rows.len());
+        for (i, id) in rows.zip(ids.iter()) {
+            let id = id.unwrap_or("");
             let opened = tickets.opened[i];
             if opened == NULL_STAMP || opened == BAD_STAMP {
                 out.quarantine("tickets", id, "unparsable_opened_at");
                 continue;
             }
             let here = bounds.holds(opened);
-            let quarantine_here = |out: &mut Timeliness, problem: &str| {
+            let quarantine_here = |out: &mut Timeliness, problem: &'static str| {
                 if here {
                     out.quarantine("tickets", id, problem);
                 }
@@ -311,15 +316,16 @@ pub(crate) fn orders(orders: &Orders, month: Month, assessed: &[bool]) -> Timeli
     let bounds = Bounds::of(month);
     in_chunks(orders.accepted.len(), orders.partner.names.len(), |rows| {
         let mut out = Timeliness::with_partners(orders.partner.names.len());
-        for i in rows {
-            let id = orders.id.get(i).unwrap_or("");
+        let ids = orders.id.slice(rows.start as i64, rows.len());
+        for (i, id) in rows.zip(ids.iter()) {
+            let id = id.unwrap_or("");
             let accepted = orders.accepted[i];
             if accepted == NULL_STAMP || accepted == BAD_STAMP {
                 out.quarantine("orders", id, "unparsable_accepted_at");
                 continue;
             }
             let here = bounds.holds(accepted);
-            let quarantine_here = |out: &mut Timeliness, problem: &str| {
+            let quarantine_here = |out: &mut Timeliness, problem: &'static str| {
                 if here {
                     out.quarantine("orders", id, problem);
                 }
