@@ -77,6 +77,11 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse_month)]
         month: Month,
     },
+    /// Partner disputes (申诉) after publication (rules.md §11).
+    Dispute {
+        #[command(subcommand)]
+        action: DisputeAction,
+    },
     /// The outbox.
     Mail {
         #[command(subcommand)]
@@ -116,6 +121,56 @@ impl PeriodRef {
             PeriodRef::Quarterly { quarter } => quarter.to_string(),
         }
     }
+}
+
+/// A published month or quarter (a dispute is of one or the other).
+#[derive(Debug, Args, Clone, Copy)]
+#[group(multiple = false)]
+pub(crate) struct PublishedPeriod {
+    #[arg(long, value_parser = parse_month)]
+    pub(crate) month: Option<Month>,
+    /// A quarter's presales settlement (its 结算确认表), instead of a month.
+    #[arg(long, value_parser = parse_quarter)]
+    pub(crate) quarter: Option<Quarter>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DisputeAction {
+    /// Record a partner's objection to its published result; the last line printed is the dispute id.
+    Open {
+        #[command(flatten)]
+        period: PublishedPeriod,
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        reason: String,
+        /// Who records it.
+        #[arg(long)]
+        by: String,
+        /// A row the partner contests (a ticket, order, event or fee line id of its result); repeatable.
+        #[arg(long = "ref", value_name = "ROW_ID")]
+        refs: Vec<String>,
+    },
+    /// The disputes with their state, age and window, newest first. Changes nothing.
+    List {
+        #[command(flatten)]
+        period: PublishedPeriod,
+        /// Only disputes still holding a settlement back (open, or accepted and not yet put right).
+        #[arg(long)]
+        open: bool,
+    },
+    /// Decide a dispute; the partner is told.
+    Resolve {
+        id: String,
+        #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+        accept: bool,
+        #[arg(long)]
+        reject: bool,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -111,7 +111,7 @@ mod tests {
         assert!(is_retryable(&down));
         let job = crate::domain::job::JobKind::Monthly;
         let held: anyhow::Error =
-            StoreError::Held(Box::new(Held { job, period: "2026-10".into(), holder: None })).into();
+            StoreError::Held(Box::new(Held { job: job.into(), period: "2026-10".into(), holder: None })).into();
         assert_eq!(code(&held), UNAVAILABLE);
         assert!(is_held(&held) && !is_retryable(&held));
         let missing: anyhow::Error = SourceError::MissingColumn { dataset: "tickets", column: "opened_at" }.into();

@@ -6,11 +6,11 @@ mod check_config;
 mod demo;
 pub(crate) mod gen_data;
 
-use crate::cli::{Cli, Command, MailAction, PeriodRef, RunJob};
+use crate::cli::{Cli, Command, DisputeAction, MailAction, PeriodRef, PublishedPeriod, RunJob};
 use crate::config::{self, LoadOptions};
 use crate::domain::job::Job;
 use crate::exit::UsageError;
-use crate::jobs::{approval, due, mailing, run_job, Context, RunOptions};
+use crate::jobs::{approval, disputes, due, mailing, run_job, Context, RunOptions};
 use crate::report;
 use crate::store::ledger::StartedBy;
 use crate::system::System;
@@ -79,6 +79,7 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             print!("{}", text?);
             Ok(())
         }
+        Command::Dispute { action } => dispute(cx, action).await,
         Command::Mail { action: MailAction::Flush } => {
             let store = cx.store().await?;
             let line = mailing::flush_outbox(cx, &store).await;
@@ -96,8 +97,15 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
         Command::Runs { limit } => {
             let store = cx.store_read_only().await?;
             let rows = store.ledger(limit).await;
+            let periods = disputes::periods(cx, &store).await;
             store.close().await;
             print!("{}", report::ledger::table(&rows?));
+            let periods = periods?;
+            if !periods.is_empty() {
+                println!();
+                let header = ["job", "period", "state", "approved", "published", "settled"];
+                print!("{}", report::ledger::aligned(&header, &periods));
+            }
             Ok(())
         }
         Command::GenData(_) | Command::Demo { .. } => unreachable!("dispatched before the settings are loaded"),
@@ -121,6 +129,37 @@ async fn run_one(cx: &Context, job: RunJob) -> anyhow::Result<()> {
     let summary = summary?;
     print_lines(summary.lines);
     println!("outputs: {}", summary.output_dir.display());
+    Ok(())
+}
+
+/// `dispute open|list|resolve`.
+async fn dispute(cx: &Context, action: DisputeAction) -> anyhow::Result<()> {
+    fn job(p: PublishedPeriod) -> Option<Job> {
+        p.month.map(Job::Monthly).or(p.quarter.map(Job::Quarterly))
+    }
+    match action {
+        DisputeAction::Open { period, partner, reason, by, refs } => {
+            let job = job(period).ok_or_else(|| UsageError("--month M or --quarter Q is required".into()))?;
+            let (reason, by) = (required(Some(reason), "--reason TEXT")?, required(Some(by), "--by NAME")?);
+            let store = cx.store().await?;
+            let lines = disputes::open(cx, &store, job, &partner, &reason, &by, &refs).await;
+            store.close().await;
+            print_lines(lines?);
+        }
+        DisputeAction::List { period, open } => {
+            let store = cx.store_read_only().await?;
+            let text = disputes::list(cx, &store, job(period), open).await;
+            store.close().await;
+            print!("{}", text?);
+        }
+        DisputeAction::Resolve { id, accept, reject: _, by, note } => {
+            let (by, note) = (required(Some(by), "--by NAME")?, required(Some(note), "--note TEXT")?);
+            let store = cx.store().await?;
+            let lines = disputes::resolve(cx, &store, &id, accept, &by, &note).await;
+            store.close().await;
+            print_lines(lines?);
+        }
+    }
     Ok(())
 }
 

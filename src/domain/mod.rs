@@ -4,6 +4,7 @@
 pub(crate) mod annual;
 pub(crate) mod calendar;
 pub(crate) mod clock;
+pub(crate) mod disputes;
 pub(crate) mod frames;
 pub(crate) mod inputs;
 pub(crate) mod job;

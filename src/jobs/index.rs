@@ -25,9 +25,7 @@ pub(crate) async fn write_index(cx: &Context, store: &Store) {
                 .map(|f| f.file_name().to_string_lossy().to_string())
                 .collect();
             let state = match JobKind::parse(kind) {
-                Some(job) => {
-                    store.period_state(job, &period).await.ok().flatten().map(|s| s.status.as_str().to_string())
-                }
+                Some(job) => super::disputes::standing(cx, store, job, &period).await.ok().flatten(),
                 None => None,
             };
             listings.push(Listing { kind, period, files, state });

@@ -6,6 +6,7 @@
 pub(crate) mod alerts;
 mod annual;
 pub(crate) mod approval;
+pub(crate) mod disputes;
 pub(crate) mod due;
 pub(crate) mod index;
 pub(crate) mod mailing;

@@ -6,10 +6,10 @@ use crate::store::outbox::{OutboxEntry, OutboxStatus};
 /// One line per attempt, newest first, in aligned columns; the error's first line last.
 pub(crate) fn table(rows: &[LedgerRow]) -> String {
     let header = ["started (UTC)", "finished (UTC)", "job", "period", "try", "status", "by", "host/pid", "error"];
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.started_at.clone(),
                 r.finished_at.clone().unwrap_or_else(|| "-".into()),
                 r.job.clone(),
@@ -22,29 +22,36 @@ pub(crate) fn table(rows: &[LedgerRow]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &cells {
+    let mut out = aligned(&header, &cells);
+    if rows.is_empty() {
+        out.push_str("(no runs recorded yet)\n");
+    }
+    out
+}
+
+/// Rows in aligned columns under a header, measured in terminal cells (a Chinese character takes
+/// two); the last column is not padded.
+pub(crate) fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
+    for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(c.width());
         }
     }
     let line = |row: &[String]| {
         let mut s = String::new();
-        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
+        for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
+            s.push_str(c);
+            if i + 1 < row.len() {
+                s.push_str(&" ".repeat(w.saturating_sub(c.width()) + 2));
             }
         }
         s.trim_end().to_string() + "\n"
     };
-    let mut out = line(&header.map(String::from));
-    for row in &cells {
+    let mut out = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    for row in rows {
         out.push_str(&line(row));
-    }
-    if rows.is_empty() {
-        out.push_str("(no runs recorded yet)\n");
     }
     out
 }

@@ -44,10 +44,12 @@ pub(crate) struct PeriodState {
     pub(crate) approved_by: Option<String>,
     pub(crate) approved_at: Option<String>,
     pub(crate) published_at: Option<String>,
+    /// When the finance export of a published period was written (rules.md §11).
+    pub(crate) settled_at: Option<String>,
 }
 
 /// One item's approved figures: score, grade (or status), amount (settlement or presales amount).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Figures {
     pub(crate) score: Option<Decimal>,
     pub(crate) grade: Option<String>,
@@ -96,7 +98,8 @@ impl Store {
     pub(crate) async fn period_state(&self, job: JobKind, period: &str) -> Result<Option<PeriodState>> {
         let what = "period_states";
         let row = sqlx::query(&self.sql(
-            "SELECT state, approved_by, approved_at, published_at FROM period_states WHERE job = ? AND period = ?",
+            "SELECT state, approved_by, approved_at, published_at, settled_at FROM period_states \
+             WHERE job = ? AND period = ?",
         ))
         .bind(job.as_str())
         .bind(period)
@@ -109,6 +112,7 @@ impl Store {
                 approved_by: text(&r, 1, what)?,
                 approved_at: text(&r, 2, what)?,
                 published_at: text(&r, 3, what)?,
+                settled_at: text(&r, 4, what)?,
             })
         })
         .transpose()
@@ -143,7 +147,7 @@ impl Store {
         Ok(())
     }
 
-    async fn items(&self, job: JobKind, period: &str) -> Result<BTreeMap<String, Figures>> {
+    pub(crate) async fn items(&self, job: JobKind, period: &str) -> Result<BTreeMap<String, Figures>> {
         let what = "the period's results";
         let rows = sqlx::query(&self.sql(items_sql(job)))
             .bind(period)

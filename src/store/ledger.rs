@@ -12,6 +12,38 @@ use crate::system::System;
 use sqlx::Connection;
 use std::time::Duration;
 
+/// What a ledger row is an attempt at: a job period, or the settlement of a published one with
+/// finance (rules.md §11), which `run due` claims like any step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum LedgerJob {
+    Job(JobKind),
+    Settlement(JobKind),
+}
+
+impl LedgerJob {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LedgerJob::Job(kind) => kind.as_str(),
+            LedgerJob::Settlement(JobKind::Monthly) => "settle-monthly",
+            LedgerJob::Settlement(JobKind::Quarterly) => "settle-quarterly",
+            LedgerJob::Settlement(JobKind::Renewal) => "settle-renewal",
+            LedgerJob::Settlement(JobKind::Annual) => "settle-annual",
+        }
+    }
+}
+
+impl From<JobKind> for LedgerJob {
+    fn from(kind: JobKind) -> Self {
+        LedgerJob::Job(kind)
+    }
+}
+
+impl std::fmt::Display for LedgerJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who holds a job period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Holder {
@@ -36,7 +68,7 @@ impl std::fmt::Display for Holder {
 #[derive(Debug, thiserror::Error)]
 #[error("{job} {period} is being computed by {}; nothing was done", .holder.as_ref().map_or_else(|| "another process".to_string(), |h| h.to_string()))]
 pub(crate) struct Held {
-    pub(crate) job: JobKind,
+    pub(crate) job: LedgerJob,
     pub(crate) period: String,
     pub(crate) holder: Option<Holder>,
 }
@@ -46,7 +78,7 @@ pub(crate) struct Held {
 pub(crate) struct Claim {
     pub(crate) run_id: String,
     pub(crate) attempt: i64,
-    job: JobKind,
+    job: LedgerJob,
     period: String,
     lock: Option<sqlx::AnyConnection>,
     heartbeat: tokio::task::JoinHandle<()>,
@@ -129,7 +161,7 @@ fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The advisory-lock key of a job period (PostgreSQL locks are per database already).
-fn lock_key(job: JobKind, period: &str) -> i64 {
+fn lock_key(job: LedgerJob, period: &str) -> i64 {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("ict-partners/{job}/{period}"));
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
@@ -145,12 +177,13 @@ impl Store {
     /// Claims a job period for this process, or says who holds it (`StoreError::Held`).
     pub(crate) async fn claim(
         &self,
-        job: JobKind,
+        job: impl Into<LedgerJob>,
         period: &str,
         started_by: StartedBy,
         lease: Duration,
         system: &System,
     ) -> Result<Claim> {
+        let job: LedgerJob = job.into();
         let held = |holder| StoreError::Held(Box::new(Held { job, period: period.into(), holder }));
         let lock = match self.dialect {
             Dialect::Sqlite => None,
@@ -230,7 +263,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn insert_running(
         &self,
-        job: JobKind,
+        job: LedgerJob,
         period: &str,
         started_by: StartedBy,
         run_id: &str,
@@ -302,7 +335,7 @@ impl Store {
     }
 
     /// The running row of a job period, if any.
-    pub(crate) async fn holder(&self, job: JobKind, period: &str) -> Result<Option<Holder>> {
+    pub(crate) async fn holder(&self, job: LedgerJob, period: &str) -> Result<Option<Holder>> {
         let row = sqlx::query(&self.sql(
             "SELECT run_id, host, pid, started_at, started_by FROM run_ledger \
              WHERE job = ? AND period = ? AND status = 'running'",

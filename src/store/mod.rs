@@ -8,6 +8,7 @@
 //! named error, never a panic.
 
 pub(crate) mod approval;
+pub(crate) mod disputes;
 mod evidence;
 pub(crate) mod ledger;
 pub(crate) mod monthly;

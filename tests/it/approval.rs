@@ -19,6 +19,18 @@ fn query(db: &Path, sql: &str) -> Vec<String> {
     })
 }
 
+/// The shipped rules with a dispute window of 0 days (publication settles at once), beside the
+/// calendar they name; returns the rules file's path.
+fn no_dispute_window(dir: &Path) -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    std::fs::copy(repo.join("calendar-cn.toml"), dir.join("calendar-cn.toml")).unwrap();
+    let text = std::fs::read_to_string(repo.join("rules.toml")).unwrap();
+    assert!(text.contains("window_working_days = 5"));
+    let path = dir.join("rules-no-window.toml");
+    std::fs::write(&path, text.replace("window_working_days = 5", "window_working_days = 0")).unwrap();
+    path.display().to_string()
+}
+
 #[test]
 fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     let work = tempfile::tempdir().unwrap();
@@ -44,11 +56,16 @@ fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     assert!(out.contains("changes since the last approval (1;"), "{out}");
     assert!(out.contains("P02: 93.17 A 33970.95 → 88.17 B 32147.88"), "{out}");
 
-    env.ok(&["publish", "monthly", "--month", "2026-03", "--by", "李总"]);
+    // With no dispute window (0 working days) publication settles at once.
+    let rules = no_dispute_window(work.path());
+    env.ok(&["--rules", &rules, "publish", "monthly", "--month", "2026-03", "--by", "李总"]);
     let export = env.read("monthly/2026-03/finance_settlement.csv");
     assert!(export.lines().any(|l| l.starts_with("P02,") && l.contains(",32147.88,张经理,")), "{export}");
     let actions = query(&env.store(), "SELECT action || ':' || actor FROM audit_trail ORDER BY rowid");
-    assert_eq!(actions, ["approve:张经理", "reopen:张经理", "approve:张经理", "publish:李总"]);
+    assert_eq!(
+        actions,
+        ["approve:张经理", "reopen:张经理", "approve:张经理", "publish:李总", "publish_windows:李总", "settle:李总"]
+    );
     let book = std::fs::read(env.out().join("monthly/2026-03/finance_settlement.xlsx")).unwrap();
     assert_eq!(&book[..2], b"PK");
     let reason = query(&env.store(), "SELECT detail FROM audit_trail WHERE action = 'reopen'");
@@ -210,7 +227,9 @@ fn quarters_are_approved_before_finance_gets_them() {
     );
     env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "王主任"]);
     assert_eq!(code(&env.run(&["run", "quarterly", "--quarter", "2026-Q1"])), 1, "an approved quarter is frozen");
-    env.ok(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"]);
+    let work = tempfile::tempdir().unwrap();
+    let rules = no_dispute_window(work.path());
+    env.ok(&["--rules", &rules, "publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"]);
     let export = env.read("quarterly/2026-Q1/finance_settlement.csv");
     // PJ0001 (A1 dedicated line, 15,000,000 → 1.5): P09 0.4 × 74 → 1332.00, P12 0.6 × 69 → 1863.00.
     assert!(export.contains("P09,PJ0001,德阳分公司政企客户部,2026-Q1,1332.00,王主任,"), "{export}");

@@ -167,3 +167,27 @@ pub fn config_with(dir: &Path, schedule: &str) -> PathBuf {
     std::fs::write(&path, format!("{text}\njobs_dir = \"{}\"\n{schedule}\n", jobs.display())).unwrap();
     path
 }
+
+impl Env {
+    /// The command with `ICT_PARTNERS_NOW` standing in for the clock.
+    pub fn run_at(&self, now: &str, args: &[&str]) -> Output {
+        self.cmd(args).env("ICT_PARTNERS_NOW", now).output().unwrap()
+    }
+    /// `run_at`, which must succeed; its standard output.
+    pub fn ok_at(&self, now: &str, args: &[&str]) -> String {
+        let o = self.run_at(now, args);
+        assert!(o.status.success(), "{args:?} at {now} failed: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+/// One text column of a query on a SQLite file (a store, a source).
+pub fn query_strings(db: &Path, sql: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    })
+}

@@ -323,5 +323,6 @@ fn run_due_retries_the_mail_not_the_computation_until_the_server_is_back() {
     assert_eq!(monthly.len(), 3, "the month's three messages, once each: {mails:#?}");
     // Computed once: one ledger row for the month.
     let rows = m.env.ok(&["--config", config.to_str().unwrap(), "runs"]);
-    assert_eq!(rows.lines().filter(|l| l.contains("2026-02")).count(), 1, "{rows}");
+    let attempts = rows.lines().filter(|l| l.contains("2026-02") && l.contains("succeeded")).count();
+    assert_eq!(attempts, 1, "{rows}");
 }

@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod crash;
 mod deploy;
+mod disputes;
 mod hostile;
 mod mail;
 mod schedule;
