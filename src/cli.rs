@@ -82,6 +82,17 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: DisputeAction,
     },
+    /// A workbook for a department to fill in: manual scores, violations or presales scores.
+    Template {
+        #[command(subcommand)]
+        records: TemplateOf,
+    },
+    /// Import a filled workbook of departmental records (every problem at once; exit 65 and
+    /// nothing stored when any row is invalid).
+    Import {
+        #[command(subcommand)]
+        records: ImportOf,
+    },
     /// The outbox.
     Mail {
         #[command(subcommand)]
@@ -171,6 +182,53 @@ pub(crate) enum DisputeAction {
         #[arg(long)]
         note: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TemplateOf {
+    /// 支撑配合评分: one row per assessed partner and manual indicator of the month.
+    ManualScores {
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+        /// Only the partners this managing department (归口部门) manages.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+    /// 信用考核 violation determinations of the month.
+    Violations {
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+    /// 附件二 assessment scores of the supports the quarterly run would consider.
+    PresalesScores {
+        #[arg(long, value_parser = parse_quarter)]
+        quarter: Quarter,
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+}
+
+/// The file and who imports it (recorded in the audit trail).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ImportArgs {
+    #[arg(value_name = "FILE.xlsx")]
+    pub(crate) file: PathBuf,
+    #[arg(long)]
+    pub(crate) by: String,
+    /// Check the workbook and print what would change; store nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ImportOf {
+    ManualScores(ImportArgs),
+    Violations(ImportArgs),
+    PresalesScores(ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]

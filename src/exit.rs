@@ -6,6 +6,7 @@
 
 use crate::config::ConfigError;
 use crate::db::DbError;
+use crate::domain::records::Refused;
 use crate::mail::MailError;
 use crate::sources::SourceError;
 use crate::store::StoreError;
@@ -64,6 +65,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<UsageError>() {
             return USAGE;
+        }
+        if cause.is::<Refused>() {
+            return DATA;
         }
         if let Some(e) = cause.downcast_ref::<DbError>() {
             return db(e);

@@ -10,6 +10,7 @@
 //! db          dialects, pool settings, connecting, database errors by what to do about them
 //! config      application, rules, calendar and job files → validated settings
 //! sources     the operations databases → the core's frames
+//! workbooks   the workbooks people fill in (xlsx) → the core's cells
 //! store       results, evidence, outbox, rules versions, run ledger, approval and audit trail
 //! report      pure formatters: CSV, HTML, xlsx, PNG, letters
 //! mail        messages from letters, delivery of the outbox
@@ -34,3 +35,4 @@ pub(crate) mod sources;
 pub(crate) mod store;
 pub mod system;
 pub mod telemetry;
+pub(crate) mod workbooks;

@@ -8,6 +8,30 @@ use crate::schedule::{next_firings, period_of};
 use crate::sources::{SourceError, Sources};
 use chrono::Datelike;
 
+/// Where each dataset comes from: the default source, a named one, or the records people import.
+fn dataset_origins(settings: &crate::config::Settings) -> Vec<String> {
+    use crate::domain::records::RecordKind;
+    let mut lines: Vec<String> = crate::domain::inputs::ALL_DATASETS
+        .iter()
+        .map(|d| {
+            let entered = RecordKind::ALL.iter().any(|k| k.as_str() == d.name && settings.entered.contains(k));
+            let from = match settings.dataset_sources.get(d.name) {
+                _ if entered => "entered records (ict-partners import …)".to_string(),
+                Some(named) => format!("[sources.{named}]"),
+                None => "[source]".to_string(),
+            };
+            format!("dataset {}: {from}", d.name)
+        })
+        .collect();
+    let scores = if settings.entered.contains(&RecordKind::PresalesScores) {
+        "entered records (ict-partners import presales-scores)"
+    } else {
+        "presales_supports.assessment_score"
+    };
+    lines.push(format!("dataset presales_scores: {scores}"));
+    lines
+}
+
 pub(super) async fn run(cx: &Context) -> anyhow::Result<()> {
     let settings = &cx.settings;
     let now = cx.now();
@@ -40,6 +64,9 @@ pub(super) async fn run(cx: &Context) -> anyhow::Result<()> {
         None => println!("mail: no SMTP server; messages are written to {}/outbox/", settings.output_dir.display()),
     }
     println!("rules: {} indicators, hash {}", settings.rules.indicators.len(), settings.rules.hash);
+    for line in dataset_origins(settings) {
+        println!("{line}");
+    }
     // The extraction queries against the source: every contract column, no rows read.
     let source = Sources::connect(settings).await?;
     let problems = source.verify().await;

@@ -5,8 +5,9 @@ use crate::cli::GenDataArgs;
 use crate::config::{self, LoadOptions};
 use crate::domain::job::Job;
 use crate::domain::period::Month;
-use crate::jobs::{run_job, Context, RunOptions};
+use crate::jobs::{self, run_job, Context, RunOptions};
 use crate::system::System;
+use anyhow::Context as _;
 use std::path::Path;
 
 /// The demo year: the one the shipped calendar covers.
@@ -21,15 +22,17 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     for stale in [&store, &dir.join("store.sqlite-wal"), &dir.join("store.sqlite-shm")] {
         let _ = std::fs::remove_file(stale);
     }
+    let config_file = write_config(&dir, &ops, &store, &out, load)?;
+    // The demo's own configuration decides, whatever the environment names; it mails nobody.
     let system = system.with_vars(&[
-        ("ICT_PARTNERS_SOURCE_URL", format!("sqlite://{}", ops.display())),
-        ("ICT_PARTNERS_STORE_URL", format!("sqlite://{}", store.display())),
-        ("ICT_PARTNERS_OUTPUT_DIR", out.display().to_string()),
-        // The demo mails nobody: whatever the environment names, the messages go to out/outbox/.
+        ("ICT_PARTNERS_SOURCE_URL", String::new()),
+        ("ICT_PARTNERS_STORE_URL", String::new()),
+        ("ICT_PARTNERS_OUTPUT_DIR", String::new()),
         ("ICT_PARTNERS_SMTP_URL", String::new()),
         ("ICT_PARTNERS_CONFIG", String::new()),
     ]);
-    let cx = Context { settings: config::load(load, &system)?, system };
+    let load = LoadOptions { config: Some(config_file.clone()), rules: None };
+    let cx = Context { settings: config::load(&load, &system)?, system };
     let now = cx.now();
     let first = Month::new(DEMO_YEAR, 1).expect("valid month");
     let last = Month::of(now.date()).prev().min(Month::new(DEMO_YEAR, 12).expect("valid month"));
@@ -52,7 +55,15 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     jobs.push((Job::Renewal(last.next().first_day()), false));
     jobs.push((Job::Annual(DEMO_YEAR), last < Month::new(DEMO_YEAR, 12).expect("valid month")));
     let results = cx.store().await?;
+    let records = dir.join("records");
     for (job, preview) in jobs {
+        if let Job::Monthly(month) = job {
+            // The managers' 支撑配合 points come in through the workbook they fill in.
+            if let Err(e) = enter_manual_scores(&cx, month, &records).await {
+                results.close().await;
+                return Err(e);
+            }
+        }
         let summary = run_job(&cx, &results, job, RunOptions { preview, ..RunOptions::default() }).await;
         match summary {
             Ok(summary) => summary.lines.iter().for_each(|l| println!("{l}")),
@@ -73,5 +84,79 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     println!("  renewal/YYYY-MM-DD/ renewals.csv, exits.csv, blacklist_breaches.csv, notices/*.html, list-NN.html");
     println!("  annual/{DEMO_YEAR}/        annual.csv, annual.html");
     println!("  outbox/             the e-mails as .eml files (no SMTP server is configured)");
+    println!("records:                  {}", records.display());
+    println!("  manual-scores-YYYY-MM.xlsx         the 支撑配合 template a department fills in");
+    println!("  manual-scores-YYYY-MM-filled.xlsx  the same, filled in as the managers returned it, imported");
+    let exe = std::env::args().next().filter(|a| a.ends_with("ict-partners")).unwrap_or("ict-partners".into());
+    let config = config_file.display();
+    println!();
+    println!("Try next (the demo's configuration: {config}):");
+    println!("  {exe} --config {config} explain --partner P01 --month {last}");
+    println!("  {exe} --config {config} approve monthly --month {last} --by 张经理");
+    println!(
+        "  {exe} --config {config} template manual-scores --month {} --out {}",
+        last.next(),
+        records.join(format!("manual-scores-{}.xlsx", last.next())).display()
+    );
+    Ok(())
+}
+
+/// The demo's configuration: the shipped one, with the demo's database, store and output folder,
+/// and the 支撑配合 points entered through workbooks. Written beside the demo so that every
+/// command can be tried on it with `--config`.
+fn write_config(
+    dir: &Path,
+    ops: &Path,
+    store: &Path,
+    out: &Path,
+    load: &LoadOptions,
+) -> anyhow::Result<std::path::PathBuf> {
+    let rules = match &load.rules {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => crate::config::DEFAULT_RULES.to_string(),
+    };
+    let text = crate::config::DEFAULT_APP
+        .replacen("sqlite://data/ops.sqlite", &format!("sqlite://{}", ops.display()), 1)
+        .replacen("sqlite://data/store.sqlite", &format!("sqlite://{}", store.display()), 1)
+        .replacen("dir = \"reports/out\"", &format!("dir = {:?}", out.display().to_string()), 1);
+    let text = format!(
+        "# Written by `ict-partners demo`: the shipped configuration with the demo's files.\n{text}\n\
+         # The managing departments enter their 支撑配合 points through workbooks\n\
+         # (ict-partners template manual-scores / import manual-scores), not the operations database.\n\
+         [datasets]\nmanual_scores = \"entered\"\n"
+    );
+    let path = dir.join("ict-partners.toml");
+    crate::files::write_atomic(&path, text.as_bytes())?;
+    crate::files::write_atomic(&dir.join("rules.toml"), rules.as_bytes())?;
+    crate::files::write_atomic(&dir.join("calendar-cn.toml"), crate::config::DEFAULT_CALENDAR.as_bytes())?;
+    Ok(path)
+}
+
+/// One month's round trip: the template, the same filled with the points the demo's managers gave
+/// (the demo database holds them), and its import.
+async fn enter_manual_scores(cx: &Context, month: Month, records: &Path) -> anyhow::Result<()> {
+    use crate::domain::inputs::{values, MANUAL_SCORES};
+    use crate::domain::records::{Period, RecordKind};
+    std::fs::create_dir_all(records)?;
+    let empty = records.join(format!("manual-scores-{month}.xlsx"));
+    let filled = records.join(format!("manual-scores-{month}-filled.xlsx"));
+    let period = Period::Month(month);
+    jobs::records::template(cx, RecordKind::ManualScores, period, None, &empty).await?;
+    let mut plain = cx.settings.clone();
+    plain.entered.clear();
+    let sources = crate::sources::Sources::connect(&plain).await?;
+    let read = sources.fetch_all(&[MANUAL_SCORES], &crate::sources::Window::month(month)).await;
+    sources.close().await;
+    let scores = read?.take(MANUAL_SCORES);
+    let prefill: jobs::records::Prefill = values(&scores, "partner_id")
+        .zip(values(&scores, "indicator"))
+        .zip(values(&scores, "points"))
+        .filter_map(|((p, i), v)| Some(((p?.to_string(), i?.to_string()), v?.parse().ok()?)))
+        .collect();
+    jobs::records::template_with(cx, RecordKind::ManualScores, period, None, &filled, &prefill).await?;
+    let lines = jobs::records::import(cx, RecordKind::ManualScores, &filled, "演示部门经理", false).await?;
+    if let Some(summary) = lines.last() {
+        println!("{summary}");
+    }
     Ok(())
 }

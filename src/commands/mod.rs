@@ -6,11 +6,12 @@ mod check_config;
 mod demo;
 pub(crate) mod gen_data;
 
-use crate::cli::{Cli, Command, DisputeAction, MailAction, PeriodRef, PublishedPeriod, RunJob};
+use crate::cli::{Cli, Command, DisputeAction, ImportOf, MailAction, PeriodRef, PublishedPeriod, RunJob, TemplateOf};
 use crate::config::{self, LoadOptions};
 use crate::domain::job::Job;
+use crate::domain::records::{Period, RecordKind};
 use crate::exit::UsageError;
-use crate::jobs::{approval, disputes, due, mailing, run_job, Context, RunOptions};
+use crate::jobs::{approval, disputes, due, mailing, records, run_job, Context, RunOptions};
 use crate::report;
 use crate::store::ledger::StartedBy;
 use crate::system::System;
@@ -80,6 +81,28 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             Ok(())
         }
         Command::Dispute { action } => dispute(cx, action).await,
+        Command::Template { records: of } => {
+            let (kind, period, department, out) = match of {
+                TemplateOf::ManualScores { month, department, out } => {
+                    (RecordKind::ManualScores, Period::Month(month), department, out)
+                }
+                TemplateOf::Violations { month, out } => (RecordKind::Violations, Period::Month(month), None, out),
+                TemplateOf::PresalesScores { quarter, out } => {
+                    (RecordKind::PresalesScores, Period::Quarter(quarter), None, out)
+                }
+            };
+            println!("{}", records::template(cx, kind, period, department.as_deref(), &out).await?);
+            Ok(())
+        }
+        Command::Import { records: of } => {
+            let (kind, args) = match of {
+                ImportOf::ManualScores(a) => (RecordKind::ManualScores, a),
+                ImportOf::Violations(a) => (RecordKind::Violations, a),
+                ImportOf::PresalesScores(a) => (RecordKind::PresalesScores, a),
+            };
+            print_lines(records::import(cx, kind, &args.file, &args.by, args.dry_run).await?);
+            Ok(())
+        }
         Command::Mail { action: MailAction::Flush } => {
             let store = cx.store().await?;
             let line = mailing::flush_outbox(cx, &store).await;

@@ -6,6 +6,7 @@ mod app;
 mod calendar;
 pub(crate) mod jobs;
 mod rules;
+pub(crate) use rules::DEFAULT_RULES;
 mod secret;
 mod toml;
 
@@ -19,6 +20,7 @@ pub(crate) use secret::Secret;
 
 use crate::db::{redact_url, PoolSettings};
 use crate::domain::calendar::CalendarYear;
+use crate::domain::records::RecordKind;
 use crate::domain::rules::Rules;
 use crate::system::System;
 use chrono::NaiveDate;
@@ -36,6 +38,9 @@ pub(crate) const DEFAULT_CONFIG_PATH: &str = "config/ict-partners.toml";
 pub(crate) struct ConfigError {
     pub(crate) problems: Vec<String>,
 }
+
+/// `[datasets] <name> = "entered"`: the records people import, not a source.
+pub(crate) const ENTERED: &str = "entered";
 
 /// The validated application settings.
 #[derive(Debug, Clone)]
@@ -60,6 +65,9 @@ pub(crate) struct Settings {
     /// Named sources (`[sources.<name>] url`) and which datasets come from them.
     pub(crate) named_sources: BTreeMap<String, Secret>,
     pub(crate) dataset_sources: BTreeMap<String, String>,
+    /// The departmental records read from what people imported (`[datasets] … = "entered"`)
+    /// instead of the operations database.
+    pub(crate) entered: std::collections::BTreeSet<RecordKind>,
     /// 委托单位 (presales_projects.commissioning_unit) → who receives its confirmation forms.
     pub(crate) commissioning_units: BTreeMap<String, Vec<String>>,
     pub(crate) rules: Rules,
@@ -212,7 +220,30 @@ pub(crate) fn load(options: &LoadOptions, system: &System) -> Result<Settings, C
         .chain([&crate::domain::inputs::OPEN_TICKETS])
         .map(|d| d.name)
         .collect();
-    for (dataset, source) in &app.datasets {
+    // `"entered"` routes a departmental record to the store's imports (interface.md); the
+    // presales scores are not a dataset of their own, so "entered" is all they take.
+    let mut entered = std::collections::BTreeSet::new();
+    let mut datasets = app.datasets;
+    for kind in RecordKind::ALL {
+        match datasets.get(kind.as_str()).map(String::as_str) {
+            Some(ENTERED) => {
+                datasets.remove(kind.as_str());
+                entered.insert(kind);
+            }
+            Some(other) if kind == RecordKind::PresalesScores => {
+                problems.push(format!("datasets.presales_scores: only \"{ENTERED}\" is possible, not {other:?}"));
+                datasets.remove(kind.as_str());
+            }
+            _ => {}
+        }
+    }
+    for (dataset, source) in &datasets {
+        if source == ENTERED {
+            problems.push(format!(
+                "datasets.{dataset}: only manual_scores, violations and presales_scores can be \"{ENTERED}\""
+            ));
+            continue;
+        }
         if !known.contains(&dataset.as_str()) {
             problems.push(format!("datasets.{dataset}: not a dataset of the contract ({})", known.join(", ")));
         }
@@ -265,7 +296,8 @@ pub(crate) fn load(options: &LoadOptions, system: &System) -> Result<Settings, C
         leadership: mail.leadership,
         commissioning_units,
         named_sources,
-        dataset_sources: app.datasets,
+        dataset_sources: datasets,
+        entered,
         rules: rules.expect("no problems means the rules compiled"),
         calendar_years: calendar_years.unwrap_or_default(),
         origins,

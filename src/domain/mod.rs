@@ -12,6 +12,7 @@ pub(crate) mod money;
 pub(crate) mod monthly;
 pub(crate) mod period;
 pub(crate) mod presales;
+pub(crate) mod records;
 pub(crate) mod renewal;
 pub(crate) mod rules;
 #[cfg(test)]

@@ -49,7 +49,10 @@ impl JobSteps for Annual {
         let mut f = sources.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
         Ok(Input {
             partners: f.take(PARTNERS),
-            violations: f.take(VIOLATIONS),
+            violations: match super::records::entered_violations(run.cx, run.store).await? {
+                Some(entered) => entered,
+                None => f.take(VIOLATIONS),
+            },
             complaints: f.take(COMPLAINTS),
             blacklist: f.take(BLACKLIST),
             monthly: run.store.stored_months(first, last).await?,

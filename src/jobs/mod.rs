@@ -12,6 +12,7 @@ pub(crate) mod index;
 pub(crate) mod mailing;
 mod monthly;
 mod quarterly;
+pub(crate) mod records;
 mod renewal;
 pub(crate) mod serve;
 

@@ -47,7 +47,8 @@ impl JobSteps for Monthly {
 
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
         let month = self.0;
-        let input = sources.month_input(month).await?;
+        let mut input = sources.month_input(month).await?;
+        super::records::overlay_month(run.cx, run.store, &mut input).await?;
         tracing::info!(tickets = input.tickets.len(), orders = input.orders.accepted.len(), "extracted");
         let grades = run.store.grade_history(month, run.rules.flags.c_grade_window_months).await?;
         let history = run.store.stored_months(month.plus(-12), month.prev()).await?;

@@ -51,7 +51,7 @@ impl JobSteps for Quarterly {
         Ok(Input {
             partners: f.take(PARTNERS),
             projects: f.take(PRESALES_PROJECTS),
-            supports: f.take(PRESALES_SUPPORTS),
+            supports: super::records::overlay_supports(run.cx, run.store, f.take(PRESALES_SUPPORTS)).await?,
             elsewhere,
         })
     }

@@ -70,8 +70,11 @@ impl JobSteps for Renewal {
             partners: f.take(PARTNERS),
             contracts: f.take(CONTRACTS),
             projects: f.take(PRESALES_PROJECTS),
-            supports: f.take(PRESALES_SUPPORTS),
-            violations: f.take(VIOLATIONS),
+            supports: super::records::overlay_supports(run.cx, run.store, f.take(PRESALES_SUPPORTS)).await?,
+            violations: match super::records::entered_violations(run.cx, run.store).await? {
+                Some(entered) => entered,
+                None => f.take(VIOLATIONS),
+            },
             blacklist: f.take(BLACKLIST),
             requests: f.take(EXIT_REQUESTS),
             open_tickets: f.take(OPEN_TICKETS),

@@ -10,6 +10,7 @@ pub(crate) mod index;
 pub(crate) mod ledger;
 pub(crate) mod lifecycle;
 pub(crate) mod monthly;
+pub(crate) mod records;
 pub(crate) mod templates;
 
 /// What a message says: subject, HTML (images by `cid:`), plain text and the inline images. Built

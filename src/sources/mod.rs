@@ -430,6 +430,9 @@ pub(crate) struct Sources {
     default: Source,
     named: std::collections::BTreeMap<String, Source>,
     route: std::collections::BTreeMap<String, String>,
+    /// Datasets people enter through workbooks (`[datasets] … = "entered"`): not read here, the
+    /// jobs take them from the store.
+    entered: Vec<&'static str>,
 }
 
 impl Sources {
@@ -441,7 +444,8 @@ impl Sources {
                 named.insert(name.clone(), Source::connect(url, settings.source_pool).await?);
             }
         }
-        Ok(Self { default, named, route: settings.dataset_sources.clone() })
+        let entered = settings.entered.iter().map(|k| k.as_str()).collect();
+        Ok(Self { default, named, route: settings.dataset_sources.clone(), entered })
     }
 
     fn source_of(&self, dataset: &Dataset) -> &Source {
@@ -449,6 +453,7 @@ impl Sources {
     }
 
     async fn fetch(&self, datasets: &[Dataset], window: &Window, typed: bool) -> Result<Extract> {
+        let datasets: Vec<Dataset> = datasets.iter().copied().filter(|d| !self.entered.contains(&d.name)).collect();
         let mut all = Extract::default();
         let sources = std::iter::once(&self.default).chain(self.named.values());
         for source in sources {
@@ -468,7 +473,8 @@ impl Sources {
 
     /// Every dataset's query against its source: every problem at once.
     pub(crate) async fn verify(&self) -> Result<Vec<String>> {
-        let every: Vec<Dataset> = ALL_DATASETS.iter().chain([&OPEN_TICKETS]).copied().collect();
+        let every: Vec<Dataset> =
+            ALL_DATASETS.iter().chain([&OPEN_TICKETS]).copied().filter(|d| !self.entered.contains(&d.name)).collect();
         let mut problems = Vec::new();
         for source in std::iter::once(&self.default).chain(self.named.values()) {
             let mine: Vec<Dataset> =

@@ -14,6 +14,7 @@ pub(crate) mod ledger;
 pub(crate) mod monthly;
 pub(crate) mod outbox;
 pub(crate) mod presales;
+pub(crate) mod records;
 pub(crate) mod rules_versions;
 mod sql;
 

@@ -15,4 +15,5 @@ mod deploy;
 mod disputes;
 mod hostile;
 mod mail;
+mod records;
 mod schedule;

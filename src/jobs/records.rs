@@ -1,0 +1,382 @@
+//! Departmental records (interface.md): the template a department fills in, built from what the
+//! period's run would read; the import of the filled workbook (checked against rules.md, every
+//! problem at once, stored in one transaction with the audit trail); and the entered records in
+//! place of the operations database's datasets where `[datasets]` routes them.
+
+use super::{rules_for, stamp, Context};
+use crate::domain::inputs::{
+    values, CONTRACTS, MANUAL_SCORES, PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS, VIOLATIONS,
+};
+use crate::domain::job::JobKind;
+use crate::domain::monthly::{assessed_partners, MonthInput};
+use crate::domain::period::{Month, Quarter};
+use crate::domain::presales::{settle, Status};
+use crate::domain::records::{self, Context as Checks, Period, RecordKind, Refused};
+use crate::domain::rules::{IndicatorKind, Rules};
+use crate::exit::UsageError;
+use crate::report::records::{change_lines, problem_lines, unreadable, ManualLine, PresalesLine, Template};
+use crate::report::templates::label;
+use crate::sources::{Sources, Window};
+use crate::store::records::Source;
+use crate::store::Store;
+use anyhow::Context as _;
+use polars::prelude::{DataFrame, IntoColumn, NewChunkedArray, StringChunked};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// What the source says about a period: partners, the ones assessed and their departments, and
+/// (for a quarter) the supports the quarterly run would consider.
+struct Known {
+    names: BTreeMap<String, String>,
+    assessed: BTreeMap<String, BTreeSet<String>>,
+    supports: Vec<PresalesLine>,
+}
+
+async fn known(cx: &Context, store: &Store, period: Period, rules: &Rules) -> anyhow::Result<Known> {
+    let (first, last) = match period {
+        Period::Month(m) => (m, m),
+        Period::Quarter(q) => (q.first_month(), q.last_month()),
+    };
+    let sources = Sources::connect(&cx.settings).await?;
+    let datasets: &[_] = match period {
+        Period::Month(_) => &[PARTNERS, CONTRACTS],
+        Period::Quarter(_) => &[PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS],
+    };
+    let read = sources.fetch_all(datasets, &Window::between(first.start(), last.end())).await;
+    sources.close().await;
+    let mut read = read?;
+    let partners = read.take(PARTNERS);
+    let names: BTreeMap<String, String> = values(&partners, "partner_id")
+        .zip(values(&partners, "name"))
+        .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
+        .collect();
+    let mut known = Known { names, assessed: BTreeMap::new(), supports: Vec::new() };
+    match period {
+        Period::Month(m) => known.assessed = assessed_partners(&read.take(CONTRACTS), m),
+        Period::Quarter(q) => {
+            let supports = overlay_supports(cx, store, read.take(PRESALES_SUPPORTS)).await?;
+            let projects = read.take(PRESALES_PROJECTS);
+            let elsewhere = store.presales_settled_elsewhere(q).await?;
+            // The supports of the projects the quarterly run would settle or hold: the ones a
+            // score can still change.
+            let considered: BTreeMap<String, (String, String)> =
+                settle(q, &projects, &supports, &rules.presales, &elsewhere)
+                    .rows
+                    .into_iter()
+                    .filter(|r| r.status != Status::NotPayable)
+                    .map(|r| (r.project_id, (r.project_name, r.commissioning_unit)))
+                    .collect();
+            let rows = values(&supports, "project_id")
+                .zip(values(&supports, "partner_id"))
+                .zip(values(&supports, "workload_share").zip(values(&supports, "assessment_score")));
+            for ((project, partner), (share, score)) in rows {
+                let (Some(project), Some(partner)) = (project, partner) else { continue };
+                let Some((name, unit)) = considered.get(project) else { continue };
+                known.supports.push(PresalesLine {
+                    project_id: project.to_string(),
+                    project_name: name.clone(),
+                    unit: unit.clone(),
+                    partner_id: partner.to_string(),
+                    partner_name: known.names.get(partner).cloned().unwrap_or_default(),
+                    share: share.unwrap_or("").to_string(),
+                    score: score.map(str::to_string),
+                });
+            }
+            known.supports.sort_by(|a, b| (&a.project_id, &a.partner_id).cmp(&(&b.project_id, &b.partner_id)));
+        }
+    }
+    Ok(known)
+}
+
+/// The `manual` indicators of the rules and their weights (the upper limit of their points).
+fn manual_indicators(rules: &Rules) -> BTreeMap<String, rust_decimal::Decimal> {
+    rules
+        .indicators
+        .iter()
+        .filter(|i| matches!(i.kind, IndicatorKind::Manual))
+        .map(|i| (i.id.clone(), i.weight))
+        .collect()
+}
+
+fn rules_month(period: Period) -> Month {
+    match period {
+        Period::Month(m) => m,
+        Period::Quarter(q) => q.last_month(),
+    }
+}
+
+/// Points already given per (partner, indicator), to fill a manual-scores template with.
+pub(crate) type Prefill = BTreeMap<(String, String), rust_decimal::Decimal>;
+
+/// Writes the template of a kind of records for a period; returns what to tell the person.
+pub(crate) async fn template(
+    cx: &Context,
+    kind: RecordKind,
+    period: Period,
+    department: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<String> {
+    template_with(cx, kind, period, department, out, &Prefill::new()).await
+}
+
+/// A template with some points already filled in, as a manager would return it (the demo).
+pub(crate) async fn template_with(
+    cx: &Context,
+    kind: RecordKind,
+    period: Period,
+    department: Option<&str>,
+    out: &Path,
+    prefill: &Prefill,
+) -> anyhow::Result<String> {
+    // Read-write: a template may be the first thing a deployment does, before any run made the store.
+    let store = cx.store().await?;
+    let locale = cx.settings.locale.as_str();
+    let result = async {
+        let rules = rules_for(cx, &store, rules_month(period)).await?;
+        let known = known(cx, &store, period, &rules).await?;
+        let day = cx.now().date();
+        let (bytes, rows) = match (kind, period) {
+            (RecordKind::ManualScores, Period::Month(month)) => {
+                let manual = manual_indicators(&rules);
+                if manual.is_empty() {
+                    return Err(UsageError(format!("the rules for {month} have no manual indicator to score")).into());
+                }
+                if let Some(d) = department {
+                    if !known.assessed.values().any(|ds| ds.contains(d)) {
+                        let all: BTreeSet<&String> = known.assessed.values().flatten().collect();
+                        let all: Vec<&str> = all.into_iter().map(String::as_str).collect();
+                        return Err(UsageError(format!(
+                            "no partner assessed in {month} is managed by {d:?} (departments: {})",
+                            all.join(", ")
+                        ))
+                        .into());
+                    }
+                }
+                let mut lines = Vec::new();
+                for (indicator, limit) in &manual {
+                    for (partner, departments) in &known.assessed {
+                        if department.is_some_and(|d| !departments.contains(d)) {
+                            continue;
+                        }
+                        lines.push(ManualLine {
+                            partner_id: partner.clone(),
+                            partner_name: known.names.get(partner).cloned().unwrap_or_default(),
+                            departments: departments.iter().cloned().collect::<Vec<_>>().join("、"),
+                            indicator: indicator.clone(),
+                            limit: *limit,
+                            points: prefill.get(&(partner.clone(), indicator.clone())).copied(),
+                        });
+                    }
+                }
+                let m = month.to_string();
+                let t = Template::Manual { month: &m, department, lines: &lines };
+                (crate::report::records::template(locale, &t, day)?, lines.len())
+            }
+            (RecordKind::Violations, Period::Month(month)) => {
+                let partners: Vec<(String, String, String)> = known
+                    .assessed
+                    .iter()
+                    .map(|(p, ds)| {
+                        let name = known.names.get(p).cloned().unwrap_or_default();
+                        (p.clone(), name, ds.iter().cloned().collect::<Vec<_>>().join("、"))
+                    })
+                    .collect();
+                let m = month.to_string();
+                let t = Template::Violations {
+                    month: &m,
+                    first: month.first_day(),
+                    last: month.last_day(),
+                    partners: &partners,
+                };
+                (crate::report::records::template(locale, &t, day)?, 0)
+            }
+            (RecordKind::PresalesScores, Period::Quarter(quarter)) => {
+                let q = quarter.to_string();
+                let t = Template::Presales { quarter: &q, lines: &known.supports };
+                (crate::report::records::template(locale, &t, day)?, known.supports.len())
+            }
+            _ => return Err(UsageError(format!("{} is not kept for {period}", kind.as_str())).into()),
+        };
+        crate::files::write_atomic(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+        let file = out.display().to_string();
+        Ok(label(locale, "records_template_written", &[("file", &file), ("rows", &rows.to_string())]))
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// Imports a filled workbook: checked, then (unless a dry run) stored in one transaction. Returns
+/// the lines to print: the changes, then the summary.
+pub(crate) async fn import(
+    cx: &Context,
+    kind: RecordKind,
+    file: &Path,
+    by: &str,
+    dry_run: bool,
+) -> anyhow::Result<Vec<String>> {
+    let locale = cx.settings.locale.as_str();
+    let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let refused = |lines: Vec<String>| {
+        let mut all =
+            vec![label(locale, "records_refused", &[("file", &file_name), ("count", &lines.len().to_string())])];
+        all.extend(lines.into_iter().map(|l| format!("  {l}")));
+        anyhow::Error::new(Refused { lines: all })
+    };
+    if by.trim().is_empty() {
+        return Err(
+            UsageError("--by NAME is required: who entered these records goes into the audit trail".into()).into()
+        );
+    }
+    let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+    let sheet = crate::workbooks::first_sheet(&bytes).map_err(|e| refused(vec![unreadable(locale, &e)]))?;
+    // The period is the workbook's own; the checks need it before the rows can be read.
+    let period = period_of(kind, &sheet).ok_or_else(|| {
+        let problems = records::read(kind, &sheet, &Checks::default(), by).err().unwrap_or_default();
+        refused(problem_lines(locale, &problems))
+    })?;
+    let store = cx.store().await?;
+    let result = async {
+        let rules = rules_for(cx, &store, rules_month(period)).await?;
+        let known = known(cx, &store, period, &rules).await?;
+        let department = department_of(kind, &sheet);
+        let taken = if kind == RecordKind::ManualScores {
+            store
+                .entered_rows(kind, Some(&period.to_string()))
+                .await?
+                .into_iter()
+                .filter(|r| r.department != department)
+                .map(|r| (r.key, r.department))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let checks = Checks {
+            known: known.names.keys().cloned().collect(),
+            assessed: known.assessed,
+            manual: manual_indicators(&rules),
+            supports: known.supports.iter().map(|s| (s.project_id.clone(), s.partner_id.clone())).collect(),
+            taken,
+        };
+        let entered =
+            records::read(kind, &sheet, &checks, by.trim()).map_err(|p| refused(problem_lines(locale, &p)))?;
+        let job = if kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
+        if !dry_run {
+            // An approved period's results are frozen, and so are the records they were computed from.
+            store.ensure_open(job, &entered.period).await?;
+        }
+        let changes = store.entered_changes(&entered).await?;
+        let mut lines = change_lines(locale, kind, &changes);
+        let department = if entered.department.is_empty() { String::new() } else { format!(" {}", entered.department) };
+        lines.push(label(
+            locale,
+            "records_imported",
+            &[
+                ("kind", &label(locale, &format!("records_sheet_{}", kind.as_str()), &[])),
+                ("period", &entered.period),
+                ("department", &department),
+                ("added", &changes.added.len().to_string()),
+                ("changed", &changes.changed.len().to_string()),
+                ("removed", &changes.removed.len().to_string()),
+                ("unchanged", &changes.unchanged.to_string()),
+                ("blank", &entered.blank.to_string()),
+            ],
+        ));
+        if dry_run {
+            lines.push(label(locale, "records_dry_run", &[]));
+            return Ok(lines);
+        }
+        let sha256 = format!("{:x}", Sha256::digest(&bytes));
+        let at = stamp(cx.now());
+        let from =
+            Source { file_name: &file_name, sha256: &sha256, by: by.trim(), at: &at, nonce: cx.system.random_u32() };
+        let id = store.import_entered(&entered, &changes, from).await?;
+        tracing::info!(import = %id, rows = entered.rows.len(), sha256 = %sha256, "imported");
+        Ok(lines)
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// The period a workbook says it is for (its first filled period cell), if it says one.
+fn period_of(kind: RecordKind, sheet: &records::Sheet) -> Option<Period> {
+    let title = if kind == RecordKind::PresalesScores { records::T_PERIOD_QUARTER } else { records::T_PERIOD_MONTH };
+    let text = column_texts(sheet, title).into_iter().next()?;
+    match kind {
+        RecordKind::PresalesScores => text.parse::<Quarter>().ok().map(Period::Quarter),
+        _ => text.parse::<Month>().ok().map(Period::Month),
+    }
+}
+
+/// The department a manual-scores workbook is for ("" for all departments).
+fn department_of(kind: RecordKind, sheet: &records::Sheet) -> String {
+    if kind != RecordKind::ManualScores {
+        return String::new();
+    }
+    column_texts(sheet, records::T_DEPARTMENT).into_iter().next().unwrap_or_default()
+}
+
+fn column_texts(sheet: &records::Sheet, title: &str) -> Vec<String> {
+    let Some(header) = sheet.rows.first() else { return vec![] };
+    let Some(col) = header.iter().position(|c| matches!(c, records::Cell::Text(t) if records::normalize(t) == title))
+    else {
+        return vec![];
+    };
+    sheet.rows[1..]
+        .iter()
+        .filter_map(|r| match r.get(col) {
+            Some(records::Cell::Text(t)) | Some(records::Cell::Number(t)) => Some(records::normalize(t)),
+            _ => None,
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// The month's manual scores and violations from the entered records where `[datasets]` says so.
+pub(super) async fn overlay_month(cx: &Context, store: &Store, input: &mut MonthInput) -> anyhow::Result<()> {
+    let month = input.month.to_string();
+    if cx.settings.entered.contains(&RecordKind::ManualScores) {
+        input.manual_scores = store.entered_frame(RecordKind::ManualScores, Some(&month), MANUAL_SCORES).await?;
+    }
+    if let Some(v) = entered_violations(cx, store).await? {
+        input.violations = v;
+    }
+    Ok(())
+}
+
+/// Every entered violation (monthly deductions, renewal and annual credit all read them), where
+/// `[datasets] violations = "entered"`.
+pub(super) async fn entered_violations(cx: &Context, store: &Store) -> anyhow::Result<Option<DataFrame>> {
+    if !cx.settings.entered.contains(&RecordKind::Violations) {
+        return Ok(None);
+    }
+    Ok(Some(store.entered_frame(RecordKind::Violations, None, VIOLATIONS).await?))
+}
+
+/// The supports with their `assessment_score` from the entered records where
+/// `[datasets] presales_scores = "entered"` (the latest import that scores a support wins; a
+/// support nobody scored has none).
+pub(super) async fn overlay_supports(cx: &Context, store: &Store, supports: DataFrame) -> anyhow::Result<DataFrame> {
+    if !cx.settings.entered.contains(&RecordKind::PresalesScores) {
+        return Ok(supports);
+    }
+    let mut scores: HashMap<(String, String), Option<String>> = HashMap::new();
+    for row in store.entered_rows(RecordKind::PresalesScores, None).await? {
+        let get = |c: &str| row.fields.get(c).cloned().flatten().unwrap_or_default();
+        scores.insert((get("project_id"), get("partner_id")), row.fields.get("assessment_score").cloned().flatten());
+    }
+    let column: Vec<Option<String>> = values(&supports, "project_id")
+        .zip(values(&supports, "partner_id"))
+        .map(|(project, partner)| {
+            let key = (project.unwrap_or("").to_string(), partner.unwrap_or("").to_string());
+            scores.get(&key).cloned().flatten()
+        })
+        .collect();
+    let mut supports = supports;
+    supports
+        .with_column(StringChunked::from_iter_options("assessment_score".into(), column.into_iter()).into_column())
+        .context("replacing the assessment scores")?;
+    Ok(supports)
+}

@@ -1,0 +1,206 @@
+//! Departmental records entered through workbooks: each import replaces the rows of its
+//! (dataset, period, department) in one transaction, with every row's change in the audit trail;
+//! jobs read the entered rows as frames of the contract's columns.
+
+use super::approval::audit;
+use super::{commit, failed, sql, text_req, Result, Store, StoreError};
+use crate::domain::inputs::Dataset;
+use crate::domain::records::{Entered, RecordKind};
+use polars::prelude::{Column, DataFrame, IntoColumn, NewChunkedArray, StringChunked};
+use std::collections::BTreeMap;
+
+/// One entered row: the import's department, its key and the contract columns' values.
+pub(crate) type Fields = BTreeMap<String, Option<String>>;
+
+/// A stored entered row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnteredRow {
+    pub(crate) period: String,
+    pub(crate) department: String,
+    pub(crate) key: String,
+    pub(crate) fields: Fields,
+}
+
+/// What an import changes against what is stored: per row key, the old and new values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    pub(crate) added: Vec<(String, Fields)>,
+    pub(crate) changed: Vec<(String, Fields, Fields)>,
+    pub(crate) removed: Vec<(String, Fields)>,
+    pub(crate) unchanged: usize,
+}
+
+/// The file an import came from.
+pub(crate) struct Source<'a> {
+    pub(crate) file_name: &'a str,
+    pub(crate) sha256: &'a str,
+    pub(crate) by: &'a str,
+    pub(crate) at: &'a str,
+    /// Tells apart imports of the same file at the same second.
+    pub(crate) nonce: u32,
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt { what: "entered_rows (fields)".into(), source: Box::new(e) }
+}
+
+/// A row's values in a line of the audit trail (`points=18; scored_by=张经理`).
+pub(crate) fn describe(fields: &Fields) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or(""))).collect::<Vec<_>>().join("; ")
+}
+
+impl Store {
+    /// The entered rows of a dataset (of one period, or all), by period, department and key.
+    pub(crate) async fn entered_rows(&self, kind: RecordKind, period: Option<&str>) -> Result<Vec<EnteredRow>> {
+        let what = "entered_rows";
+        let mut text = "SELECT period, department, row_key, fields FROM entered_rows WHERE dataset = ?".to_string();
+        if period.is_some() {
+            text.push_str(" AND period = ?");
+        }
+        text.push_str(" ORDER BY period, department, row_key");
+        let text = self.sql(&text);
+        let mut q = sqlx::query(&text).bind(kind.as_str());
+        if let Some(p) = period {
+            q = q.bind(p);
+        }
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the entered records"))?
+            .iter()
+            .map(|r| {
+                Ok(EnteredRow {
+                    period: text_req(r, 0, what)?,
+                    department: text_req(r, 1, what)?,
+                    key: text_req(r, 2, what)?,
+                    fields: serde_json::from_str(&text_req(r, 3, what)?).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The entered rows as a frame of a dataset's contract columns (text), like a source's.
+    pub(crate) async fn entered_frame(
+        &self,
+        kind: RecordKind,
+        period: Option<&str>,
+        dataset: Dataset,
+    ) -> Result<DataFrame> {
+        let rows = self.entered_rows(kind, period).await?;
+        let columns: Vec<Column> = dataset
+            .columns
+            .iter()
+            .map(|c| {
+                let values = rows.iter().map(|r| r.fields.get(*c).cloned().flatten());
+                StringChunked::from_iter_options((*c).into(), values).into_column()
+            })
+            .collect();
+        DataFrame::new(rows.len(), columns)
+            .map_err(|e| StoreError::Corrupt { what: "entered_rows".into(), source: Box::new(e) })
+    }
+
+    /// What importing `entered` would change.
+    pub(crate) async fn entered_changes(&self, entered: &Entered) -> Result<Changes> {
+        let before: BTreeMap<String, Fields> = self
+            .entered_rows(entered.kind, Some(&entered.period))
+            .await?
+            .into_iter()
+            .filter(|r| r.department == entered.department)
+            .map(|r| (r.key, r.fields))
+            .collect();
+        let mut changes = Changes::default();
+        for (key, new) in &entered.rows {
+            match before.get(key) {
+                None => changes.added.push((key.clone(), new.clone())),
+                Some(old) if old != new => changes.changed.push((key.clone(), old.clone(), new.clone())),
+                Some(_) => changes.unchanged += 1,
+            }
+        }
+        for (key, old) in &before {
+            if !entered.rows.contains_key(key) {
+                changes.removed.push((key.clone(), old.clone()));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Replaces the rows of the import's (dataset, period, department) with `entered`, in one
+    /// transaction: the import recorded, each added, changed or removed row in the audit trail.
+    pub(crate) async fn import_entered(
+        &self,
+        entered: &Entered,
+        changes: &Changes,
+        from: Source<'_>,
+    ) -> Result<String> {
+        let (dataset, period, department) =
+            (entered.kind.as_str(), entered.period.as_str(), entered.department.as_str());
+        let stamp = from.at.replace([' ', ':', '-'], "");
+        let import_id = format!("{dataset}-{period}-{stamp}-{}-{:08x}", &from.sha256[..8], from.nonce);
+        let mut tx = self.begin("starting the import").await?;
+        sqlx::query(&self.sql("DELETE FROM entered_rows WHERE dataset = ? AND period = ? AND department = ?"))
+            .bind(dataset)
+            .bind(period)
+            .bind(department)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("replacing the entered records"))?;
+        let insert = sql::insert_rows(
+            self.dialect,
+            "entered_rows (dataset, period, department, row_key, import_id, fields)",
+            "?, ?, ?, ?, ?, ?",
+            1,
+        );
+        for (key, fields) in &entered.rows {
+            let json = serde_json::to_string(fields).map_err(corrupt)?;
+            sqlx::query(&insert)
+                .bind(dataset)
+                .bind(period)
+                .bind(department)
+                .bind(key)
+                .bind(&import_id)
+                .bind(json)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("storing the entered records"))?;
+        }
+        let record = sql::insert_rows(
+            self.dialect,
+            "entered_imports (import_id, dataset, period, department, file_name, sha256, row_count, imported_by, imported_at)",
+            "?, ?, ?, ?, ?, ?, ?, ?, ?",
+            1,
+        );
+        sqlx::query(&record)
+            .bind(&import_id)
+            .bind(dataset)
+            .bind(period)
+            .bind(department)
+            .bind(from.file_name)
+            .bind(from.sha256)
+            .bind(entered.rows.len() as i64)
+            .bind(from.by)
+            .bind(from.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("recording the import"))?;
+        let job = if entered.kind == RecordKind::PresalesScores { "quarterly" } else { "monthly" };
+        let file = format!("{} sha256 {}", from.file_name, from.sha256);
+        let scope = if department.is_empty() { dataset.to_string() } else { format!("{dataset} {department}") };
+        let mut entries: Vec<String> = Vec::new();
+        for (key, new) in &changes.added {
+            entries.push(format!("{scope} {key}: (none) → {}; {file}", describe(new)));
+        }
+        for (key, old, new) in &changes.changed {
+            entries.push(format!("{scope} {key}: {} → {}; {file}", describe(old), describe(new)));
+        }
+        for (key, old) in &changes.removed {
+            entries.push(format!("{scope} {key}: {} → (removed); {file}", describe(old)));
+        }
+        if entries.is_empty() {
+            entries.push(format!("{scope}: no row changed; {file}"));
+        }
+        for detail in entries {
+            audit(&mut tx, self.dialect, [from.at, from.by, "import", job, period, &detail]).await?;
+        }
+        commit(tx, "committing the import").await?;
+        Ok(import_id)
+    }
+}
