@@ -23,6 +23,9 @@ pub struct Cli {
     /// Log format on standard error (`json` for the journal or a log collector).
     #[arg(long, global = true, value_enum, default_value = "text", env = "ICT_PARTNERS_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// More log on standard error: -v for the progress of each step, -vv for details.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -339,6 +342,20 @@ fn parse_month_range(s: &str) -> Result<(Month, Month), String> {
 }
 
 /// The exit code of a command line clap refused: 64 (bad usage), or 0 for `--help` and `--version`.
+impl Cli {
+    /// The log level on standard error: the progress of each step (info) by default, as the
+    /// journal and an operator want it; the demo, which a newcomer reads, shows only its summary
+    /// lines and warnings unless asked with `-v`.
+    pub fn log_level(&self) -> &'static str {
+        let quiet = matches!(self.command, Command::Demo { .. });
+        match (self.verbose, quiet) {
+            (0, true) => "warn",
+            (0, false) | (1, _) => "info",
+            _ => "debug",
+        }
+    }
+}
+
 pub fn parse_error_exit_code(error: &clap::Error) -> u8 {
     if error.use_stderr() {
         64

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             return ExitCode::from(parse_error_exit_code(&e));
         }
     };
-    telemetry::init(cli.log_format);
+    telemetry::init(cli.log_format, cli.log_level());
     // Two workers: the machines this runs on have two cores, and the jobs run one at a time.
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,

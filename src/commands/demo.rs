@@ -90,14 +90,10 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     let exe = std::env::args().next().filter(|a| a.ends_with("ict-partners")).unwrap_or("ict-partners".into());
     let config = config_file.display();
     println!();
-    println!("Try next (the demo's configuration: {config}):");
+    println!("Try next, in this order (the demo's configuration: {config}):");
     println!("  {exe} --config {config} explain --partner P01 --month {last}");
     println!("  {exe} --config {config} approve monthly --month {last} --by 张经理");
-    println!(
-        "  {exe} --config {config} template manual-scores --month {} --out {}",
-        last.next(),
-        records.join(format!("manual-scores-{}.xlsx", last.next())).display()
-    );
+    println!("  {exe} --config {config} publish monthly --month {last} --by 张经理");
     Ok(())
 }
 
@@ -118,7 +114,8 @@ fn write_config(
     let text = crate::config::DEFAULT_APP
         .replacen("sqlite://data/ops.sqlite", &format!("sqlite://{}", ops.display()), 1)
         .replacen("sqlite://data/store.sqlite", &format!("sqlite://{}", store.display()), 1)
-        .replacen("dir = \"reports/out\"", &format!("dir = {:?}", out.display().to_string()), 1);
+        .replacen("dir = \"reports/out\"", &format!("dir = {:?}", out.display().to_string()), 1)
+        .replacen("# first_period = \"2026-01\"", &format!("first_period = \"{DEMO_YEAR}-01\""), 1);
     let text = format!(
         "# Written by `ict-partners demo`: the shipped configuration with the demo's files.\n{text}\n\
          # The managing departments enter their 支撑配合 points through workbooks\n\

@@ -117,13 +117,11 @@ pub(super) async fn overview(
         .filter_map(|e| Some((e.file_name().to_str()?.to_string(), std::fs::read(e.path()).ok()?)))
         .collect();
     files.sort();
-    let title = match (cx.settings.locale.as_str(), job) {
-        ("en", _) => format!("ict-partners: {} {} overview", job.name(), job.period()),
-        (_, Job::Monthly(_)) => format!("【月度考核】{} 概览", job.period()),
-        (_, Job::Quarterly(_)) => format!("【季度售前结算】{} 概览", job.period()),
-        (_, Job::Renewal(_)) => format!("【合同到期续约】{} 概览", job.period()),
-        (_, Job::Annual(_)) => format!("【年度评级】{} 概览", job.period()),
-    };
+    let title = crate::report::templates::label(
+        &cx.settings.locale,
+        &format!("subject_overview_{}", job.name()),
+        &[("period", &job.period())],
+    );
     let mut text = summary.lines.join("\n");
     text.push_str("\n\n");
     for (name, _) in &files {

@@ -58,10 +58,14 @@ impl JobSteps for Monthly {
 
     fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
         let result = assess(input.month, &run.rules, &input.grades).context("assessing the month")?;
-        if !result.missing_history_months.is_empty() {
-            let list: Vec<String> = result.missing_history_months.iter().map(ToString::to_string).collect();
+        // Months before the deployment's first period never had results to miss.
+        let first = run.settings().schedule.first_period;
+        let missing: Vec<&Month> =
+            result.missing_history_months.iter().filter(|m| first.is_none_or(|f| **m >= f)).collect();
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
             tracing::warn!(
-                missing = result.missing_history_months.len(),
+                missing = missing.len(),
                 months = %list.join(","),
                 "the C-grade window has months with no stored results; two_c_grades counts only the stored ones"
             );

@@ -158,11 +158,14 @@ fn form_messages(
     };
     for (unit, group) in &by_unit {
         let recipients = run.settings().commissioning_units.get(*unit).cloned().unwrap_or_default();
-        push(format!("forms_unit:{unit}"), format!("【售前支撑费用结算确认】{label} {unit}"), recipients, group)?;
+        let title =
+            crate::report::templates::label(run.locale(), "subject_forms", &[("quarter", &label), ("to", unit)]);
+        push(format!("forms_unit:{unit}"), title, recipients, group)?;
     }
     for (partner, group) in &by_partner {
         let recipients: Vec<String> = partner_emails.get(partner).map(|e| vec![e.to_string()]).unwrap_or_default();
-        let title = format!("【售前支撑费用结算确认】{label} {}", group[0].form.partner_name);
+        let to = group[0].form.partner_name.as_str();
+        let title = crate::report::templates::label(run.locale(), "subject_forms", &[("quarter", &label), ("to", to)]);
         push(format!("forms_partner:{partner}"), title, recipients, group)?;
     }
     Ok(out)

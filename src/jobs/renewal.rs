@@ -11,6 +11,7 @@ use crate::domain::renewal::{
     RenewalRow,
 };
 use crate::files::safe_name;
+use crate::report::templates::label;
 use crate::report::{csv, lifecycle, Letter};
 use crate::sources::{Sources, Window};
 use chrono::{Duration, NaiveDate};
@@ -139,12 +140,16 @@ impl JobSteps for Renewal {
             let name = names.get(&row.partner_id).map_or(row.partner_id.as_str(), String::as_str);
             let page = lifecycle::renewal_notice(row, name, as_of)?;
             files.push((format!("notices/{}.html", safe_name(&row.contract_id)), page.clone().into_bytes()));
-            let subject = format!("【合同到期续约提示】{} {}（{} 到期）", row.contract_id, name, row.end_date);
-            let text = format!(
-                "{subject}\n请在 {} 前作出是否续约的决定。评估结论：{}。",
-                row.end_date,
-                if row.eligible { "可考虑续约" } else { "不建议续约" }
+            let end = row.end_date.to_string();
+            let subject = label(
+                run.locale(),
+                "subject_renewal_notice",
+                &[("contract", &row.contract_id), ("name", name), ("end", &end)],
             );
+            let verdict =
+                label(run.locale(), if row.eligible { "renewal_eligible" } else { "renewal_not_eligible" }, &[]);
+            let body = label(run.locale(), "renewal_notice_text", &[("end", &end), ("verdict", &verdict)]);
+            let text = format!("{subject}\n{body}");
             let letter = Letter { subject, html: page, text, images: vec![] };
             messages.extend(letters_to(
                 run.cx,
@@ -175,9 +180,17 @@ impl JobSteps for Renewal {
                 o.breach_rows.iter().filter(|b| partners_here.contains(b.partner_id.as_str())).collect();
             let page = lifecycle::renewal_list(department, as_of, &rows, &exits, &breaches, &names)?;
             let letter = Letter {
-                subject: format!("【合同到期续约汇总】{as_of} {department}"),
+                subject: label(
+                    run.locale(),
+                    "subject_renewal_list",
+                    &[("as_of", &as_of.to_string()), ("department", department)],
+                ),
                 html: page.clone(),
-                text: format!("{department}：{} 份合同将在三个月内到期，详见正文。", rows.len()),
+                text: label(
+                    run.locale(),
+                    "renewal_list_text",
+                    &[("department", department), ("count", &rows.len().to_string())],
+                ),
                 images: vec![],
             };
             let managers = run.settings().departments.get(*department).cloned().unwrap_or_default();

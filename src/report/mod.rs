@@ -11,7 +11,9 @@ pub(crate) mod ledger;
 pub(crate) mod lifecycle;
 pub(crate) mod monthly;
 pub(crate) mod records;
+pub(crate) mod sheet;
 pub(crate) mod templates;
+pub(crate) mod words;
 
 /// What a message says: subject, HTML (images by `cid:`), plain text and the inline images. Built
 /// by the reports, sent by `mail`.

@@ -1,7 +1,9 @@
 //! The monthly human reports: one page per managing department, the leadership summary, the
 //! charts and the workbook. Pure: results and stored history in, HTML, text, PNG and xlsx out.
 
-use super::charts::{grades_png, trend_png, ChartError, Trend};
+use super::charts::{
+    distribution_png, five_numbers, grade_mix_png, ranking_png, trend_png, ChartError, Distribution, Trend,
+};
 use super::templates::{label, render};
 use crate::domain::money::fmt2;
 use crate::domain::monthly::{MonthResult, PartnerResult};
@@ -9,7 +11,7 @@ use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::{Grade, GradeThresholds};
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Workbook, XlsxError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -55,18 +57,13 @@ struct Row {
 }
 
 fn flag_words(locale: &str, p: &PartnerResult) -> String {
-    p.flags.iter().map(|f| label(locale, &format!("flag_{}", f.as_str()), &[])).collect::<Vec<_>>().join("；")
+    let sep = if locale == "en" { "; " } else { "；" };
+    p.flags.iter().map(|f| super::words::flag(locale, f.as_str())).collect::<Vec<_>>().join(sep)
 }
 
 fn hold_words(locale: &str, p: &PartnerResult) -> String {
-    p.hold_reasons
-        .iter()
-        .map(|r| match r.split_once(':') {
-            Some((code, what)) => format!("{} {what}", label(locale, &format!("hold_{code}"), &[])),
-            None => r.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("；")
+    let sep = if locale == "en" { "; " } else { "；" };
+    p.hold_reasons.iter().map(|r| super::words::hold_reason(locale, r)).collect::<Vec<_>>().join(sep)
 }
 
 /// Everything the reports read besides this month's result.
@@ -161,6 +158,137 @@ fn trend(input: &ReportInput, partners: &[&PartnerResult]) -> Trend {
     }
 }
 
+/// A line per partner reads up to about this many partners; beyond, the distribution does.
+const MAX_LINES: usize = 12;
+/// The highest and the lowest this many of a month are drawn.
+const RANKED: usize = 10;
+
+/// The twelve months up to this one, and each partner's score (or `None`, on hold) in them.
+fn by_month(input: &ReportInput, partners: &[&PartnerResult]) -> (Vec<Month>, Vec<HashMap<String, Option<Decimal>>>) {
+    let month = input.result.month;
+    let months: Vec<Month> = (0..12).rev().map(|k| month.plus(-k)).collect();
+    let ids: BTreeSet<&str> = partners.iter().map(|p| p.partner_id.as_str()).collect();
+    let mut grid: Vec<HashMap<String, Option<Decimal>>> = vec![HashMap::new(); months.len()];
+    for m in input.history.iter().filter(|m| ids.contains(m.partner_id.as_str())) {
+        if let Some(i) = months.iter().position(|x| *x == m.month) {
+            grid[i].insert(m.partner_id.clone(), m.score);
+        }
+    }
+    let last = months.len() - 1;
+    grid[last] = partners.iter().map(|p| (p.partner_id.clone(), p.assessment.as_ref().map(|a| a.score))).collect();
+    (months, grid)
+}
+
+fn f64_of(d: Decimal) -> f64 {
+    d.to_string().parse::<f64>().unwrap_or(0.0)
+}
+
+/// A chart on a page: the file stem (and content id), its caption and note in words.
+#[derive(Debug, Clone, Serialize)]
+struct Chart {
+    stem: String,
+    src: String,
+    caption: String,
+    note: String,
+    width: u32,
+    height: u32,
+    /// Shows the grade colours' legend under the chart.
+    legend: bool,
+}
+
+/// The charts of a page: distribution (and, on the summary, the grade mix and the ranking) per
+/// month; a line per partner only where there are few.
+fn charts(
+    input: &ReportInput,
+    partners: &[&PartnerResult],
+    stem: &str,
+    summary: bool,
+) -> Result<Vec<(Chart, Vec<u8>)>, ChartError> {
+    let locale = input.locale;
+    let l = |k: &str| label(locale, k, &[]);
+    let (months, grid) = by_month(input, partners);
+    let names: Vec<String> = months.iter().map(|m| format!("{:02}", m.month())).collect();
+    let mut out = Vec::new();
+    let mut chart = |name: &str, key: &str, height: u32, legend: bool, png: Vec<u8>| {
+        let stem = format!("{name}-{stem}");
+        out.push((
+            Chart {
+                src: String::new(),
+                caption: l(key),
+                note: l(&format!("{key}_note")),
+                stem,
+                width: 900,
+                height,
+                legend,
+            },
+            png,
+        ));
+    };
+    let boxes = grid
+        .iter()
+        .map(|scores| five_numbers(&mut scores.values().flatten().map(|d| f64_of(*d)).collect::<Vec<_>>()))
+        .collect();
+    let (a_min, b_min) = (f64_of(input.grades.a_min), f64_of(input.grades.b_min));
+    chart(
+        "distribution",
+        "chart_distribution",
+        380,
+        false,
+        distribution_png(&Distribution { months: names.clone(), boxes, b_min, a_min })?,
+    );
+    if summary {
+        let grades: HashMap<(&str, Month), Option<Grade>> =
+            input.history.iter().map(|m| ((m.partner_id.as_str(), m.month), m.grade)).collect();
+        let mixes: Vec<[usize; 4]> = months
+            .iter()
+            .zip(&grid)
+            .enumerate()
+            .map(|(i, (m, scores))| {
+                let mut mix = [0usize; 4];
+                for id in scores.keys() {
+                    let grade = if i == months.len() - 1 {
+                        partners
+                            .iter()
+                            .find(|p| &p.partner_id == id)
+                            .and_then(|p| p.assessment.as_ref())
+                            .map(|a| a.grade)
+                    } else {
+                        grades.get(&(id.as_str(), *m)).copied().flatten()
+                    };
+                    mix[match grade {
+                        Some(Grade::A) => 0,
+                        Some(Grade::B) => 1,
+                        Some(Grade::C) => 2,
+                        None => 3,
+                    }] += 1;
+                }
+                mix
+            })
+            .collect();
+        chart("grade-mix", "chart_grade_mix", 320, true, grade_mix_png(&names, &mixes)?);
+        let mut ranked: Vec<(String, f64, char)> = partners
+            .iter()
+            .filter_map(|p| {
+                let a = p.assessment.as_ref()?;
+                Some((p.partner_id.clone(), f64_of(a.score), a.grade.as_str().chars().next().unwrap_or('C')))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        if ranked.len() > 2 * RANKED {
+            let bottom = ranked.split_off(ranked.len() - RANKED);
+            ranked.truncate(RANKED);
+            ranked.extend(bottom);
+        }
+        let height = (40 + 22 * ranked.len() as u32).max(120);
+        let key = if partners.len() > 2 * RANKED { "chart_ranking" } else { "chart_ranking_all" };
+        chart("ranking", key, height, true, ranking_png(&ranked, a_min, b_min)?);
+    }
+    if partners.len() <= MAX_LINES {
+        chart("trend", "trend", 420, false, trend_png(&trend(input, partners))?);
+    }
+    Ok(out)
+}
+
 fn text_body(title: &str, lead: &str, rows: &[Row], locale: &str) -> String {
     let mut s = format!("{title}\n\n{lead}\n\n");
     for r in rows {
@@ -206,24 +334,30 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
         let rows = rows(input, &partners);
         let title = label(locale, "title_department", &[("month", &month), ("department", department)]);
         let lead = label(locale, "lead_department", &[("month", &month)]);
-        let stem = format!("trend-{index:02}");
-        let png = trend_png(&trend(input, &partners))?;
+        let made = charts(input, &partners, &format!("{index:02}"), false)?;
         let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
-        let page = |img: String| {
+        let page = |mail: bool| {
+            let charts: Vec<Chart> = made
+                .iter()
+                .map(|(c, _)| Chart {
+                    src: if mail { format!("cid:{}", c.stem) } else { format!("{}.png", c.stem) },
+                    ..c.clone()
+                })
+                .collect();
             render(
                 "monthly_report.html",
                 minijinja::context! { t, title, lead, rows, flagged, summary => false, preview => input.preview,
-                trend_img => img, missing_months => missing },
+                charts, missing_months => missing },
             )
         };
         out.push(Report {
             kind: format!("department:{department}"),
             department: Some(department.to_string()),
             subject: label(locale, "subject_department", &[("month", &month), ("department", department)]),
-            html_file: page(format!("{stem}.png"))?,
-            html_mail: page(format!("cid:{stem}"))?,
+            html_file: page(false)?,
+            html_mail: page(true)?,
             text: text_body(&title, &lead, &rows, locale),
-            images: vec![(stem, png)],
+            images: made.into_iter().map(|(c, png)| (c.stem, png)).collect(),
         });
     }
 
@@ -239,27 +373,32 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
         fees_total => sum(|a| a.fees_total), fees_excluded => sum(|a| a.fees_excluded), settlement => sum(|a| a.settlement),
         a => count(Grade::A), b => count(Grade::B), c => count(Grade::C),
     };
-    let grades =
-        grades_png([("A", count(Grade::A)), ("B", count(Grade::B)), ("C", count(Grade::C)), ("hold", on_hold)])?;
-    let trend_all = trend_png(&trend(input, &all))?;
+    let made = charts(input, &all, "all", true)?;
     let title = label(locale, "title_summary", &[("month", &month)]);
     let lead = label(locale, "lead_summary", &[("month", &month)]);
     let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
-    let page = |grades_img: String, trend_img: String| {
+    let page = |mail: bool| {
+        let charts: Vec<Chart> = made
+            .iter()
+            .map(|(c, _)| Chart {
+                src: if mail { format!("cid:{}", c.stem) } else { format!("{}.png", c.stem) },
+                ..c.clone()
+            })
+            .collect();
         render(
             "monthly_report.html",
             minijinja::context! { t, title, lead, rows, flagged, totals, summary => true, preview => input.preview,
-            grades_img, trend_img, missing_months => missing },
+            charts, missing_months => missing },
         )
     };
     out.push(Report {
         kind: "summary".into(),
         department: None,
         subject: label(locale, "subject_summary", &[("month", &month)]),
-        html_file: page("grades.png".into(), "trend-all.png".into())?,
-        html_mail: page("cid:grades".into(), "cid:trend-all".into())?,
+        html_file: page(false)?,
+        html_mail: page(true)?,
         text: text_body(&title, &lead, &rows, locale),
-        images: vec![("grades".into(), grades), ("trend-all".into(), trend_all)],
+        images: made.into_iter().map(|(c, png)| (c.stem, png)).collect(),
     });
     Ok(out)
 }
@@ -275,111 +414,190 @@ pub(crate) enum ReportError {
     Workbook(#[from] XlsxError),
 }
 
-fn number(d: Decimal) -> f64 {
-    d.to_string().parse().unwrap_or(0.0)
-}
-
-/// The month's workbook: results, indicators and data quality, numbers as numbers, text as text.
-/// Quarantined rows the workbook lists one by one (the CSV lists them all).
+/// The month's workbook for people: an overview first (as the summary page), then the results,
+/// the indicators and the data quality, each a labelled table that filters, prints and reads in
+/// the locale's words. Quarantined rows the workbook lists up to a limit (the CSV lists them all).
 const DATA_QUALITY_ROWS_LISTED: usize = 10_000;
 
 pub(crate) fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
+    use super::sheet::{self, Table, Value};
+    use super::words;
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(result.month.first_day())?);
-    let head = Format::new().set_bold().set_background_color("#EEF2F7");
-    let two = Format::new().set_num_format("0.00");
     let l = |k: &str| label(locale, k, &[]);
+    let month = result.month.to_string();
+    let title = label(locale, "title_summary", &[("month", &month)]);
+    let sep = if locale == "en" { "; " } else { "、" };
 
-    let sheet = book.add_worksheet().set_name(l("sheet_summary"))?;
-    let headers = crate::report::csv::SCORES_HEADER;
-    for (c, h) in headers.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *h, &head)?;
-    }
-    for (i, p) in result.partners.iter().enumerate() {
-        let r = (i + 1) as u32;
-        let a = p.assessment.as_ref();
-        sheet.write_string(r, 0, &p.partner_id)?;
-        sheet.write_string(r, 1, &p.partner_name)?;
-        sheet.write_string(r, 2, if a.is_some() { "assessed" } else { "on_hold" })?;
-        if let Some(a) = a {
-            for (c, v) in [(3, a.effectiveness), (4, a.credit_deduction), (5, a.score)] {
-                sheet.write_number_with_format(r, c, number(v), &two)?;
+    // The overview: the month's figures, the grade mix, and who is flagged or on hold.
+    let f = sheet::Formats::new();
+    let assessed: Vec<&crate::domain::monthly::Assessment> =
+        result.partners.iter().filter_map(|p| p.assessment.as_ref()).collect();
+    let count = |g: Grade| assessed.iter().filter(|a| a.grade == g).count() as u64;
+    let sum = |f: fn(&crate::domain::monthly::Assessment) -> Decimal| assessed.iter().map(|a| f(a)).sum::<Decimal>();
+    let figures: Vec<(String, Value)> = vec![
+        (l("partners"), Value::Count(result.partners.len() as u64)),
+        (l("on_hold"), Value::Count((result.partners.len() - assessed.len()) as u64)),
+        (l("flagged"), Value::Count(result.partners.iter().filter(|p| !p.flags.is_empty()).count() as u64)),
+        (label(locale, "grade_count", &[("grade", "A")]), Value::Count(count(Grade::A))),
+        (label(locale, "grade_count", &[("grade", "B")]), Value::Count(count(Grade::B))),
+        (label(locale, "grade_count", &[("grade", "C")]), Value::Count(count(Grade::C))),
+        (l("fees_total"), Value::Money(sum(|a| a.fees_total))),
+        (l("fees_excluded"), Value::Money(sum(|a| a.fees_excluded))),
+        (l("settlement_total"), Value::Money(sum(|a| a.settlement))),
+    ];
+    {
+        let overview = book.add_worksheet().set_name(l("sheet_overview"))?;
+        overview.write_string_with_format(0, 0, &title, &f.title)?;
+        overview.write_string_with_format(2, 0, l("col_item"), &f.head)?;
+        overview.write_string_with_format(2, 1, l("col_value"), &f.head)?;
+        for (i, (name, value)) in figures.iter().enumerate() {
+            let row = i as u32 + 3;
+            overview.write_string_with_format(row, 0, name, &f.text)?;
+            sheet::write(overview, &f, row, 1, value)?;
+        }
+        let mut row = figures.len() as u32 + 4;
+        let noted: Vec<&PartnerResult> =
+            result.partners.iter().filter(|p| !p.flags.is_empty() || p.assessment.is_none()).collect();
+        if !noted.is_empty() {
+            overview.write_string_with_format(row, 0, l("flagged_partners"), &f.title)?;
+            row += 1;
+            for (c, h) in ["col_partner_name", "col_partner_id", "col_flags", "col_hold_reasons"].iter().enumerate() {
+                overview.write_string_with_format(row, c as u16, l(h), &f.head)?;
             }
-            sheet.write_string(r, 6, a.grade.as_str())?;
-            for (c, v) in [(7, a.fees_total), (8, a.fees_excluded), (9, a.settlement)] {
-                sheet.write_number_with_format(r, c, number(v), &two)?;
+            for p in noted {
+                row += 1;
+                overview.write_string_with_format(row, 0, &p.partner_name, &f.text)?;
+                overview.write_string_with_format(row, 1, &p.partner_id, &f.text)?;
+                let flags: Vec<String> = p.flags.iter().map(|x| words::flag(locale, x.as_str())).collect();
+                let holds: Vec<String> = p.hold_reasons.iter().map(|x| words::hold_reason(locale, x)).collect();
+                overview.write_string_with_format(row, 2, flags.join(sep), &f.text)?;
+                overview.write_string_with_format(row, 3, holds.join(sep), &f.text)?;
             }
         }
-        sheet.write_number(r, 10, p.c_grades_window as f64)?;
-        sheet.write_string(r, 11, crate::report::csv::list(p.flags.iter().map(|f| f.as_str())))?;
-        sheet.write_string(r, 12, crate::report::csv::list(p.hold_reasons.iter().map(String::as_str)))?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    for (c, w) in [(0u16, 10.0), (1, 34.0), (2, 10.0), (11, 36.0), (12, 36.0)] {
-        sheet.set_column_width(c, w)?;
-    }
-    for c in 3..=10u16 {
-        sheet.set_column_width(c, 14.0)?;
+        let name_width =
+            result.partners.iter().map(|p| unicode_width::UnicodeWidthStr::width(p.partner_name.as_str())).max();
+        let first = figures.iter().map(|(n, _)| unicode_width::UnicodeWidthStr::width(n.as_str())).max();
+        overview.set_column_width(0, (first.max(name_width).unwrap_or(20) + 2).clamp(16, 50) as f64)?;
+        overview.set_column_width(1, 18)?;
+        overview.set_column_width(2, 40)?;
+        overview.set_column_width(3, 40)?;
+        sheet::print_setup(overview, &title, None)?;
+        overview.set_active(true);
     }
 
-    let sheet = book.add_worksheet().set_name(l("sheet_indicators"))?;
-    for (c, h) in ["partner_id", "indicator", "measured", "counted", "points", "weight"].iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *h, &head)?;
-    }
-    for (i, x) in result.indicators.iter().enumerate() {
-        let r = (i + 1) as u32;
-        sheet.write_string(r, 0, &x.partner_id)?;
-        sheet.write_string(r, 1, &x.indicator)?;
-        if let Some(m) = x.measured {
-            sheet.write_number_with_format(r, 2, number(m), &two)?;
-        }
-        sheet.write_number(r, 3, x.counted as f64)?;
-        sheet.write_number_with_format(r, 4, number(x.points), &two)?;
-        sheet.write_number(r, 5, number(x.weight))?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.set_column_width(0, 10.0)?;
-    sheet.set_column_width(1, 26.0)?;
+    let headers = [
+        "col_partner_id",
+        "col_partner_name",
+        "col_departments",
+        "col_status",
+        "col_effectiveness",
+        "col_credit_deduction",
+        "col_score",
+        "col_grade",
+        "col_fees_total",
+        "col_fees_excluded",
+        "col_settlement",
+        "col_c_grades_window",
+        "col_flags",
+        "col_hold_reasons",
+    ];
+    let points = |d: Option<Decimal>| d.map_or(Value::Empty, Value::Points);
+    let money = |d: Option<Decimal>| d.map_or(Value::Empty, Value::Money);
+    let rows = result
+        .partners
+        .iter()
+        .map(|p| {
+            let a = p.assessment.as_ref();
+            vec![
+                Value::Text(p.partner_id.clone()),
+                Value::Text(p.partner_name.clone()),
+                Value::Text(p.departments.iter().cloned().collect::<Vec<_>>().join(sep)),
+                Value::Text(words::status(locale, if a.is_some() { "assessed" } else { "on_hold" })),
+                points(a.map(|a| a.effectiveness)),
+                points(a.map(|a| a.credit_deduction)),
+                points(a.map(|a| a.score)),
+                a.map_or(Value::Empty, |a| Value::Text(a.grade.as_str().to_string())),
+                money(a.map(|a| a.fees_total)),
+                money(a.map(|a| a.fees_excluded)),
+                money(a.map(|a| a.settlement)),
+                Value::Count(u64::from(p.c_grades_window)),
+                Value::Text(p.flags.iter().map(|x| words::flag(locale, x.as_str())).collect::<Vec<_>>().join(sep)),
+                Value::Text(p.hold_reasons.iter().map(|x| words::hold_reason(locale, x)).collect::<Vec<_>>().join(sep)),
+            ]
+        })
+        .collect();
+    let table = |name: &str, headers: &[&str], rows| Table {
+        name: l(name),
+        title: format!("{title} · {}", l(name)),
+        headers: headers.iter().map(|h| l(h)).collect(),
+        rows,
+    };
+    sheet::add(&mut book, &table("sheet_summary", &headers, rows))?;
 
-    let sheet = book.add_worksheet().set_name(l("sheet_data_quality"))?;
+    let names: HashMap<&str, &str> =
+        result.partners.iter().map(|p| (p.partner_id.as_str(), p.partner_name.as_str())).collect();
+    let rows = result
+        .indicators
+        .iter()
+        .map(|x| {
+            vec![
+                Value::Text(x.partner_id.clone()),
+                Value::Text(names.get(x.partner_id.as_str()).unwrap_or(&"").to_string()),
+                Value::Text(words::indicator(locale, &x.indicator)),
+                points(x.measured),
+                Value::Count(x.counted),
+                Value::Points(x.points),
+                Value::Points(x.weight),
+            ]
+        })
+        .collect();
+    let headers = [
+        "col_partner_id",
+        "col_partner_name",
+        "col_indicator",
+        "col_measured",
+        "col_counted",
+        "col_points",
+        "col_weight",
+    ];
+    sheet::add(&mut book, &table("sheet_indicators", &headers, rows))?;
+
     // A national month can quarantine more rows than a sheet holds (1,048,576): the sheet counts
     // them by source and problem and lists the first ones; data_quality.csv has every row.
-    let mut counts: std::collections::BTreeMap<(&str, &str), u64> = std::collections::BTreeMap::new();
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for d in &result.data_quality {
         *counts.entry((d.source.as_ref(), d.problem.as_ref())).or_default() += 1;
     }
-    for (c, h) in ["source", "problem", "rows"].iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *h, &head)?;
-    }
-    let mut r = 1u32;
-    for ((source, problem), n) in &counts {
-        sheet.write_string(r, 0, *source)?;
-        sheet.write_string(r, 1, *problem)?;
-        sheet.write_number(r, 2, *n as f64)?;
-        r += 1;
-    }
-    r += 1;
     let listed = result.data_quality.len().min(DATA_QUALITY_ROWS_LISTED);
+    let mut rows: Vec<Vec<Value>> = counts
+        .iter()
+        .map(|((source, problem), n)| {
+            vec![
+                Value::Text(words::source(locale, source)),
+                Value::Text(words::problem(locale, problem)),
+                Value::Count(*n),
+            ]
+        })
+        .collect();
     let note = label(
         locale,
         "data_quality_listed",
         &[("listed", &listed.to_string()), ("total", &result.data_quality.len().to_string())],
     );
-    sheet.write_string(r, 0, note)?;
-    r += 1;
-    for (c, h) in ["source", "row_id", "problem"].iter().enumerate() {
-        sheet.write_string_with_format(r, c as u16, *h, &head)?;
-    }
-    for d in &result.data_quality[..listed] {
-        r += 1;
-        sheet.write_string(r, 0, d.source.as_ref())?;
-        sheet.write_string(r, 1, &d.row_id)?;
-        sheet.write_string(r, 2, d.problem.as_ref())?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    for (c, w) in [(0u16, 16.0), (1, 36.0), (2, 28.0)] {
-        sheet.set_column_width(c, w)?;
-    }
+    rows.push(vec![Value::Text(note), Value::Empty, Value::Empty]);
+    sheet::add(&mut book, &table("sheet_data_quality", &["col_source", "col_problem", "col_rows"], rows))?;
+    let rows = result.data_quality[..listed]
+        .iter()
+        .map(|d| {
+            vec![
+                Value::Text(words::source(locale, &d.source)),
+                Value::Text(d.row_id.clone()),
+                Value::Text(words::problem(locale, &d.problem)),
+            ]
+        })
+        .collect();
+    sheet::add(&mut book, &table("sheet_data_quality_rows", &["col_source", "col_row_id", "col_problem"], rows))?;
     book.save_to_buffer()
 }
 
@@ -444,7 +662,7 @@ mod tests {
         // P2 (95.50) ranks above P1 (70.00); P1 fell 10.00 from 80.00.
         assert!(summary.text.find("P2").unwrap() < summary.text.find("P1").unwrap());
         assert!(summary.html_file.contains("-10.00") && summary.html_file.contains("近12个月两次及以上C级"));
-        assert!(summary.html_mail.contains("cid:grades") && summary.html_file.contains("grades.png"));
+        assert!(summary.html_mail.contains("cid:distribution-all") && summary.html_file.contains("grade-mix-all.png"));
         assert!(!summary.html_file.contains("<b>P1</b>"), "names are escaped");
         let en = reports_in("en", &r);
         assert_eq!(en[1].subject, "ICT partner assessment 2026-10: summary (draft for approval)");
@@ -479,20 +697,29 @@ mod tests {
         let bytes = workbook(&r, "zh-CN").unwrap();
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
         let sheet = book.worksheet_range("数据质量").unwrap();
-        let text = |row: u32, col: u32| match sheet.get_value((row, col)) {
+        let text = |sheet: &calamine::Range<Data>, row: u32, col: u32| match sheet.get_value((row, col)) {
             Some(Data::String(s)) => s.clone(),
             Some(Data::Float(x)) => x.to_string(),
             other => format!("{other:?}"),
         };
-        // Sorted by source and problem: partner_not_assessed (odd rows), then unknown_sla_class.
-        assert_eq!((text(1, 1), text(1, 2)), ("partner_not_assessed".into(), ((n / 2) as f64).to_string()));
-        assert_eq!((text(2, 1), text(2, 2)), ("unknown_sla_class".into(), (n.div_ceil(2) as f64).to_string()));
+        // Sorted by source and problem: partner_not_assessed (odd rows), then unknown_sla_class,
+        // both in words.
+        assert_eq!(text(&sheet, 0, 1), "问题");
         assert_eq!(
-            text(4, 0),
-            format!("以下列出前 {DATA_QUALITY_ROWS_LISTED} 行，共 {n} 行；完整清单见 data_quality.csv")
+            (text(&sheet, 1, 0), text(&sheet, 1, 1), text(&sheet, 1, 2)),
+            ("故障工单".into(), "合作伙伴本月不参加考核（记录被忽略）".into(), ((n / 2) as f64).to_string())
         );
-        let listed = (6..sheet.height() as u32).filter(|&row| text(row, 1).starts_with('T')).count();
+        assert_eq!(
+            (text(&sheet, 2, 1), text(&sheet, 2, 2)),
+            ("SLA等级无法识别".into(), (n.div_ceil(2) as f64).to_string())
+        );
+        assert_eq!(
+            text(&sheet, 3, 0),
+            format!("“数据质量明细”表列出前 {DATA_QUALITY_ROWS_LISTED} 行，共 {n} 行；完整清单见 data_quality.csv")
+        );
+        let rows = book.worksheet_range("数据质量明细").unwrap();
+        let listed = (1..rows.height() as u32).filter(|&row| text(&rows, row, 1).starts_with('T')).count();
         assert_eq!(listed, DATA_QUALITY_ROWS_LISTED);
-        assert_eq!(text(6, 1), "T000000");
+        assert_eq!(text(&rows, 1, 1), "T000000");
     }
 }

@@ -28,8 +28,13 @@ for name in sorted(f for f in os.listdir(d) if f.endswith(".eml")):
             utf8 = re.search(r"filename\*=UTF-8''([^;\s]+)", raw_text, re.I)
             item["attachments"].append({"ascii": ascii_name, "utf8": urllib.parse.unquote(utf8.group(1)) if utf8 else None})
             wb = openpyxl.load_workbook(io.BytesIO(part.get_payload(decode=True)))
-            ws = wb.worksheets[0]
-            for row in ws.iter_rows(min_row=2, values_only=True):
-                item["scores"][row[0]] = row[5]
+            # The results sheet is found by its headers (the workbook opens on an overview).
+            for ws in wb.worksheets:
+                head = [c.value for c in ws[1]]
+                for id_title, score_title in (("合作伙伴编号", "考核得分"), ("Partner id", "Score")):
+                    if id_title in head and score_title in head:
+                        i, s = head.index(id_title), head.index(score_title)
+                        for row in ws.iter_rows(min_row=2, values_only=True):
+                            item["scores"][row[i]] = row[s]
     out.append(item)
 print(json.dumps(out, ensure_ascii=False))

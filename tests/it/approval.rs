@@ -120,12 +120,12 @@ fn explain_lists_the_late_tickets_and_the_arithmetic() {
     // 2 of 3 = 66.67 %, 30 − 28.33 = 1.67; orders and surveys without data 20 + 10; no penalties 20;
     // cooperation 20: 71.67, grade C; settlement 10000.00 × 71.67 / 100 = 7167.00.
     assert!(out.contains("2 / 3 = 66.67 %") && out.contains("= 1.67"), "{out}");
-    let late: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with('T') && l.contains(" due ")).collect();
+    let late: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with('T') && l.contains(" 时限 ")).collect();
     assert_eq!(late.len(), 1, "{out}");
     assert!(
         late[0].contains("T3")
-            && late[0].contains("due 2026-03-04 12:00:00")
-            && late[0].contains("resolved 2026-03-04 13:15:00")
+            && late[0].contains("时限 2026-03-04 12:00:00")
+            && late[0].contains("解决 2026-03-04 13:15:00")
     );
     assert!(out.contains("= 71.67 → 等级 C") && out.contains("10000.00 × 71.67 / 100 = 7167.00"), "{out}");
     let scores = env.read("monthly/2026-03/scores.csv");
@@ -159,9 +159,7 @@ fn evidence_of_an_older_store_is_moved_into_parts_and_still_explained() {
     let out = env.ok(&["explain", "--partner", "P1", "--month", "2026-03"]);
     let late: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("T3")).collect();
     assert!(
-        late.len() == 1
-            && late[0].contains("due 2026-03-04 12:00:00")
-            && late[0].contains("resolved 2026-03-04 13:15:00"),
+        late.len() == 1 && late[0].contains("时限 2026-03-04 12:00:00") && late[0].contains("解决 2026-03-04 13:15:00"),
         "{out}"
     );
     assert!(!out.contains("T1") && !out.contains("T2"), "only the moved rows remain: {out}");

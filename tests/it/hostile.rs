@@ -103,7 +103,7 @@ fn hostile_names_and_ids_stay_inert() {
     let check = r#"
 import sys, openpyxl
 wb = openpyxl.load_workbook(sys.argv[1])
-ws = wb.worksheets[0]
+ws = wb["考核结果"]
 names = {r[0].value: r[1] for r in ws.iter_rows(min_row=2)}
 for pid in ("P01", "P04"):
     cell = names[pid]

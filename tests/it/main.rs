@@ -16,4 +16,5 @@ mod disputes;
 mod hostile;
 mod mail;
 mod records;
+mod reports;
 mod schedule;

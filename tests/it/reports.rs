@@ -1,0 +1,168 @@
+//! Outputs for people, read back as their readers get them: the month's workbook through openpyxl
+//! (headers in words, money formats, widths, frozen and filtered header, print setup, an overview
+//! first), and every page, workbook, scorecard and explanation of a zh-CN run scanned for codes or
+//! English that did not become Chinese.
+
+use crate::common::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const NOW: &str = "2026-11-20 10:00:00";
+
+/// The example's first quarter run, approved and published, with renewal and annual.
+fn run_everything() -> Env {
+    let env = Env::new(&ops());
+    for m in ["2026-01", "2026-02", "2026-03"] {
+        env.ok_at(NOW, &["run", "monthly", "--month", m]);
+    }
+    env.ok_at(NOW, &["run", "quarterly", "--quarter", "2026-Q1"]);
+    env.ok_at(NOW, &["run", "renewal", "--as-of", "2026-04-01"]);
+    env.ok_at(NOW, &["run", "annual", "--year", "2026", "--preview"]);
+    env.ok_at(NOW, &["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    env.ok_at(NOW, &["publish", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    env
+}
+
+#[test]
+fn the_monthly_workbook_is_ready_to_filter_and_print() {
+    let env = Env::new(&ops());
+    env.ok_at(NOW, &["run", "monthly", "--month", "2026-03"]);
+    let book = env.out().join("monthly/2026-03/assessment.xlsx");
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+out = {"sheets": wb.sheetnames, "active": wb.active.title}
+for ws in wb.worksheets:
+    head = [c.value for c in ws[1]]
+    formats = {}
+    for col, title in enumerate(head, 1):
+        cells = [ws.cell(r, col) for r in range(2, min(ws.max_row, 40) + 1)]
+        formats[str(title)] = sorted({c.number_format for c in cells if isinstance(c.value, (int, float))})
+    out[ws.title] = {
+        "head": head, "formats": formats, "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref,
+        "orientation": ws.page_setup.orientation,
+        # OOXML: an absent fitToWidth is 1.
+        "fit_width": 1 if ws.page_setup.fitToWidth is None else ws.page_setup.fitToWidth,
+        "fit_height": ws.page_setup.fitToHeight, "fit": ws.sheet_properties.pageSetUpPr.fitToPage if ws.sheet_properties.pageSetUpPr else None,
+        "title_rows": ws.print_title_rows, "header": ws.oddHeader.center.text,
+        "widths": {k: v.width for k, v in ws.column_dimensions.items()},
+    }
+print(json.dumps(out, ensure_ascii=False))
+"#;
+    let o = python().args(["-c", script]).arg(&book).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["sheets"], serde_json::json!(["概览", "考核结果", "考核指标", "数据质量", "数据质量明细"]));
+    assert_eq!(v["active"], "概览");
+    let results = &v["考核结果"];
+    let head: Vec<&str> = results["head"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+    assert_eq!(head[..3], ["合作伙伴编号", "合作伙伴名称", "归口部门"]);
+    assert!(head.contains(&"结算金额（元）") && head.contains(&"暂缓考核原因"), "{head:?}");
+    assert_eq!(results["formats"]["结算金额（元）"], serde_json::json!(["#,##0.00"]));
+    assert_eq!(results["formats"]["考核得分"], serde_json::json!(["0.00"]));
+    for sheet in ["考核结果", "考核指标", "数据质量"] {
+        let s = &v[sheet];
+        assert_eq!(s["freeze"], "A2", "{sheet}");
+        assert!(s["filter"].as_str().is_some_and(|r| r.starts_with("A1:")), "{sheet}: {}", s["filter"]);
+        assert_eq!(s["orientation"], "landscape", "{sheet}");
+        assert_eq!(
+            (s["fit"].clone(), s["fit_width"].clone(), s["fit_height"].clone()),
+            (serde_json::json!(true), serde_json::json!(1), serde_json::json!(0)),
+            "{sheet}"
+        );
+        assert_eq!(s["title_rows"], "$1:$1", "{sheet}");
+        assert!(s["header"].as_str().unwrap().contains("2026-03"), "{sheet}");
+    }
+    // The name column fits the longest name (CJK counted double), not a default width.
+    let name_width = results["widths"]["B"].as_f64().unwrap();
+    assert!(name_width >= 20.0, "{name_width}");
+    // Statuses, flags and hold reasons in words, not codes.
+    let script = "import openpyxl,sys\nws=openpyxl.load_workbook(sys.argv[1])['考核结果']\n\
+                  print('\\n'.join(str(c.value) for r in ws.iter_rows(min_row=2) for c in r if isinstance(c.value,str)))";
+    let o = python().args(["-c", script]).arg(&book).output().unwrap();
+    let texts = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(texts.contains("已考核") && !texts.contains("assessed") && !texts.contains("on_hold"), "{texts}");
+}
+
+/// Text of every file a person reads in the output folder: pages (tags, styles and scripts
+/// removed), workbooks' strings, and the mails' plain text.
+fn readable_texts(out: &Path) -> Vec<(String, String)> {
+    let script = r#"
+import email, email.policy, json, os, re, sys, html, openpyxl
+out = []
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(root, f)
+        if f.endswith(".html"):
+            t = open(p, encoding="utf-8").read()
+            t = re.sub(r"(?s)<(style|script)[^>]*>.*?</\1>", " ", t)
+            t = re.sub(r'(?s)<img[^>]*alt="([^"]*)"[^>]*>', r" \1 ", t)
+            out.append([p, html.unescape(re.sub(r"<[^>]+>", " ", t))])
+        elif f.endswith(".xlsx"):
+            wb = openpyxl.load_workbook(p)
+            cells = [str(c.value) for ws in wb.worksheets for r in ws.iter_rows() for c in r if isinstance(c.value, str)]
+            out.append([p, " ".join(cells + wb.sheetnames)])
+        elif f.endswith(".eml"):
+            m = email.message_from_bytes(open(p, "rb").read(), policy=email.policy.default)
+            parts = [str(m["Subject"])] + [x.get_content() for x in m.walk() if x.get_content_type() == "text/plain"]
+            out.append([p, " ".join(parts)])
+print(json.dumps(out, ensure_ascii=False))
+"#;
+    let o = python().args(["-c", script]).arg(out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Codes and English words a zh-CN reader must never meet.
+fn untranslated(text: &str) -> BTreeSet<String> {
+    // File names, addresses and links are names, not words.
+    let names = regex_lite(text);
+    let mut found = BTreeSet::new();
+    for word in names.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let snake = word.contains('_') && word.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        let english = ["assessed", "hold", "opened", "due", "resolved", "effectiveness", "late", "cooperation", "mean"]
+            .contains(&word);
+        if snake || english {
+            found.insert(word.to_string());
+        }
+    }
+    found
+}
+
+/// The text without file names (`data_quality.csv`), e-mail addresses and URLs.
+fn regex_lite(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| {
+            !w.contains('@')
+                && !w.contains("://")
+                && ![".csv", ".xlsx", ".png", ".html", ".eml"].iter().any(|ext| w.contains(ext))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn chinese_outputs_hold_no_untranslated_code() {
+    let env = run_everything();
+    let mut texts = readable_texts(&env.out());
+    assert!(texts.len() > 20, "pages, workbooks and mails were read: {}", texts.len());
+    let explain = env.ok_at(NOW, &["explain", "--partner", "P12", "--month", "2026-03"]);
+    texts.push(("explain P12 2026-03".into(), explain));
+    let hold = env.ok_at(NOW, &["explain", "--partner", "P01", "--month", "2026-03"]);
+    assert!(hold.contains("暂缓考核"), "{hold}");
+    texts.push(("explain P01 2026-03".into(), hold));
+    // Names are the source's words, whatever language they are in (the example's project names
+    // carry their type: 德阳A1类dedicated_line项目001).
+    let names = query_strings(&ops(), "SELECT name FROM presales_projects UNION SELECT name FROM partners");
+    let mut leaks = Vec::new();
+    for (file, text) in &texts {
+        let text = names.iter().fold(text.clone(), |t, n| t.replace(n.as_str(), " "));
+        let found = untranslated(&text);
+        if !found.is_empty() {
+            leaks.push(format!("{file}: {found:?}"));
+        }
+    }
+    assert!(leaks.is_empty(), "untranslated codes in zh-CN outputs:\n{}", leaks.join("\n"));
+    // The check can fail: a code in a page is found.
+    assert_eq!(untranslated("状态：on_hold，见 data_quality.csv"), BTreeSet::from(["on_hold".to_string()]));
+}
