@@ -225,6 +225,12 @@ pub(crate) struct ImportArgs {
     /// Check the workbook and print what would change; store nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// The month of a workbook without a 月份 column (manual scores, violations).
+    #[arg(long, value_parser = parse_month, conflicts_with = "quarter")]
+    pub(crate) month: Option<Month>,
+    /// The quarter of a workbook without a 季度 column (presales scores).
+    #[arg(long, value_parser = parse_quarter)]
+    pub(crate) quarter: Option<Quarter>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,10 +4,12 @@
 //! bomb), formulas (a value must be typed, not computed or linked: `=HYPERLINK(…)` included), and
 //! hidden sheets (a visible sheet must be what is imported).
 
-use crate::domain::records::{Cell, NotXlsx, Sheet, WorkbookError, MAX_FILE_BYTES};
+use crate::domain::records::{Cell, NotXlsx, Sheet, WorkbookError, MAX_FILE_BYTES, MAX_ROWS};
 use calamine::{Data, Reader, SheetVisible, Xlsx};
 use std::io::Cursor;
 
+/// Columns read: a records sheet has a dozen; anything far right is not part of it.
+const MAX_COLUMNS: u32 = 256;
 /// What the parts of the file may inflate to, all together.
 const MAX_INFLATED_BYTES: u64 = 256 << 20;
 /// How much a part may inflate relative to its compressed size (xlsx parts reach 10–30).
@@ -86,31 +88,51 @@ pub(crate) fn first_sheet(bytes: &[u8]) -> Result<Sheet, WorkbookError> {
         return Err(WorkbookError::HiddenSheets(hidden));
     }
     let name = sheets.first().map(|s| s.name.clone()).ok_or(WorkbookError::NoSheet)?;
-    let formulas = book.worksheet_formula(&name).map_err(|e| WorkbookError::Damaged(e.to_string()))?;
-    let with_formula: Vec<String> = formulas
-        .cells()
-        .filter(|(_, _, f)| !f.is_empty())
-        .map(|(r, c, _)| {
-            let (r0, c0) = formulas.start().unwrap_or((0, 0));
-            let (row, col) = (r as u32 + r0, c as u32 + c0);
-            format!("{}{}", crate::domain::records::column_letters(col), row + 1)
-        })
-        .take(10)
-        .collect();
+    // Cell by cell, never the sheet's whole rectangle: a file with one value in A1 and one in
+    // XFD1048576 would otherwise ask for seventeen billion cells.
+    let damaged = |e: calamine::XlsxError| WorkbookError::Damaged(e.to_string());
+    let mut with_formula = Vec::new();
+    {
+        let mut reader = book.worksheet_cells_reader(&name).map_err(damaged)?;
+        while let Some(f) = reader.next_formula().map_err(damaged)? {
+            if !f.get_value().is_empty() {
+                let (row, col) = f.get_position();
+                with_formula.push(format!("{}{}", crate::domain::records::column_letters(col), row + 1));
+                if with_formula.len() == 10 {
+                    break;
+                }
+            }
+        }
+    }
     if !with_formula.is_empty() {
         return Err(WorkbookError::Formulas(with_formula));
     }
-    let range = book.worksheet_range(&name).map_err(|e| WorkbookError::Damaged(e.to_string()))?;
-    // The range starts at its first used cell: pad it so that positions are the sheet's own.
-    let (top, left) = range.start().unwrap_or((0, 0));
-    let mut rows: Vec<Vec<Cell>> = vec![Vec::new(); top as usize];
-    for row in range.rows() {
-        let mut cells = vec![Cell::Empty; left as usize];
-        cells.extend(row.iter().map(cell));
-        while cells.last() == Some(&Cell::Empty) {
-            cells.pop();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    let mut last_row = 0u32;
+    let mut reader = book.worksheet_cells_reader(&name).map_err(damaged)?;
+    while let Some(c) = reader.next_cell().map_err(damaged)? {
+        let value = cell(&Data::from(c.get_value().clone()));
+        if value == Cell::Empty {
+            continue;
         }
-        rows.push(cells);
+        let (row, col) = c.get_position();
+        last_row = last_row.max(row);
+        // Rows past the limit are only counted; columns past the last one a record has are
+        // never read (the titles are looked for among the first ones).
+        if row as usize > MAX_ROWS + 1 || col >= MAX_COLUMNS {
+            continue;
+        }
+        let (row, col) = (row as usize, col as usize);
+        if rows.len() <= row {
+            rows.resize(row + 1, Vec::new());
+        }
+        if rows[row].len() <= col {
+            rows[row].resize(col + 1, Cell::Empty);
+        }
+        rows[row][col] = value;
+    }
+    if last_row as usize > MAX_ROWS + 1 {
+        return Err(WorkbookError::TooManyRows(last_row as usize));
     }
     Ok(Sheet { name, rows })
 }
@@ -162,5 +184,25 @@ mod tests {
             b.add_worksheet().write_string(0, 0, "x").unwrap();
         });
         assert!(matches!(first_sheet(&whole[..whole.len() / 2]), Err(WorkbookError::Damaged(_))));
+    }
+
+    /// Two values at opposite corners of the largest sheet: read cell by cell, refused by the row
+    /// count, never a rectangle of seventeen billion cells.
+    #[test]
+    fn a_sheet_spanning_the_grid_is_refused_without_allocating_it() {
+        let bytes = book(|b| {
+            let s = b.add_worksheet();
+            s.write_string(0, 0, "得分").unwrap();
+            s.write_string(1_048_575, 16_383, "x").unwrap();
+        });
+        assert_eq!(first_sheet(&bytes), Err(WorkbookError::TooManyRows(1_048_575)));
+        let wide = book(|b| {
+            let s = b.add_worksheet();
+            s.write_string(0, 0, "得分").unwrap();
+            s.write_string(1, 16_383, "far right").unwrap();
+        });
+        let sheet = first_sheet(&wide).unwrap();
+        assert_eq!(sheet.rows[0], [Cell::Text("得分".into())]);
+        assert!(sheet.rows.get(1).is_none_or(|r| r.is_empty()), "columns far right are not read");
     }
 }

@@ -151,7 +151,7 @@ async fn enter_manual_scores(cx: &Context, month: Month, records: &Path) -> anyh
         .filter_map(|((p, i), v)| Some(((p?.to_string(), i?.to_string()), v?.parse().ok()?)))
         .collect();
     jobs::records::template_with(cx, RecordKind::ManualScores, period, None, &filled, &prefill).await?;
-    let lines = jobs::records::import(cx, RecordKind::ManualScores, &filled, "演示部门经理", false).await?;
+    let lines = jobs::records::import(cx, RecordKind::ManualScores, &filled, "演示部门经理", None, false).await?;
     if let Some(summary) = lines.last() {
         println!("{summary}");
     }

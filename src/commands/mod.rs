@@ -100,7 +100,16 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
                 ImportOf::Violations(a) => (RecordKind::Violations, a),
                 ImportOf::PresalesScores(a) => (RecordKind::PresalesScores, a),
             };
-            print_lines(records::import(cx, kind, &args.file, &args.by, args.dry_run).await?);
+            let period = match (kind, args.month, args.quarter) {
+                (_, None, None) => None,
+                (RecordKind::PresalesScores, None, Some(q)) => Some(Period::Quarter(q)),
+                (RecordKind::ManualScores | RecordKind::Violations, Some(m), None) => Some(Period::Month(m)),
+                _ => {
+                    let which = if kind == RecordKind::PresalesScores { "--quarter" } else { "--month" };
+                    return Err(UsageError(format!("{} takes {which}", kind.as_str())).into());
+                }
+            };
+            print_lines(records::import(cx, kind, &args.file, &args.by, period, args.dry_run).await?);
             Ok(())
         }
         Command::Mail { action: MailAction::Flush } => {

@@ -122,6 +122,8 @@ pub(crate) enum WorkbookError {
     Inflates(u64),
     #[error("the workbook has no sheet")]
     NoSheet,
+    #[error("{0} rows: a workbook of records has at most {MAX_ROWS}")]
+    TooManyRows(usize),
     #[error("hidden sheets ({}): unhide or delete them, so that what is imported is what people see", .0.join(", "))]
     HiddenSheets(Vec<String>),
     #[error("formulas in {}: type the values instead (copy, paste as values)", .0.join(", "))]
@@ -261,6 +263,10 @@ pub(crate) struct Context {
     /// Manual-score keys another department's import of the month holds: key → that department
     /// ("" for an import of all departments).
     pub(crate) taken: BTreeMap<String, String>,
+    /// The class-2 deduction's range (rules.md §5, the rules' `[credit]`).
+    pub(crate) class_two: (Decimal, Decimal),
+    /// The period named on the command line, for a workbook without a period column.
+    pub(crate) period: Option<String>,
 }
 
 /// The period a workbook is for.
@@ -373,6 +379,32 @@ impl<'a> Reader<'a> {
         (!value.is_empty()).then_some(value)
     }
 
+    /// Text people write in words (a category, a description): kept as written, only trimmed.
+    fn free_text(&mut self, row: usize, title: &'static str) -> Option<String> {
+        let value = match self.cell(row, title) {
+            Cell::Text(s) => s.trim().to_string(),
+            Cell::Empty => return None,
+            _ => return self.text(row, title),
+        };
+        if value.contains(['\n', '\r']) {
+            self.problem(Some(row), Some(title), Issue::LineBreak);
+            return None;
+        }
+        if value.chars().count() > 200 {
+            self.problem(Some(row), Some(title), Issue::TooLong(value.chars().count()));
+            return None;
+        }
+        (!value.is_empty()).then_some(value)
+    }
+
+    fn required_free_text(&mut self, row: usize, title: &'static str) -> Option<String> {
+        let value = self.free_text(row, title);
+        if value.is_none() && !self.has_problem_at(row, title) {
+            self.problem(Some(row), Some(title), Issue::Required);
+        }
+        value
+    }
+
     fn required(&mut self, row: usize, title: &'static str) -> Option<String> {
         let value = self.text(row, title);
         if value.is_none() && !self.has_problem_at(row, title) {
@@ -429,7 +461,12 @@ impl<'a> Reader<'a> {
 }
 
 /// The header row's titles → column positions; missing or doubled titles are problems.
-fn header(sheet: &Sheet, kind: RecordKind, problems: &mut Vec<Problem>) -> BTreeMap<&'static str, usize> {
+fn header(
+    sheet: &Sheet,
+    kind: RecordKind,
+    period_given: bool,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<&'static str, usize> {
     let mut columns = BTreeMap::new();
     let titles: Vec<String> = sheet
         .rows
@@ -439,6 +476,7 @@ fn header(sheet: &Sheet, kind: RecordKind, problems: &mut Vec<Problem>) -> BTree
     for &title in kind.titles() {
         let found: Vec<usize> = titles.iter().enumerate().filter(|(_, t)| *t == title).map(|(i, _)| i).collect();
         match found.as_slice() {
+            [] if [T_PERIOD_MONTH, T_PERIOD_QUARTER].contains(&title) && period_given => {}
             [] if kind.required().contains(&title) => problems.push(Problem {
                 sheet: sheet.name.clone(),
                 row: Some(1),
@@ -467,7 +505,7 @@ fn header(sheet: &Sheet, kind: RecordKind, problems: &mut Vec<Problem>) -> BTree
 /// `by` is who imports it (the contract's `scored_by`).
 pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> Result<Entered, Vec<Problem>> {
     let mut problems = Vec::new();
-    let columns = header(sheet, kind, &mut problems);
+    let columns = header(sheet, kind, cx.period.is_some(), &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -497,7 +535,21 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
     let mut period: Option<(String, Period)> = None;
     let mut department: Option<String> = None;
     for &i in &filled {
-        let Some(text) = r.required(i, period_title) else { continue };
+        let text = match (r.text(i, period_title), &cx.period) {
+            (Some(t), _) => t,
+            (None, Some(given)) => given.clone(),
+            (None, None) => {
+                if !r.has_problem_at(i, period_title) {
+                    r.problem(Some(i), Some(period_title), Issue::Required);
+                }
+                continue;
+            }
+        };
+        if let Some(given) = cx.period.as_ref().filter(|g| **g != text) {
+            let issue = Issue::WrongPeriod { found: text.clone(), expected: given.clone() };
+            r.problem(Some(i), Some(period_title), issue);
+            continue;
+        }
         let parsed = match kind {
             RecordKind::PresalesScores => text.parse::<Quarter>().ok().map(Period::Quarter),
             _ => text.parse::<Month>().ok().map(Period::Month),
@@ -531,6 +583,7 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
     let department = department.unwrap_or_default();
     let mut rows: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
     let mut keys: BTreeMap<String, usize> = BTreeMap::new();
+    let mut same_day: BTreeMap<(String, NaiveDate), usize> = BTreeMap::new();
     for &i in &filled {
         // Doubled keys are found from what is written, whether or not the rest of the row is valid.
         let written = |t: &str| match r.cell(i, t) {
@@ -548,7 +601,7 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
         }
         let row = match kind {
             RecordKind::ManualScores => manual_row(&mut r, i, cx, &period_text, &department, by),
-            RecordKind::Violations => violation_row(&mut r, i, cx, period, &period_text),
+            RecordKind::Violations => violation_row(&mut r, i, cx, period, &mut same_day),
             RecordKind::PresalesScores => presales_row(&mut r, i, cx),
         };
         let Some((key, fields)) = row else { continue };
@@ -626,8 +679,23 @@ fn manual_row(
     ))
 }
 
-fn violation_row(r: &mut Reader, i: usize, cx: &Context, period: Period, month: &str) -> Option<(String, Fields)> {
-    let partner = assessed_partner(r, i, cx);
+fn violation_row(
+    r: &mut Reader,
+    i: usize,
+    cx: &Context,
+    period: Period,
+    same_day: &mut BTreeMap<(String, NaiveDate), usize>,
+) -> Option<(String, Fields)> {
+    // A violation counts for the annual credit and at renewal whether or not the partner is
+    // assessed this month (a presales-only partner too): any partner the source knows.
+    let partner = r.required(i, T_PARTNER).and_then(|p| {
+        if cx.known.contains(&p) {
+            Some(p)
+        } else {
+            r.problem(Some(i), Some(T_PARTNER), Issue::UnknownPartner(p));
+            None
+        }
+    });
     let confirmed = r.date(i, T_CONFIRMED_ON, period);
     let class = r.required(i, T_CLASS).and_then(|c| {
         let class = match c.trim_end_matches("类").trim_start_matches('第') {
@@ -640,10 +708,10 @@ fn violation_row(r: &mut Reader, i: usize, cx: &Context, period: Period, month: 
         }
         class
     });
-    let category = r.required(i, T_CATEGORY);
+    let category = r.required_free_text(i, T_CATEGORY);
     // Class 2 deducts its points (1–10); class 1 deducts 100 whatever is written.
     let points = match class {
-        Some(2) => r.number(i, T_DEDUCTION, Decimal::ONE, Decimal::TEN).map(Some),
+        Some(2) => r.number(i, T_DEDUCTION, cx.class_two.0, cx.class_two.1).map(Some),
         Some(_) => Some(None),
         None => None,
     };
@@ -655,10 +723,17 @@ fn violation_row(r: &mut Reader, i: usize, cx: &Context, period: Period, month: 
             None
         }
     };
-    let description = r.text(i, T_DESCRIPTION);
-    let id = r.text(i, T_VIOLATION).unwrap_or_else(|| format!("{month}-{}", i + 1));
+    let description = r.free_text(i, T_DESCRIPTION);
+    let written = r.text(i, T_VIOLATION);
     let (partner, confirmed, class, category, points, severe) =
         (partner?, confirmed?, class?, category?, points?, severe?);
+    // Without a written id, one from what the row says (partner, date, its place among that
+    // partner's determinations of the day): sorting or deleting other rows keeps it.
+    let id = written.unwrap_or_else(|| {
+        let n = same_day.entry((partner.clone(), confirmed)).or_default();
+        *n += 1;
+        format!("{partner}-{}-{n}", confirmed.format("%Y%m%d"))
+    });
     Some((
         id.clone(),
         vec![

@@ -57,15 +57,15 @@ impl JobSteps for Monthly {
     }
 
     fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
-        let result = assess(input.month, &run.rules, &input.grades).context("assessing the month")?;
-        // Months before the deployment's first period never had results to miss.
+        let mut result = assess(input.month, &run.rules, &input.grades).context("assessing the month")?;
+        // Months before the deployment's first period never had results to miss (the log and
+        // the pages say so only of the months that could have).
         let first = run.settings().schedule.first_period;
-        let missing: Vec<&Month> =
-            result.missing_history_months.iter().filter(|m| first.is_none_or(|f| **m >= f)).collect();
-        if !missing.is_empty() {
-            let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        result.missing_history_months.retain(|m| first.is_none_or(|f| *m >= f));
+        if !result.missing_history_months.is_empty() {
+            let list: Vec<String> = result.missing_history_months.iter().map(ToString::to_string).collect();
             tracing::warn!(
-                missing = missing.len(),
+                missing = list.len(),
                 months = %list.join(","),
                 "the C-grade window has months with no stored results; two_c_grades counts only the stored ones"
             );

@@ -214,6 +214,7 @@ pub(crate) async fn import(
     kind: RecordKind,
     file: &Path,
     by: &str,
+    given: Option<Period>,
     dry_run: bool,
 ) -> anyhow::Result<Vec<String>> {
     let locale = cx.settings.locale.as_str();
@@ -232,8 +233,10 @@ pub(crate) async fn import(
     let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
     let sheet = crate::workbooks::first_sheet(&bytes).map_err(|e| refused(vec![unreadable(locale, &e)]))?;
     // The period is the workbook's own; the checks need it before the rows can be read.
-    let period = period_of(kind, &sheet).ok_or_else(|| {
-        let problems = records::read(kind, &sheet, &Checks::default(), by).err().unwrap_or_default();
+    let given_text = given.map(|p| p.to_string());
+    let period = period_of(kind, &sheet).or(given).ok_or_else(|| {
+        let cx = Checks { period: given_text.clone(), ..Checks::default() };
+        let problems = records::read(kind, &sheet, &cx, by).err().unwrap_or_default();
         refused(problem_lines(locale, &problems))
     })?;
     let store = cx.store().await?;
@@ -258,9 +261,21 @@ pub(crate) async fn import(
             manual: manual_indicators(&rules),
             supports: known.supports.iter().map(|s| (s.project_id.clone(), s.partner_id.clone())).collect(),
             taken,
+            class_two: (rules.credit.class_two_min, rules.credit.class_two_max),
+            period: given_text.clone(),
         };
         let entered =
             records::read(kind, &sheet, &checks, by.trim()).map_err(|p| refused(problem_lines(locale, &p)))?;
+        // The rows were checked against the period and department found first; they must be the
+        // ones the rows say (a blank first row may name another month).
+        if entered.period != period.to_string() || entered.department != department {
+            let issue = records::Issue::MixedPeriods {
+                found: format!("{} {}", entered.period, entered.department).trim().to_string(),
+                first: format!("{period} {department}").trim().to_string(),
+            };
+            let problem = records::Problem { sheet: sheet.name.clone(), row: None, column: None, issue };
+            return Err(refused(problem_lines(locale, &[problem])));
+        }
         let job = if kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
         if !dry_run {
             // An approved period's results are frozen, and so are the records they were computed from.
@@ -286,6 +301,11 @@ pub(crate) async fn import(
         if dry_run {
             lines.push(label(locale, "records_dry_run", &[]));
             return Ok(lines);
+        }
+        if store.period_state(job, &entered.period).await?.is_some() {
+            let flag = if job == JobKind::Quarterly { "quarter" } else { "month" };
+            let command = format!("ict-partners run {job} --{flag} {}", entered.period);
+            lines.push(label(locale, "records_rerun", &[("command", &command)]));
         }
         let sha256 = format!("{:x}", Sha256::digest(&bytes));
         let at = stamp(cx.now());
@@ -356,14 +376,14 @@ pub(super) async fn entered_violations(cx: &Context, store: &Store) -> anyhow::R
 }
 
 /// The supports with their `assessment_score` from the entered records where
-/// `[datasets] presales_scores = "entered"` (the latest import that scores a support wins; a
-/// support nobody scored has none).
+/// `[datasets] presales_scores = "entered"` (the latest import that scores a support wins, whichever
+/// quarter it was for; a support nobody scored has none).
 pub(super) async fn overlay_supports(cx: &Context, store: &Store, supports: DataFrame) -> anyhow::Result<DataFrame> {
     if !cx.settings.entered.contains(&RecordKind::PresalesScores) {
         return Ok(supports);
     }
     let mut scores: HashMap<(String, String), Option<String>> = HashMap::new();
-    for row in store.entered_rows(RecordKind::PresalesScores, None).await? {
+    for row in store.entered_rows_by_import(RecordKind::PresalesScores).await? {
         let get = |c: &str| row.fields.get(c).cloned().flatten().unwrap_or_default();
         scores.insert((get("project_id"), get("partner_id")), row.fields.get("assessment_score").cloned().flatten());
     }

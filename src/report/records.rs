@@ -269,7 +269,7 @@ fn layout(locale: &str, t: &Template<'_>) -> (Vec<Column>, Vec<Vec<Value>>) {
                         text(&line.partner_name),
                         text(&line.departments),
                         text(&line.indicator),
-                        Value::Text(label(locale, &format!("indicator_{}", line.indicator), &[])),
+                        Value::Text(super::words::indicator(locale, &line.indicator)),
                         Value::Number(line.limit.normalize().to_string()),
                         line.points.map_or(Value::Empty, |p| Value::Number(p.normalize().to_string())),
                         Value::Empty,
@@ -513,6 +513,9 @@ pub(crate) fn unreadable(locale: &str, e: &WorkbookError) -> String {
         WorkbookError::Damaged(detail) => l("records_damaged", &[("detail", detail)]),
         WorkbookError::Inflates(n) => l("records_inflates", &[("bytes", &n.to_string())]),
         WorkbookError::NoSheet => l("records_no_sheet", &[]),
+        WorkbookError::TooManyRows(n) => {
+            l("records_too_many_rows", &[("count", &n.to_string()), ("max", &MAX_ROWS.to_string())])
+        }
         WorkbookError::HiddenSheets(s) => l("records_hidden_sheets", &[("sheets", &s.join("、"))]),
         WorkbookError::Formulas(c) => l("records_formulas", &[("cells", &c.join(", "))]),
     }
@@ -540,12 +543,67 @@ mod tests {
 
     #[test]
     fn every_issue_has_words_in_both_locales() {
-        let issues = [
+        let v = || "x".to_string();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 5).unwrap();
+        // Every kind of issue (a new one fails to compile here until it has words).
+        let issues: Vec<Issue> = vec![
             Issue::MissingColumn(T_POINTS),
+            Issue::DuplicateColumn(T_POINTS),
             Issue::TooManyRows(3),
-            Issue::NotAClass("3".into()),
-            Issue::UnknownSupport { project: "PJ".into(), partner: "P".into() },
+            Issue::NoRows,
+            Issue::Required,
+            Issue::NotANumber(v()),
+            Issue::TooManyDecimals(v()),
+            Issue::OutOfRange { value: v(), min: v(), max: v() },
+            Issue::NotADate(v()),
+            Issue::DateOutsidePeriod { date: day, first: day, last: day },
+            Issue::LineBreak,
+            Issue::ErrorValue(v()),
+            Issue::WrongPeriod { found: v(), expected: v() },
+            Issue::MixedPeriods { found: v(), first: v() },
+            Issue::MixedDepartments { found: v(), first: v() },
+            Issue::UnknownPartner(v()),
+            Issue::NotAssessed(v()),
+            Issue::NotOfDepartment { partner: v(), department: v() },
+            Issue::NotManualIndicator(v()),
+            Issue::NotAClass(v()),
+            Issue::NotYesNo(v()),
+            Issue::UnknownSupport { project: v(), partner: v() },
+            Issue::Duplicate(v()),
+            Issue::EnteredElsewhere(v()),
+            Issue::EnteredElsewhere(String::new()),
+            Issue::TooLong(201),
         ];
+        for i in &issues {
+            // The match below must name every variant: a new one fails to compile until listed.
+            match i {
+                Issue::MissingColumn(_)
+                | Issue::DuplicateColumn(_)
+                | Issue::TooManyRows(_)
+                | Issue::NoRows
+                | Issue::Required
+                | Issue::NotANumber(_)
+                | Issue::TooManyDecimals(_)
+                | Issue::OutOfRange { .. }
+                | Issue::NotADate(_)
+                | Issue::DateOutsidePeriod { .. }
+                | Issue::LineBreak
+                | Issue::ErrorValue(_)
+                | Issue::WrongPeriod { .. }
+                | Issue::MixedPeriods { .. }
+                | Issue::MixedDepartments { .. }
+                | Issue::UnknownPartner(_)
+                | Issue::NotAssessed(_)
+                | Issue::NotOfDepartment { .. }
+                | Issue::NotManualIndicator(_)
+                | Issue::NotAClass(_)
+                | Issue::NotYesNo(_)
+                | Issue::UnknownSupport { .. }
+                | Issue::Duplicate(_)
+                | Issue::EnteredElsewhere(_)
+                | Issue::TooLong(_) => {}
+            }
+        }
         for locale in ["zh-CN", "en"] {
             for i in &issues {
                 let text = issue(locale, i);

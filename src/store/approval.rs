@@ -124,6 +124,13 @@ impl Store {
         sqlx::query(&sql::insert_ignore(self.dialect, "period_states (job, period, state)", "(?, ?, 'draft')"))
             .bind(job.as_str())
             .bind(period)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("recording the period as a draft"))?;
+        // Computed now from the records as they are: nothing imported is left out any more.
+        sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = NULL WHERE job = ? AND period = ?"))
+            .bind(job.as_str())
+            .bind(period)
             .execute(tx)
             .await
             .map_err(failed("recording the period as a draft"))?;
@@ -187,6 +194,23 @@ impl Store {
                 .into())
             }
             Some(_) => {}
+        }
+        let changed: Option<String> =
+            sqlx::query(&self.sql("SELECT records_changed_at FROM period_states WHERE job = ? AND period = ?"))
+                .bind(job.as_str())
+                .bind(period)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(failed("reading the period state"))?
+                .map(|r| text(&r, 0, "period_states"))
+                .transpose()?
+                .flatten();
+        if let Some(at) = changed {
+            return Err(StateError(format!(
+                "{job} {period}: departmental records were imported at {at}, after its results were computed. \
+                 Rerun it first so that what is approved is computed from them: ict-partners run {job} …"
+            ))
+            .into());
         }
         let now = self.items(job, period).await?;
         let what = "approved_snapshots";

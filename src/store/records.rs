@@ -2,9 +2,10 @@
 //! (dataset, period, department) in one transaction, with every row's change in the audit trail;
 //! jobs read the entered rows as frames of the contract's columns.
 
-use super::approval::audit;
+use super::approval::{audit, StateError};
 use super::{commit, failed, sql, text_req, Result, Store, StoreError};
 use crate::domain::inputs::Dataset;
+use crate::domain::job::JobKind;
 use crate::domain::records::{Entered, RecordKind};
 use polars::prelude::{Column, DataFrame, IntoColumn, NewChunkedArray, StringChunked};
 use std::collections::BTreeMap;
@@ -52,12 +53,24 @@ pub(crate) fn describe(fields: &Fields) -> String {
 impl Store {
     /// The entered rows of a dataset (of one period, or all), by period, department and key.
     pub(crate) async fn entered_rows(&self, kind: RecordKind, period: Option<&str>) -> Result<Vec<EnteredRow>> {
+        self.read_entered(kind, period, "r.period, r.department, r.row_key").await
+    }
+
+    /// Every entered row of a dataset in the order of the imports that brought them, the latest
+    /// last (a score given again in a later import wins).
+    pub(crate) async fn entered_rows_by_import(&self, kind: RecordKind) -> Result<Vec<EnteredRow>> {
+        self.read_entered(kind, None, "i.imported_at, i.import_id, r.row_key").await
+    }
+
+    async fn read_entered(&self, kind: RecordKind, period: Option<&str>, order: &str) -> Result<Vec<EnteredRow>> {
         let what = "entered_rows";
-        let mut text = "SELECT period, department, row_key, fields FROM entered_rows WHERE dataset = ?".to_string();
+        let mut text = "SELECT r.period, r.department, r.row_key, r.fields FROM entered_rows r \
+                        JOIN entered_imports i ON i.import_id = r.import_id WHERE r.dataset = ?"
+            .to_string();
         if period.is_some() {
-            text.push_str(" AND period = ?");
+            text.push_str(" AND r.period = ?");
         }
-        text.push_str(" ORDER BY period, department, row_key");
+        text.push_str(&format!(" ORDER BY {order}"));
         let text = self.sql(&text);
         let mut q = sqlx::query(&text).bind(kind.as_str());
         if let Some(p) = period {
@@ -135,7 +148,53 @@ impl Store {
             (entered.kind.as_str(), entered.period.as_str(), entered.department.as_str());
         let stamp = from.at.replace([' ', ':', '-'], "");
         let import_id = format!("{dataset}-{period}-{stamp}-{}-{:08x}", &from.sha256[..8], from.nonce);
+        let job = if entered.kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
         let mut tx = self.begin("starting the import").await?;
+        // Checked again inside the transaction: an approval or another department's import may
+        // have landed since the workbook was checked.
+        let state = sqlx::query(&self.sql("SELECT state FROM period_states WHERE job = ? AND period = ?"))
+            .bind(job.as_str())
+            .bind(period)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed("reading the period state"))?
+            .map(|r| text_req(&r, 0, "period_states"))
+            .transpose()?;
+        if state.as_deref().is_some_and(|s| s != "draft") {
+            return Err(StateError(format!(
+                "{job} {period} is {}: its records are frozen until it is reopened (ict-partners reopen {job} …)",
+                state.unwrap_or_default()
+            ))
+            .into());
+        }
+        if entered.kind == RecordKind::ManualScores {
+            let others = sqlx::query(&self.sql(
+                "SELECT row_key, department FROM entered_rows WHERE dataset = ? AND period = ? AND department <> ?",
+            ))
+            .bind(dataset)
+            .bind(period)
+            .bind(department)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(failed("reading the entered records"))?;
+            for r in &others {
+                let key = text_req(r, 0, "entered_rows")?;
+                if entered.rows.contains_key(&key) {
+                    let other = text_req(r, 1, "entered_rows")?;
+                    return Err(StateError(format!(
+                        "{key} was imported by {other:?} meanwhile: check and import again"
+                    ))
+                    .into());
+                }
+            }
+        }
+        sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?"))
+            .bind(from.at)
+            .bind(job.as_str())
+            .bind(period)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("recording that the period's records changed"))?;
         sqlx::query(&self.sql("DELETE FROM entered_rows WHERE dataset = ? AND period = ? AND department = ?"))
             .bind(dataset)
             .bind(period)
@@ -181,7 +240,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(failed("recording the import"))?;
-        let job = if entered.kind == RecordKind::PresalesScores { "quarterly" } else { "monthly" };
+        let job = job.as_str();
         let file = format!("{} sha256 {}", from.file_name, from.sha256);
         let scope = if department.is_empty() { dataset.to_string() } else { format!("{dataset} {department}") };
         let mut entries: Vec<String> = Vec::new();

@@ -24,3 +24,6 @@ CREATE TABLE entered_rows (
   fields     TEXT NOT NULL,
   PRIMARY KEY (dataset, period, department, row_key)
 );
+
+-- A period whose records changed after it was computed cannot be approved until it is rerun.
+ALTER TABLE period_states ADD COLUMN records_changed_at TEXT;

@@ -21,6 +21,8 @@ fn context() -> Context {
         manual: BTreeMap::from([("cooperation".into(), dec!(20))]),
         supports: BTreeSet::from([("PJ1".into(), "P09".into())]),
         taken: BTreeMap::new(),
+        class_two: (dec!(1), dec!(10)),
+        period: None,
     }
 }
 
@@ -145,4 +147,69 @@ fn presales_scores_name_a_support_of_the_quarter() {
     let problems = read(RecordKind::PresalesScores, &sheet, &context(), "x").unwrap_err();
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].issue, Issue::UnknownSupport { project: "PJ2".into(), partner: "P09".into() });
+}
+
+#[test]
+fn a_violation_of_any_known_partner_gets_an_id_from_what_it_says() {
+    let head = ["月份", "合作伙伴编号", "认定日期", "违约类别", "违约事项", "扣分", "情节恶劣", "说明"];
+    let row = |partner: &str, day: &str, points: &str| {
+        vec![
+            text("2026-11"),
+            text(partner),
+            text(day),
+            text("二类违约"),
+            text("系统错误。"),
+            num(points),
+            text("否"),
+            text("第１次"),
+        ]
+    };
+    let sheet = |rows: Vec<Vec<Cell>>| {
+        let mut all = vec![head.iter().map(|h| text(h)).collect::<Vec<_>>()];
+        all.extend(rows);
+        Sheet { name: "违约认定".into(), rows: all }
+    };
+    // P09 is not assessed this month (a presales-only partner): its violation still counts.
+    let entered = read(
+        RecordKind::Violations,
+        &sheet(vec![row("P09", "2026-11-05", "3"), row("P01", "2026-11-05", "2"), row("P09", "2026-11-05", "4")]),
+        &context(),
+        "x",
+    )
+    .unwrap();
+    let ids: Vec<&String> = entered.rows.keys().collect();
+    assert_eq!(ids, ["P01-20261105-1", "P09-20261105-1", "P09-20261105-2"]);
+    // Words stay as written: only numbers, dates and ids are normalised.
+    assert_eq!(entered.rows["P01-20261105-1"]["category"].as_deref(), Some("系统错误。"));
+    assert_eq!(entered.rows["P01-20261105-1"]["description"].as_deref(), Some("第１次"));
+    // Removing another partner's row keeps the ids.
+    let fewer = read(
+        RecordKind::Violations,
+        &sheet(vec![row("P09", "2026-11-05", "3"), row("P09", "2026-11-05", "4")]),
+        &context(),
+        "x",
+    )
+    .unwrap();
+    assert_eq!(fewer.rows.keys().collect::<Vec<_>>(), ["P09-20261105-1", "P09-20261105-2"]);
+    // The class-2 range is the rules'.
+    let narrow = Context { class_two: (dec!(1), dec!(3)), ..context() };
+    let problems = read(RecordKind::Violations, &sheet(vec![row("P01", "2026-11-05", "4")]), &narrow, "x").unwrap_err();
+    assert!(matches!(&problems[0].issue, Issue::OutOfRange { max, .. } if max == "3"), "{problems:?}");
+}
+
+#[test]
+fn a_workbook_of_three_columns_takes_its_month_from_the_command_line() {
+    let sheet = Sheet {
+        name: "Sheet1".into(),
+        rows: vec![
+            vec![text("合作伙伴编号"), text("指标"), text("得分")],
+            vec![text("P01"), text("cooperation"), num("18")],
+        ],
+    };
+    let problems = read(RecordKind::ManualScores, &sheet, &context(), "x").unwrap_err();
+    assert_eq!(problems[0].issue, Issue::MissingColumn("月份"));
+    let given = Context { period: Some("2026-11".into()), ..context() };
+    let entered = read(RecordKind::ManualScores, &sheet, &given, "x").unwrap();
+    assert_eq!(entered.period, "2026-11");
+    assert!(entered.rows.contains_key("P01/2026-11/cooperation"));
 }
