@@ -356,7 +356,12 @@ fn waiting(job: Job, why: &NotYet) -> String {
 }
 
 /// The monthly finance export of an approved month: each partner's settlement.
-async fn finance_month(store: &Store, month: Month, state: &PeriodState) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+async fn finance_month(
+    store: &Store,
+    month: Month,
+    state: &PeriodState,
+    locale: &str,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let period = month.to_string();
     let (by, at) = (state.approved_by.clone().unwrap_or_default(), state.approved_at.clone().unwrap_or_default());
     let mut export = Vec::new();
@@ -377,7 +382,7 @@ async fn finance_month(store: &Store, month: Month, state: &PeriodState) -> anyh
         ]);
     }
     let header = ["partner_id", "partner_name", "contracts", "month", "settlement", "approved_by", "approved_at"];
-    let book = finance::workbook(&header, &export, 4, month.first_day())?;
+    let book = finance::workbook(locale, &period, &header, &export, 4, month.first_day())?;
     Ok(vec![("finance_settlement.csv".into(), csv::to_csv(&header, export)), ("finance_settlement.xlsx".into(), book)])
 }
 
@@ -386,6 +391,7 @@ async fn finance_quarter(
     store: &Store,
     quarter: Quarter,
     state: &PeriodState,
+    locale: &str,
 ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let period = quarter.to_string();
     let (by, at) = (state.approved_by.clone().unwrap_or_default(), state.approved_at.clone().unwrap_or_default());
@@ -399,7 +405,7 @@ async fn finance_quarter(
         })
         .collect();
     let header = ["partner_id", "project_id", "commissioning_unit", "quarter", "amount", "approved_by", "approved_at"];
-    let book = finance::workbook(&header, &export, 4, quarter.first_day())?;
+    let book = finance::workbook(locale, &period, &header, &export, 4, quarter.first_day())?;
     Ok(vec![("finance_settlement.csv".into(), csv::to_csv(&header, export)), ("finance_settlement.xlsx".into(), book)])
 }
 
@@ -432,8 +438,8 @@ pub(crate) async fn settle(
         return Ok(Settlement::Waiting(waiting(job, &why)));
     }
     let files = match job {
-        Job::Monthly(month) => finance_month(store, month, &state).await?,
-        Job::Quarterly(quarter) => finance_quarter(store, quarter, &state).await?,
+        Job::Monthly(month) => finance_month(store, month, &state, &cx.settings.locale).await?,
+        Job::Quarterly(quarter) => finance_quarter(store, quarter, &state, &cx.settings.locale).await?,
         Job::Renewal(_) | Job::Annual(_) => return Ok(Settlement::Nothing),
     };
     let dir = period_dir(&cx.settings.output_dir, kind.as_str(), &period);

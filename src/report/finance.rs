@@ -1,9 +1,17 @@
-//! The settlement export for finance: the same rows as a CSV for import and an xlsx for people.
+//! The settlement export for finance: the same rows as a CSV for import (the contract's column
+//! names) and an xlsx for people (the locale's headers, money as numbers, ready to print).
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use super::sheet::{self, Table, Value};
+use super::templates::label;
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{Workbook, XlsxError};
+use std::str::FromStr;
 
-/// A sheet of text cells with one money column written as a number (2 decimals).
+/// The workbook of the export: `header` are the CSV's column names, shown as `col_<name>` in the
+/// locale's words; the `money_column` is written as a number.
 pub(crate) fn workbook(
+    locale: &str,
+    period: &str,
     header: &[&str],
     rows: &[Vec<String>],
     money_column: usize,
@@ -11,22 +19,24 @@ pub(crate) fn workbook(
 ) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(day)?);
-    let head = Format::new().set_bold().set_background_color("#EEF2F7");
-    let money = Format::new().set_num_format("#,##0.00");
-    let sheet = book.add_worksheet().set_name("结算")?;
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *h, &head)?;
-        sheet.set_column_width(c as u16, 18.0)?;
-    }
-    for (i, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            let (r, c16) = ((i + 1) as u32, c as u16);
-            match (c == money_column).then(|| v.parse::<f64>().ok()).flatten() {
-                Some(n) => sheet.write_number_with_format(r, c16, n, &money)?,
-                None => sheet.write_string(r, c16, v)?,
-            };
-        }
-    }
-    sheet.set_freeze_panes(1, 0)?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(c, v)| match (c == money_column).then(|| Decimal::from_str(v).ok()).flatten() {
+                    Some(d) => Value::Money(d),
+                    None => Value::Text(v.clone()),
+                })
+                .collect()
+        })
+        .collect();
+    let table = Table {
+        name: label(locale, "sheet_settlement", &[]),
+        title: label(locale, "finance_title", &[("period", period)]),
+        headers: header.iter().map(|h| label(locale, &format!("col_{h}"), &[])).collect(),
+        rows,
+    };
+    sheet::add(&mut book, &table)?;
     book.save_to_buffer()
 }

@@ -9,17 +9,34 @@ use std::path::Path;
 
 const NOW: &str = "2026-11-20 10:00:00";
 
-/// The example's first quarter run, approved and published, with renewal and annual.
+/// The example's first quarter run, approved, published and settled (rules without a dispute
+/// window, so that the finance workbooks are written too), with renewal and annual.
 fn run_everything() -> Env {
     let env = Env::new(&ops());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    std::fs::copy(repo.join("calendar-cn.toml"), env.dir.path().join("calendar-cn.toml")).unwrap();
+    let text = std::fs::read_to_string(repo.join("rules.toml")).unwrap();
+    let rules = env.dir.path().join("rules-no-window.toml");
+    std::fs::write(&rules, text.replace("window_working_days = 5", "window_working_days = 0")).unwrap();
+    let rules = rules.display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--rules", rules.as_str()];
+        all.extend_from_slice(args);
+        env.ok_at(NOW, &all)
+    };
     for m in ["2026-01", "2026-02", "2026-03"] {
-        env.ok_at(NOW, &["run", "monthly", "--month", m]);
+        run(&["run", "monthly", "--month", m]);
     }
-    env.ok_at(NOW, &["run", "quarterly", "--quarter", "2026-Q1"]);
-    env.ok_at(NOW, &["run", "renewal", "--as-of", "2026-04-01"]);
-    env.ok_at(NOW, &["run", "annual", "--year", "2026", "--preview"]);
-    env.ok_at(NOW, &["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
-    env.ok_at(NOW, &["publish", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    run(&["run", "quarterly", "--quarter", "2026-Q1"]);
+    run(&["run", "renewal", "--as-of", "2026-04-01"]);
+    run(&["run", "annual", "--year", "2026", "--preview"]);
+    run(&["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    run(&["publish", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    run(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "张经理"]);
+    run(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "张经理"]);
+    for settled in ["monthly/2026-03/finance_settlement.xlsx", "quarterly/2026-Q1/finance_settlement.xlsx"] {
+        assert!(env.out().join(settled).exists(), "{settled}");
+    }
     env
 }
 
