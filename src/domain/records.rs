@@ -584,6 +584,19 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
     let mut rows: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
     let mut keys: BTreeMap<String, usize> = BTreeMap::new();
     let mut same_day: BTreeMap<(String, NaiveDate), usize> = BTreeMap::new();
+    // Ids written in the sheet, which a derived id must not take.
+    let written_ids: BTreeSet<String> = if kind == RecordKind::Violations {
+        filled
+            .iter()
+            .filter_map(|&i| match r.cell(i, T_VIOLATION) {
+                Cell::Text(s) | Cell::Number(s) => Some(normalize(s)),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     for &i in &filled {
         // Doubled keys are found from what is written, whether or not the rest of the row is valid.
         let written = |t: &str| match r.cell(i, t) {
@@ -601,7 +614,7 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
         }
         let row = match kind {
             RecordKind::ManualScores => manual_row(&mut r, i, cx, &period_text, &department, by),
-            RecordKind::Violations => violation_row(&mut r, i, cx, period, &mut same_day),
+            RecordKind::Violations => violation_row(&mut r, i, cx, period, &mut same_day, &written_ids),
             RecordKind::PresalesScores => presales_row(&mut r, i, cx),
         };
         let Some((key, fields)) = row else { continue };
@@ -685,6 +698,7 @@ fn violation_row(
     cx: &Context,
     period: Period,
     same_day: &mut BTreeMap<(String, NaiveDate), usize>,
+    written_ids: &BTreeSet<String>,
 ) -> Option<(String, Fields)> {
     // A violation counts for the annual credit and at renewal whether or not the partner is
     // assessed this month (a presales-only partner too): any partner the source knows.
@@ -728,11 +742,15 @@ fn violation_row(
     let (partner, confirmed, class, category, points, severe) =
         (partner?, confirmed?, class?, category?, points?, severe?);
     // Without a written id, one from what the row says (partner, date, its place among that
-    // partner's determinations of the day): sorting or deleting other rows keeps it.
-    let id = written.unwrap_or_else(|| {
+    // partner's determinations of the day): sorting the sheet or deleting other partners' rows
+    // keeps it; ids written elsewhere in the sheet are skipped.
+    let id = written.unwrap_or_else(|| loop {
         let n = same_day.entry((partner.clone(), confirmed)).or_default();
         *n += 1;
-        format!("{partner}-{}-{n}", confirmed.format("%Y%m%d"))
+        let id = format!("{partner}-{}-{n}", confirmed.format("%Y%m%d"));
+        if !written_ids.contains(&id) {
+            break id;
+        }
     });
     Some((
         id.clone(),

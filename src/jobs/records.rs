@@ -269,9 +269,10 @@ pub(crate) async fn import(
         // The rows were checked against the period and department found first; they must be the
         // ones the rows say (a blank first row may name another month).
         if entered.period != period.to_string() || entered.department != department {
-            let issue = records::Issue::MixedPeriods {
-                found: format!("{} {}", entered.period, entered.department).trim().to_string(),
-                first: format!("{period} {department}").trim().to_string(),
+            let issue = if entered.period != period.to_string() {
+                records::Issue::MixedPeriods { found: entered.period.clone(), first: period.to_string() }
+            } else {
+                records::Issue::MixedDepartments { found: entered.department.clone(), first: department.clone() }
             };
             let problem = records::Problem { sheet: sheet.name.clone(), row: None, column: None, issue };
             return Err(refused(problem_lines(locale, &[problem])));

@@ -120,20 +120,31 @@ impl Store {
 
     /// A computed period is a draft (kept as it is when it is one already), inside the
     /// transaction that stores its results.
-    pub(super) async fn mark_draft(&self, tx: &mut AnyConnection, job: JobKind, period: &str) -> Result<()> {
+    pub(super) async fn mark_draft(
+        &self,
+        tx: &mut AnyConnection,
+        job: JobKind,
+        period: &str,
+        computed_at: &str,
+    ) -> Result<()> {
         sqlx::query(&sql::insert_ignore(self.dialect, "period_states (job, period, state)", "(?, ?, 'draft')"))
             .bind(job.as_str())
             .bind(period)
             .execute(&mut *tx)
             .await
             .map_err(failed("recording the period as a draft"))?;
-        // Computed now from the records as they are: nothing imported is left out any more.
-        sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = NULL WHERE job = ? AND period = ?"))
-            .bind(job.as_str())
-            .bind(period)
-            .execute(tx)
-            .await
-            .map_err(failed("recording the period as a draft"))?;
+        // Computed from the records as they were when the run started (imports are refused
+        // while a run holds the period): an import after that still holds it back from approval.
+        sqlx::query(&self.sql(
+            "UPDATE period_states SET records_changed_at = NULL \
+             WHERE job = ? AND period = ? AND records_changed_at <= ?",
+        ))
+        .bind(job.as_str())
+        .bind(period)
+        .bind(computed_at)
+        .execute(tx)
+        .await
+        .map_err(failed("recording the period as a draft"))?;
         Ok(())
     }
 
@@ -241,9 +252,11 @@ impl Store {
             }
         }
         let mut tx = self.begin("starting the approval").await?;
-        sqlx::query(&self.sql(
+        // Only a draft whose records have not changed since it was computed, checked again here:
+        // an import or another approval may have landed since the checks above.
+        let approved = sqlx::query(&self.sql(
             "UPDATE period_states SET state = 'approved', approved_by = ?, approved_at = ?, comment = ? \
-             WHERE job = ? AND period = ?",
+             WHERE job = ? AND period = ? AND state = 'draft' AND records_changed_at IS NULL",
         ))
         .bind(by)
         .bind(at)
@@ -253,6 +266,11 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(failed("approving the period"))?;
+        if approved.rows_affected() != 1 {
+            return Err(
+                StateError(format!("{job} {period} changed while it was being approved: look and try again")).into()
+            );
+        }
         sqlx::query(&self.sql("DELETE FROM approved_snapshots WHERE job = ? AND period = ?"))
             .bind(job.as_str())
             .bind(period)

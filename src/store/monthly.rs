@@ -222,7 +222,7 @@ impl Store {
         .await
         .map_err(failed("storing the indicator results"))?;
         self.write_evidence(&mut tx, &m, &frames).await?;
-        self.mark_draft(&mut tx, JobKind::Monthly, &m).await?;
+        self.mark_draft(&mut tx, JobKind::Monthly, &m, computed_at).await?;
         commit(tx, "committing the month").await
     }
 

@@ -88,7 +88,7 @@ impl Store {
         )
         .await
         .map_err(failed("storing the presales rows"))?;
-        self.mark_draft(&mut tx, JobKind::Quarterly, &q).await?;
+        self.mark_draft(&mut tx, JobKind::Quarterly, &q, computed_at).await?;
         commit(tx, "committing the quarter").await
     }
 

@@ -3,6 +3,7 @@
 //! jobs read the entered rows as frames of the contract's columns.
 
 use super::approval::{audit, StateError};
+use super::ledger::Held;
 use super::{commit, failed, sql, text_req, Result, Store, StoreError};
 use crate::domain::inputs::Dataset;
 use crate::domain::job::JobKind;
@@ -151,7 +152,30 @@ impl Store {
         let job = if entered.kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
         let mut tx = self.begin("starting the import").await?;
         // Checked again inside the transaction: an approval or another department's import may
-        // have landed since the workbook was checked.
+        // have landed since the workbook was checked. The period's row is written first, so
+        // that on the servers it stays locked until the import commits.
+        let changed = !(changes.added.is_empty() && changes.changed.is_empty() && changes.removed.is_empty());
+        if changed {
+            sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?"))
+                .bind(from.at)
+                .bind(job.as_str())
+                .bind(period)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("recording that the period's records changed"))?;
+        }
+        // A run computing the period now may already have read the records: wait for it.
+        let running =
+            sqlx::query(&self.sql("SELECT run_id FROM run_ledger WHERE job = ? AND period = ? AND status = 'running'"))
+                .bind(job.as_str())
+                .bind(period)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed("reading the run ledger"))?;
+        if running.is_some() {
+            let held = Held { job: job.into(), period: period.to_string(), holder: None };
+            return Err(StoreError::Held(Box::new(held)));
+        }
         let state = sqlx::query(&self.sql("SELECT state FROM period_states WHERE job = ? AND period = ?"))
             .bind(job.as_str())
             .bind(period)
@@ -188,13 +212,7 @@ impl Store {
                 }
             }
         }
-        sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?"))
-            .bind(from.at)
-            .bind(job.as_str())
-            .bind(period)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed("recording that the period's records changed"))?;
+
         sqlx::query(&self.sql("DELETE FROM entered_rows WHERE dataset = ? AND period = ? AND department = ?"))
             .bind(dataset)
             .bind(period)
