@@ -196,6 +196,16 @@ struct Chart {
     legend: bool,
 }
 
+/// The charts of a page as the page links them: by file name beside it, or by content id in a mail.
+fn linked(made: &[(Chart, Vec<u8>)], mail: bool) -> Vec<Chart> {
+    made.iter()
+        .map(|(c, _)| Chart {
+            src: if mail { format!("cid:{}", c.stem) } else { format!("{}.png", c.stem) },
+            ..c.clone()
+        })
+        .collect()
+}
+
 /// The charts of a page: distribution (and, on the summary, the grade mix and the ranking) per
 /// month; a line per partner only where there are few.
 fn charts(
@@ -337,13 +347,7 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
         let made = charts(input, &partners, &format!("{index:02}"), false)?;
         let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
         let page = |mail: bool| {
-            let charts: Vec<Chart> = made
-                .iter()
-                .map(|(c, _)| Chart {
-                    src: if mail { format!("cid:{}", c.stem) } else { format!("{}.png", c.stem) },
-                    ..c.clone()
-                })
-                .collect();
+            let charts = linked(&made, mail);
             render(
                 "monthly_report.html",
                 minijinja::context! { t, title, lead, rows, flagged, summary => false, preview => input.preview,
@@ -378,13 +382,7 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
     let lead = label(locale, "lead_summary", &[("month", &month)]);
     let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
     let page = |mail: bool| {
-        let charts: Vec<Chart> = made
-            .iter()
-            .map(|(c, _)| Chart {
-                src: if mail { format!("cid:{}", c.stem) } else { format!("{}.png", c.stem) },
-                ..c.clone()
-            })
-            .collect();
+        let charts = linked(&made, mail);
         render(
             "monthly_report.html",
             minijinja::context! { t, title, lead, rows, flagged, totals, summary => true, preview => input.preview,

@@ -9,28 +9,6 @@ fn copy_of_conformance(dir: &Path) -> std::path::PathBuf {
     ops
 }
 
-fn query(db: &Path, sql: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
-        pool.close().await;
-        rows
-    })
-}
-
-/// The shipped rules with a dispute window of 0 days (publication settles at once), beside the
-/// calendar they name; returns the rules file's path.
-fn no_dispute_window(dir: &Path) -> String {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    std::fs::copy(repo.join("calendar-cn.toml"), dir.join("calendar-cn.toml")).unwrap();
-    let text = std::fs::read_to_string(repo.join("rules.toml")).unwrap();
-    assert!(text.contains("window_working_days = 5"));
-    let path = dir.join("rules-no-window.toml");
-    std::fs::write(&path, text.replace("window_working_days = 5", "window_working_days = 0")).unwrap();
-    path.display().to_string()
-}
-
 #[test]
 fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     let work = tempfile::tempdir().unwrap();
@@ -61,14 +39,14 @@ fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     env.ok(&["--rules", &rules, "publish", "monthly", "--month", "2026-03", "--by", "李总"]);
     let export = env.read("monthly/2026-03/finance_settlement.csv");
     assert!(export.lines().any(|l| l.starts_with("P02,") && l.contains(",32147.88,张经理,")), "{export}");
-    let actions = query(&env.store(), "SELECT action || ':' || actor FROM audit_trail ORDER BY rowid");
+    let actions = query_strings(&env.store(), "SELECT action || ':' || actor FROM audit_trail ORDER BY rowid");
     assert_eq!(
         actions,
         ["approve:张经理", "reopen:张经理", "approve:张经理", "publish:李总", "publish_windows:李总", "settle:李总"]
     );
     let book = std::fs::read(env.out().join("monthly/2026-03/finance_settlement.xlsx")).unwrap();
     assert_eq!(&book[..2], b"PK");
-    let reason = query(&env.store(), "SELECT detail FROM audit_trail WHERE action = 'reopen'");
+    let reason = query_strings(&env.store(), "SELECT detail FROM audit_trail WHERE action = 'reopen'");
     assert_eq!(reason, ["支撑配合分录入有误"]);
 
     // Each partner's notice holds its own result and no one else's.
@@ -148,9 +126,9 @@ fn evidence_of_an_older_store_is_moved_into_parts_and_still_explained() {
     );
     env.ok(&["mail", "flush"]);
     let store = env.store();
-    assert_eq!(query(&store, "SELECT CAST(count(*) AS TEXT) FROM monthly_evidence"), ["0"]);
+    assert_eq!(query_strings(&store, "SELECT CAST(count(*) AS TEXT) FROM monthly_evidence"), ["0"]);
     assert_eq!(
-        query(
+        query_strings(
             &store,
             "SELECT kind || ':' || part || ':' || row_count FROM monthly_evidence_frames WHERE month = '2026-03'"
         ),
@@ -169,7 +147,7 @@ fn evidence_of_an_older_store_is_moved_into_parts_and_still_explained() {
 fn what_if_reports_grade_changes_and_stores_nothing() {
     let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-03"]);
-    let hash_before = query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'");
+    let hash_before = query_strings(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'");
     let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
     let candidate =
         rules.replace("class_two_max = 10", "class_two_max = 12").replacen("target_pct = 95", "target_pct = 70", 1);
@@ -179,14 +157,14 @@ fn what_if_reports_grade_changes_and_stores_nothing() {
     assert!(out.contains("P03: score 84.76 → 95.89, grade B → A (grade changes)"), "{out}");
     assert!(out.contains("2 change grade"), "{out}");
     assert_eq!(
-        query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'"),
+        query_strings(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-03'"),
         hash_before,
         "a what-if stores nothing"
     );
 
     // A month computed under other rules keeps its own hash; the earlier month keeps the original.
     env.ok(&["--rules", path.to_str().unwrap(), "run", "monthly", "--month", "2026-04"]);
-    let hashes = query(&env.store(), "SELECT rules_hash FROM monthly_runs ORDER BY month");
+    let hashes = query_strings(&env.store(), "SELECT rules_hash FROM monthly_runs ORDER BY month");
     assert_eq!(hashes.len(), 2);
     assert_eq!(hashes[0], hash_before[0]);
     assert_ne!(hashes[0], hashes[1]);
@@ -197,7 +175,7 @@ fn rules_with_effective_from_leave_earlier_months_on_their_rules() {
     let env = Env::new(&ops());
     env.ok(&["run", "monthly", "--month", "2026-02"]);
     let february = env.read("monthly/2026-02/scores.csv");
-    let old_hash = query(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-02'");
+    let old_hash = query_strings(&env.store(), "SELECT rules_hash FROM monthly_runs WHERE month = '2026-02'");
 
     let rules = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml")).unwrap();
     let new_rules =
@@ -209,7 +187,7 @@ fn rules_with_effective_from_leave_earlier_months_on_their_rules() {
     // Rerunning February under the new file keeps February's own rules: same hash, same results.
     env.ok(&["--rules", rules_arg, "run", "monthly", "--month", "2026-02"]);
     assert_eq!(env.read("monthly/2026-02/scores.csv"), february);
-    let hashes = query(&env.store(), "SELECT rules_hash FROM monthly_runs ORDER BY month");
+    let hashes = query_strings(&env.store(), "SELECT rules_hash FROM monthly_runs ORDER BY month");
     assert_eq!(hashes[0], old_hash[0]);
     assert_ne!(hashes[1], old_hash[0], "March is computed under the new rules");
 }

@@ -191,3 +191,15 @@ pub fn query_strings(db: &Path, sql: &str) -> Vec<String> {
         rows
     })
 }
+
+/// The shipped rules with a dispute window of 0 days (publication settles at once), beside the
+/// calendar they name; returns the rules file's path.
+pub fn no_dispute_window(dir: &Path) -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    std::fs::copy(repo.join("calendar-cn.toml"), dir.join("calendar-cn.toml")).unwrap();
+    let text = std::fs::read_to_string(repo.join("rules.toml")).unwrap();
+    assert!(text.contains("window_working_days = 5"));
+    let path = dir.join("rules-no-window.toml");
+    std::fs::write(&path, text.replace("window_working_days = 5", "window_working_days = 0")).unwrap();
+    path.display().to_string()
+}

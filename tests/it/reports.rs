@@ -13,12 +13,7 @@ const NOW: &str = "2026-11-20 10:00:00";
 /// window, so that the finance workbooks are written too), with renewal and annual.
 fn run_everything() -> Env {
     let env = Env::new(&ops());
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    std::fs::copy(repo.join("calendar-cn.toml"), env.dir.path().join("calendar-cn.toml")).unwrap();
-    let text = std::fs::read_to_string(repo.join("rules.toml")).unwrap();
-    let rules = env.dir.path().join("rules-no-window.toml");
-    std::fs::write(&rules, text.replace("window_working_days = 5", "window_working_days = 0")).unwrap();
-    let rules = rules.display().to_string();
+    let rules = no_dispute_window(env.dir.path());
     let run = |args: &[&str]| {
         let mut all = vec!["--rules", rules.as_str()];
         all.extend_from_slice(args);
