@@ -79,6 +79,17 @@ fn fast_stamp(b: &[u8]) -> Option<Stamp> {
     valid.then(|| days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
+/// Text shaped like a date (`YYYY-MM-DD…`, what the sources' `GLOB '[0-9][0-9][0-9][0-9]-…'`
+/// matches): a row whose stamp is not even that is read, and listed, every month.
+pub fn date_shaped(s: &[u8]) -> bool {
+    s.len() >= 10
+        && s[..4].iter().all(u8::is_ascii_digit)
+        && s[4] == b'-'
+        && s[5..7].iter().all(u8::is_ascii_digit)
+        && s[7] == b'-'
+        && s[8..10].iter().all(u8::is_ascii_digit)
+}
+
 /// A timestamp of the contract as an instant: `NULL_STAMP` for NULL or blank, `BAD_STAMP` for
 /// text that is not one. The same answer as `inputs::opt_timestamp`, faster.
 pub fn parse_stamp(cell: Cell) -> Stamp {

@@ -55,17 +55,9 @@ const WINDOWED: [(&str, &str, &str); 2] =
 /// bytewise, and a row whose `a` is not date-shaped text is always read (it is listed as
 /// unparsable). SQLite evaluating it per row cost a quarter of the scan.
 pub(super) fn in_window(a: ValueRef<'_>, b: ValueRef<'_>, start: &[u8], end: &[u8]) -> bool {
-    fn date_shaped(s: &[u8]) -> bool {
-        s.len() >= 10
-            && s[..4].iter().all(u8::is_ascii_digit)
-            && s[4] == b'-'
-            && s[5..7].iter().all(u8::is_ascii_digit)
-            && s[7] == b'-'
-            && s[8..10].iter().all(u8::is_ascii_digit)
-    }
     // coalesce(a, '') NOT GLOB …: numbers never look like a date, NULL is ''.
     let shaped = match a {
-        ValueRef::Text(t) | ValueRef::Blob(t) => date_shaped(t),
+        ValueRef::Text(t) | ValueRef::Blob(t) => crate::domain::frames::date_shaped(t),
         _ => false,
     };
     if !shaped {

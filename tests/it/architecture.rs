@@ -73,15 +73,47 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its test module (everything from the first `#[cfg(test)]` on) and
-/// without comments.
+/// The code of a file without comments and without its test-only items: each `#[cfg(test)]` and
+/// the item after it (to its `;`, or through its braces), wherever it stands.
 fn production_code(path: &Path) -> String {
     if path.file_name().is_some_and(|n| n == "tests.rs") {
         return String::new();
     }
     let text = std::fs::read_to_string(path).unwrap();
-    let code = text.split("#[cfg(test)]").next().unwrap_or("");
-    code.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+    let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    without_test_items(&code)
+}
+
+fn without_test_items(code: &str) -> String {
+    const ATTRIBUTE: &str = "#[cfg(test)]";
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find(ATTRIBUTE) {
+        out.push_str(&rest[..at]);
+        let item = &rest[at + ATTRIBUTE.len()..];
+        let mut depth = 0usize;
+        let mut end = item.len();
+        for (i, c) in item.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                ';' if depth == 0 => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every `crate::<module>` a piece of code names (in `use` lists and paths alike).
@@ -157,4 +189,16 @@ fn the_layering_check_sees_an_import_that_reaches_up() {
     let code = "use crate::{jobs::run_job, domain::period::Month};\nfn f() { crate::store::Store::open(); }";
     assert_eq!(used_modules(code), BTreeSet::from(["jobs".into(), "domain".into(), "store".into()]));
     assert!(!allowed()["report"].contains(&"jobs"));
+}
+
+/// Only the test-only items are left out: code after a `#[cfg(test)]` item near the top is still
+/// checked.
+#[test]
+fn test_only_items_are_left_out_and_nothing_else() {
+    let code =
+        "#[cfg(test)]\nuse crate::jobs::x;\nuse crate::domain::y;\n#[cfg(test)]\nfn helper() { if a { b(); } }\n\
+                fn real() { crate::store::z(); }\n#[cfg(test)]\nmod tests { use crate::jobs; }\n";
+    let kept = without_test_items(code);
+    assert!(kept.contains("crate::domain::y") && kept.contains("crate::store::z"), "{kept}");
+    assert!(!kept.contains("crate::jobs") && !kept.contains("helper"), "{kept}");
 }

@@ -104,6 +104,12 @@ fn last_line(out: &str) -> &str {
     out.lines().last().unwrap_or("")
 }
 
+/// The state column of a dispute's row in `dispute list` (id, job, period, partner, state, …).
+fn state_in(list: &str, id: &str) -> String {
+    let row = list.lines().find(|l| l.starts_with(id)).unwrap_or_else(|| panic!("{id} is not listed:\n{list}"));
+    row.split_whitespace().nth(4).unwrap_or_default().to_string()
+}
+
 #[test]
 fn rejected_dispute_then_the_window_closes_and_run_due_settles() {
     let case = Case::approved_march(None);
@@ -162,7 +168,8 @@ fn rejected_dispute_then_the_window_closes_and_run_due_settles() {
     assert_eq!(told.len(), 1, "one message to the one manager of 政企客户部");
     assert!(told[0].contains("To: manager.zqkh@sc.example.cn") && told[0].contains("TK0000474"), "{}", told[0]);
     let list = case.ok("2026-04-10 09:00:00", &["dispute", "list", "--month", "2026-03", "--open"]);
-    assert!(list.contains(&id) && list.contains("open") && list.contains("2026-04-15 00:00:00"), "{list}");
+    assert_eq!(state_in(&list, &id), "open", "{list}");
+    assert!(list.contains("2026-04-15 00:00:00"), "{list}");
 
     // The window has closed, but the dispute is open: nothing for finance yet.
     let pass = case.due("2026-04-15", "2026-04-16 08:00:00");
@@ -248,7 +255,7 @@ fn accepted_dispute_corrects_one_partner_and_opens_a_window_for_it_only() {
     assert!(text.contains("更正") && text.contains("93.17 A 33970.95 → 88.17 B 32147.88"), "{text}");
     assert!(text.contains("2026-04-17"), "the new window: {text}");
     let list = case.ok("2026-04-10 10:00:00", &["dispute", "list"]);
-    assert!(list.contains("corrected"), "{list}");
+    assert_eq!(state_in(&list, &id), "corrected", "{list}");
 
     // After the others' windows (04-14) but inside P02's new one: not yet.
     let pass = case.due("2026-04-15", "2026-04-16 08:00:00");
@@ -275,6 +282,8 @@ fn a_window_of_zero_days_settles_at_publication() {
         &["dispute", "open", "--month", "2026-03", "--partner", "P02", "--reason", "x", "--by", "P02"],
     );
     assert_eq!(code(&refused), 1);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("window") && said.contains("closed"), "{said}");
 }
 
 #[test]
@@ -304,6 +313,11 @@ fn two_passes_settle_once(store_url: Option<String>) {
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    // The other pass finds the period held (69, safe to retry) or already settled (0), and fails
+    // for no other reason.
+    for o in [&a, &b] {
+        assert!([0, 69].contains(&code(o)), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     let both = format!("{}{}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
     assert_eq!(both.matches("finance export written").count(), 1, "{both}");
     assert!(case.export().is_some());
@@ -352,6 +366,11 @@ fn quarters_wait_for_their_window_too() {
         ],
     );
     assert_eq!(code(&refused), 1, "PJ9999 is not one of P09's settled projects");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("PJ9999"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let pass = case.due("2026-04-14", "2026-04-15 08:00:00");
     assert!(pass.contains("closes 2026-04-15 00:00:00") && !export.exists(), "{pass}");
     let pass = case.due("2026-04-15", "2026-04-16 08:00:00");

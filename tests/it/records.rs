@@ -236,7 +236,7 @@ fn reimport_replaces_with_an_audit_trail_and_an_approved_month_is_refused() {
     let dry = e.ok(&["import", "manual-scores", second.to_str().unwrap(), "--by", "张经理", "--dry-run"]);
     assert!(dry.contains("修改 3 行") && dry.contains("~ ") && dry.contains("得分=15 → 得分=16.5"), "{dry}");
     let stored = || query_strings(&e.env.store(), "SELECT fields FROM entered_rows ORDER BY row_key");
-    assert!(stored().iter().all(|f| f.contains("\"15\"")), "{:?}", stored());
+    assert!(stored().len() == 3 && stored().iter().all(|f| f.contains("\"15\"")), "{:?}", stored());
     e.ok(&["import", "manual-scores", second.to_str().unwrap(), "--by", "王经理"]);
     assert!(stored().len() == 3 && stored().iter().all(|f| f.contains("\"16.5\"")), "{:?}", stored());
     let audit = query_strings(&e.env.store(), "SELECT actor || ' ' || detail FROM audit_trail WHERE action = 'import'");
@@ -261,10 +261,13 @@ fn reimport_replaces_with_an_audit_trail_and_an_approved_month_is_refused() {
     let o = e.run(&["import", "manual-scores", first.to_str().unwrap(), "--by", "张经理"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("reopen"), "{}", stderr(&o));
-    assert!(stored().iter().all(|f| f.contains("\"16.5\"")), "nothing changed after the refusal");
+    assert!(
+        stored().len() == 3 && stored().iter().all(|f| f.contains("\"16.5\"")),
+        "nothing changed after the refusal"
+    );
     e.ok(&["reopen", "monthly", "--month", month, "--by", "张经理", "--reason", "补录支撑配合评分"]);
     let out = e.ok(&["import", "manual-scores", first.to_str().unwrap(), "--by", "张经理"]);
-    assert!(stored().iter().all(|f| f.contains("\"15\"")));
+    assert!(stored().len() == 3 && stored().iter().all(|f| f.contains("\"15\"")));
     assert!(out.contains("ict-partners run monthly --month 2026-03"), "the import says to rerun: {out}");
     // The stored results predate the import: approving them is refused until the month is rerun.
     let o = e.run(&["approve", "monthly", "--month", month, "--by", "张经理"]);

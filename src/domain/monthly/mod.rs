@@ -545,7 +545,7 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
 
     let table = ClockTable::new(&rules.calendar);
     let ticket_rules = timeliness::TicketRules::new(rules);
-    let pauses = timeliness::PauseIndex::new(&input.pauses, &mut c);
+    let pauses = timeliness::PauseIndex::new(&input.pauses, &input.tickets, &mut c);
     let on_tickets = c.assessed_codes(&input.tickets.partner.names);
     let tickets = timeliness::tickets(&input.tickets, &pauses, &table, &ticket_rules, month, &on_tickets);
     drop(pauses);

@@ -203,6 +203,30 @@ fn invalid_pause_is_reported_and_ignored() {
     );
 }
 
+/// An unreadable `paused_at` is listed in the month its text names and the months its ticket is
+/// read in, every month when it is not even date-shaped, and not in later months otherwise.
+#[test]
+fn an_unreadable_pause_is_listed_in_the_month_of_its_own_timestamp() {
+    let problems = |month: &str, with_ticket: bool| {
+        let mut c = Case::new(month, &["P1"]);
+        if with_ticket {
+            c.ticket("T1", "P1", "AAA", &format!("{month}-02 08:00:00"), Some(&format!("{month}-02 09:00:00")));
+        }
+        c.pauses.push(vec![s("T9"), s("2026-02-30 10:00:00"), None]);
+        c.pauses.push(vec![s("T8"), s("不是时间"), None]);
+        c.pauses.push(vec![s("T1"), s("2026-01-31 25:00:00"), None]);
+        let r = c.run();
+        let mut ids = r.data_quality.iter().map(|d| d.row_id.clone()).collect::<Vec<_>>();
+        ids.sort();
+        ids
+    };
+    // February: the text says February; the garbage is listed every month.
+    assert_eq!(problems("2026-02", false), ["T8@不是时间", "T9@2026-02-30 10:00:00"]);
+    // March: only the garbage; with T1 a ticket of March, its unreadable pause too.
+    assert_eq!(problems("2026-03", false), ["T8@不是时间"]);
+    assert_eq!(problems("2026-03", true), ["T1@2026-01-31 25:00:00", "T8@不是时间"]);
+}
+
 #[test]
 fn satisfaction_mean_rounds_half_away_from_zero() {
     // mean(90.00, 90.10) = 90.05; points = 10 × 90.05 / 100 = 9.005 → 9.01 (half-even gives 9.00).

@@ -113,16 +113,36 @@ pub(crate) struct PauseIndex<'a> {
 }
 
 impl<'a> PauseIndex<'a> {
-    pub(crate) fn new(pauses: &'a Pauses, c: &mut Collector) -> Self {
+    pub(crate) fn new(pauses: &'a Pauses, tickets: &Tickets, c: &mut Collector) -> Self {
         let bounds = Bounds::of(c.month);
         let mut valid: Vec<(&'a str, Span)> = Vec::new();
+        // An unreadable `paused_at` is listed in the month of its own timestamp as written (the
+        // month whose bounds it falls between as text), in the months its ticket is a candidate
+        // of, and, when it is not even date-shaped (or empty), in every month.
+        let (start, end) = (c.month.start().format(STAMP).to_string(), c.month.end().format(STAMP).to_string());
+        let bad_tickets: std::collections::HashSet<&str> =
+            pauses.ticket.iter().zip(&pauses.paused).filter(|(_, p)| **p == BAD_STAMP).filter_map(|(t, _)| t).collect();
+        let candidates: std::collections::HashSet<&str> = if bad_tickets.is_empty() {
+            Default::default()
+        } else {
+            tickets.id.iter().flatten().filter(|t| bad_tickets.contains(t)).collect()
+        };
+        let listed_here = |ticket: &str, text: &str| {
+            !crate::domain::frames::date_shaped(text.as_bytes())
+                || (start.as_str() <= text && text < end.as_str())
+                || candidates.contains(ticket)
+        };
         // The id columns are read front to back: they may be several chunks (one per piece read).
         for (i, (ticket, text)) in pauses.ticket.iter().zip(pauses.paused_text.iter()).enumerate() {
             let ticket = ticket.unwrap_or("");
             let row_id = || format!("{ticket}@{}", text.unwrap_or(""));
             let (paused, resumed) = (pauses.paused[i], pauses.resumed[i]);
             match (paused, resumed) {
-                (BAD_STAMP, _) => c.quarantine("ticket_pauses", &row_id(), "unparsable_value"),
+                (BAD_STAMP, _) => {
+                    if listed_here(ticket, text.unwrap_or("")) {
+                        c.quarantine("ticket_pauses", &row_id(), "unparsable_value");
+                    }
+                }
                 (NULL_STAMP, _) => c.quarantine("ticket_pauses", &row_id(), "unparsable_value"),
                 (p, BAD_STAMP) => {
                     if bounds.holds(p) {
@@ -153,6 +173,8 @@ impl<'a> PauseIndex<'a> {
         self.by_ticket.get(ticket).map_or(&[], |&(at, n)| &self.spans[at as usize..(at + n) as usize])
     }
 }
+
+const STAMP: &str = "%Y-%m-%d %H:%M:%S";
 
 /// How a `responsibility` value counts (rules.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
