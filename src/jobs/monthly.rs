@@ -48,6 +48,8 @@ impl JobSteps for Monthly {
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
         let month = self.0;
         let mut input = sources.month_input(month).await?;
+        // A preview assesses a month not over: what is not yet past its deadline counts nowhere.
+        input.as_of = run.options.preview.then_some(run.now);
         super::records::overlay_month(run.cx, run.store, &mut input).await?;
         tracing::info!(tickets = input.tickets.len(), orders = input.orders.accepted.len(), "extracted");
         let grades = run.store.grade_history(month, run.rules.flags.c_grade_window_months).await?;

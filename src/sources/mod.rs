@@ -513,6 +513,7 @@ impl Sources {
             violations: f.take(VIOLATIONS),
             fee_items: f.take(FEE_ITEMS),
             audit_exclusions: f.take(AUDIT_EXCLUSIONS),
+            as_of: None,
         })
     }
 

@@ -34,6 +34,10 @@ pub(crate) struct MonthInput {
     pub(crate) violations: DataFrame,
     pub(crate) fee_items: DataFrame,
     pub(crate) audit_exclusions: DataFrame,
+    /// For a preview of a month not over yet, the instant it is assessed at: a ticket or order
+    /// neither done nor past its deadline by then counts nowhere yet (§3). `None` once the month
+    /// is over, when every deadline in it has passed.
+    pub(crate) as_of: Option<chrono::NaiveDateTime>,
 }
 
 /// Earlier months' grades from the store: partner → month → grade (`None` for an on-hold month),
@@ -547,10 +551,11 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
     let ticket_rules = timeliness::TicketRules::new(rules);
     let pauses = timeliness::PauseIndex::new(&input.pauses, &input.tickets, &mut c);
     let on_tickets = c.assessed_codes(&input.tickets.partner.names);
-    let tickets = timeliness::tickets(&input.tickets, &pauses, &table, &ticket_rules, month, &on_tickets);
+    let as_of = input.as_of.map(crate::domain::clock::stamp);
+    let tickets = timeliness::tickets(&input.tickets, &pauses, &table, &ticket_rules, month, as_of, &on_tickets);
     drop(pauses);
     let on_orders = c.assessed_codes(&input.orders.partner.names);
-    let orders = timeliness::orders(&input.orders, month, &on_orders);
+    let orders = timeliness::orders(&input.orders, month, as_of, &on_orders);
     tally.ticket_counted = counts_by_name(&input.tickets.partner.names, &tickets.counts);
     tally.order_counted = counts_by_name(&input.orders.partner.names, &orders.counts);
     for (partner, points) in tickets.penalties {

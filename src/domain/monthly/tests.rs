@@ -20,6 +20,7 @@ struct Case {
     exclusions: Vec<Vec<Option<String>>>,
     complaints: Vec<Vec<Option<String>>>,
     skip_manual: bool,
+    as_of: Option<chrono::NaiveDateTime>,
 }
 
 fn s(v: &str) -> Option<String> {
@@ -41,6 +42,7 @@ impl Case {
             exclusions: vec![],
             complaints: vec![],
             skip_manual: false,
+            as_of: None,
         }
     }
     fn ticket(&mut self, id: &str, partner: &str, class: &str, opened: &str, resolved: Option<&str>) -> &mut Self {
@@ -101,6 +103,7 @@ impl Case {
             violations: frame(VIOLATIONS, &self.violations),
             fee_items: frame(FEE_ITEMS, &self.fees),
             audit_exclusions: frame(AUDIT_EXCLUSIONS, &self.exclusions),
+            as_of: self.as_of,
         }
     }
     fn run(&self) -> MonthResult {
@@ -225,6 +228,25 @@ fn an_unreadable_pause_is_listed_in_the_month_of_its_own_timestamp() {
     // March: only the garbage; with T1 a ticket of March, its unreadable pause too.
     assert_eq!(problems("2026-03", false), ["T8@不是时间"]);
     assert_eq!(problems("2026-03", true), ["T1@2026-01-31 25:00:00", "T8@不是时间"]);
+}
+
+/// In a preview of a month not over, an open ticket or order whose deadline has not come yet
+/// counts nowhere; once past its deadline it is late (rules.md §3).
+#[test]
+fn a_preview_counts_open_rows_only_once_past_their_deadline() {
+    let late = |as_of: &str| {
+        let mut c = Case::new("2026-07", &["P1"]);
+        // AAA opened 07-02 08:00: due 12:00 the same day; the order is due 07-20.
+        c.ticket("T1", "P1", "AAA", "2026-07-02 08:00:00", None);
+        c.orders.push(vec![s("O1"), s("P1"), s("2026-07-01 09:00:00"), s("2026-07-20 18:00:00"), None]);
+        c.as_of = Some(chrono::NaiveDateTime::parse_from_str(as_of, "%Y-%m-%d %H:%M:%S").unwrap());
+        let r = c.run();
+        let i = |id| indicator(&r, "P1", id).counted;
+        (i("fault_timeliness"), i("provisioning_timeliness"))
+    };
+    assert_eq!(late("2026-07-02 11:00:00"), (0, 0), "neither is past its deadline yet");
+    assert_eq!(late("2026-07-10 09:00:00"), (1, 0), "the ticket is late, the order not yet");
+    assert_eq!(late("2026-07-25 09:00:00"), (1, 1));
 }
 
 #[test]

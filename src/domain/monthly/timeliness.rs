@@ -217,6 +217,7 @@ pub(crate) fn tickets(
     table: &ClockTable,
     r: &TicketRules,
     month: Month,
+    as_of: Option<Stamp>,
     assessed: &[bool],
 ) -> Timeliness {
     let bounds = Bounds::of(month);
@@ -292,8 +293,8 @@ pub(crate) fn tickets(
             let (on_time, counts_at) = match (resolved, due) {
                 (Some(done), Deadline::At(d)) if done > d => (false, d),
                 (Some(done), _) => (true, done),
-                (None, Deadline::At(d)) => (false, d),
-                (None, Deadline::After(_) | Deadline::Never) => continue,
+                (None, Deadline::At(d)) if as_of.is_none_or(|now| d < now) => (false, d),
+                (None, _) => continue,
             };
             if !bounds.holds(counts_at) {
                 continue;
@@ -334,7 +335,7 @@ pub(crate) fn tickets(
 }
 
 /// Decides every candidate order (a plain deadline) and counts those attributed to the month.
-pub(crate) fn orders(orders: &Orders, month: Month, assessed: &[bool]) -> Timeliness {
+pub(crate) fn orders(orders: &Orders, month: Month, as_of: Option<Stamp>, assessed: &[bool]) -> Timeliness {
     let bounds = Bounds::of(month);
     in_chunks(orders.accepted.len(), orders.partner.names.len(), |rows| {
         let mut out = Timeliness::with_partners(orders.partner.names.len());
@@ -369,7 +370,9 @@ pub(crate) fn orders(orders: &Orders, month: Month, assessed: &[bool]) -> Timeli
             let (on_time, counts_at) = match completed {
                 Some(done) if done > due => (false, due),
                 Some(done) => (true, done),
-                None => (false, due),
+                // Still open: late once past its deadline, nowhere yet before.
+                None if as_of.is_none_or(|now| due < now) => (false, due),
+                None => continue,
             };
             if !bounds.holds(counts_at) {
                 continue;
