@@ -107,9 +107,18 @@ fn in_chunks(rows: usize, partners: usize, work: impl Fn(std::ops::Range<usize>)
 
 /// Valid pauses by ticket (a slice of one sorted vector per ticket), after the `resumed_at <
 /// paused_at` and parse checks; the invalid ones reported in the month of `paused_at`.
+///
+/// The tickets with pauses are kept in id order beside a hash map of them: tickets read in
+/// ascending id order (the usual case: ids grow with time, and so does the rowid) are matched by
+/// walking that list ([`PauseCursor`]), which reads memory front to back; at ten million tickets a
+/// hash probe per ticket missed the cache on most of them and cost more than the SLA clock.
 pub(crate) struct PauseIndex<'a> {
     spans: Vec<Span>,
-    by_ticket: PlHashMap<&'a str, (u32, u32)>,
+    /// The tickets with valid pauses, ascending, and where their spans are.
+    tickets: Vec<&'a str>,
+    ranges: Vec<(u32, u32)>,
+    /// A ticket's place in `tickets`, built when a lookup first comes out of order.
+    by_ticket: std::sync::OnceLock<PlHashMap<&'a str, u32>>,
 }
 
 impl<'a> PauseIndex<'a> {
@@ -157,20 +166,87 @@ impl<'a> PauseIndex<'a> {
                 (p, r) => valid.push((ticket, Span { start: p, end: (r != NULL_STAMP).then_some(r) })),
             }
         }
+        Self::of_valid(valid)
+    }
+
+    /// The index of valid pauses given as (ticket, span).
+    fn of_valid(mut valid: Vec<(&'a str, Span)>) -> Self {
         valid.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.start.cmp(&b.1.start)));
-        let mut by_ticket = PlHashMap::default();
+        let (mut tickets, mut ranges) = (Vec::new(), Vec::new());
         let mut start = 0;
         while start < valid.len() {
             let ticket = valid[start].0;
             let end = start + valid[start..].iter().take_while(|(t, _)| *t == ticket).count();
-            by_ticket.insert(ticket, (start as u32, (end - start) as u32));
+            tickets.push(ticket);
+            ranges.push((start as u32, (end - start) as u32));
             start = end;
         }
-        Self { spans: valid.into_iter().map(|(_, s)| s).collect(), by_ticket }
+        Self { spans: valid.into_iter().map(|(_, s)| s).collect(), tickets, ranges, by_ticket: Default::default() }
     }
 
-    fn of(&self, ticket: &str) -> &[Span] {
-        self.by_ticket.get(ticket).map_or(&[], |&(at, n)| &self.spans[at as usize..(at + n) as usize])
+    fn spans_at(&self, k: usize) -> &[Span] {
+        let (at, n) = self.ranges[k];
+        &self.spans[at as usize..(at + n) as usize]
+    }
+
+    /// A ticket's valid pauses, by the hash map: the plain lookup [`PauseCursor`] must agree with.
+    pub(crate) fn of(&self, ticket: &str) -> &[Span] {
+        let by_ticket =
+            self.by_ticket.get_or_init(|| self.tickets.iter().enumerate().map(|(k, t)| (*t, k as u32)).collect());
+        by_ticket.get(ticket).map_or(&[], |&k| self.spans_at(k as usize))
+    }
+
+    /// A lookup for one run of tickets taken in turn.
+    pub(crate) fn cursor(&self) -> PauseCursor<'_, 'a> {
+        PauseCursor { index: self, next: 0, last: None, hashed: 0 }
+    }
+}
+
+/// Looks tickets up in a [`PauseIndex`] in the order they come: while the ids ascend, by walking
+/// the index's sorted tickets (galloping over long gaps); after an id that goes back, by the hash
+/// map for a while, then by the walk again from a binary search. Gives exactly what
+/// [`PauseIndex::of`] gives, whatever the order.
+pub(crate) struct PauseCursor<'i, 'a> {
+    index: &'i PauseIndex<'a>,
+    /// The first of the index's tickets not below the last id looked up by walking.
+    next: usize,
+    last: Option<&'i str>,
+    /// Lookups left to do by the hash map before walking again.
+    hashed: u32,
+}
+
+impl<'i> PauseCursor<'i, '_> {
+    /// How many lookups an id that goes back sends to the hash map: ids in no order cost one
+    /// binary search per this many tickets, ids in order only the walk.
+    const BY_HASH_AFTER_DESCENT: u32 = 1024;
+    /// Steps walked one by one before the rest is binary-searched.
+    const WALK: usize = 8;
+
+    pub(crate) fn of(&mut self, ticket: &'i str) -> &'i [Span] {
+        let index = self.index;
+        if self.hashed > 0 {
+            self.hashed -= 1;
+            return index.of(ticket);
+        }
+        match self.last {
+            Some(last) if ticket < last => {
+                // Out of order: the hash map for a while, then a fresh start.
+                self.last = None;
+                self.hashed = Self::BY_HASH_AFTER_DESCENT;
+                return index.of(ticket);
+            }
+            Some(_) => {
+                let rest = &index.tickets[self.next..];
+                let walked = rest.iter().take(Self::WALK).take_while(|t| **t < ticket).count();
+                self.next += if walked < Self::WALK { walked } else { rest.partition_point(|t| *t < ticket) };
+            }
+            None => self.next = index.tickets.partition_point(|t| *t < ticket),
+        }
+        self.last = Some(ticket);
+        match index.tickets.get(self.next) {
+            Some(t) if *t == ticket => index.spans_at(self.next),
+            _ => &[],
+        }
     }
 }
 
@@ -237,6 +313,7 @@ pub(crate) fn tickets(
     in_chunks(tickets.len(), tickets.partner.names.len(), |rows| {
         let mut out = Timeliness::with_partners(tickets.partner.names.len());
         let mut spans: Vec<Span> = Vec::new();
+        let mut pauses = pauses.cursor();
         // The ids are read front to back: the column is one chunk per piece read.
         let ids = tickets.id.slice(rows.start as i64, rows.len());
         for (i, id) in rows.zip(ids.iter()) {
@@ -388,4 +465,42 @@ pub(crate) fn orders(orders: &Orders, month: Month, as_of: Option<Stamp>, assess
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lookups in ascending runs, in no order, and repeated: ids of different lengths, so that
+    /// their text order is not their number order.
+    fn lookups() -> impl Strategy<Value = Vec<String>> {
+        let run = (0u32..400, 1usize..600, 1u32..4, any::<bool>()).prop_map(|(from, len, step, ascending)| {
+            let ids: Vec<u32> = (0..len as u32).map(|k| from + k * step).collect();
+            let mut ids: Vec<String> = ids.into_iter().map(|n| format!("T{n}")).collect();
+            if ascending {
+                ids.sort();
+            }
+            ids
+        });
+        prop::collection::vec(run, 1..8).prop_map(|runs| runs.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// The walking cursor finds exactly the pauses the hash map does, in any order of lookups.
+        #[test]
+        fn the_cursor_agrees_with_the_hash_map(
+            paused in prop::collection::vec((0u32..2000, 0i64..1_000, prop::option::of(0i64..1_000)), 0..400),
+            lookups in lookups(),
+        ) {
+            let ids: Vec<String> = paused.iter().map(|(t, _, _)| format!("T{t}")).collect();
+            let valid = ids.iter().zip(&paused).map(|(id, (_, start, end))| (id.as_str(), Span { start: *start, end: *end })).collect();
+            let index = PauseIndex::of_valid(valid);
+            let mut cursor = index.cursor();
+            for id in &lookups {
+                prop_assert_eq!(cursor.of(id), index.of(id), "ticket {}", id);
+            }
+        }
+    }
 }
