@@ -455,15 +455,14 @@ impl Tickets {
             resolved.push(p.resolved);
             flags.push(p.flags);
         }
-        Tickets {
-            id: concat_text(id),
-            partner: concat_codes(partner),
-            sla_class: concat_codes(class),
-            responsibility: concat_codes(resp),
-            opened: concat_vec(opened),
-            resolved: concat_vec(resolved),
-            flags: concat_vec(flags),
-        }
+        // The times on one core while the codes are copied on another: at ten million tickets
+        // the copy took a sixth of a second on one.
+        let ((partner, sla_class, responsibility, flags), (opened, resolved)) = std::thread::scope(|scope| {
+            let times = scope.spawn(move || (concat_vec(opened), concat_vec(resolved)));
+            let codes = (concat_codes(partner), concat_codes(class), concat_codes(resp), concat_vec(flags));
+            (codes, times.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        Tickets { id: concat_text(id), partner, sla_class, responsibility, opened, resolved, flags }
     }
 }
 
