@@ -2,13 +2,14 @@
 //! Queries live in `sql/extract/<dialect>/<dataset>.sql`. The embedded SQLite source is read
 //! directly ([`sqlite`]): the big datasets into typed columns, the tickets over every core.
 //! PostgreSQL and MySQL are read through sqlx with every column as canonical text (a REAL or a
-//! numeric read exactly: 0.1 is 0.1), then typed the same way.
+//! numeric read exactly: 0.1 is 0.1), borrowed from the row, never copied into a `String`, and
+//! the big datasets typed as they stream in, the way the SQLite reader types them.
 
 mod sqlite;
 
 use crate::config::{Secret, Settings};
 use crate::db::{self, probe, redact_url, DbError, Dialect, PoolSettings};
-use crate::domain::frames::{Orders, Pauses, Tickets};
+use crate::domain::frames::{Cell, Orders, OrdersBuilder, Pauses, PausesBuilder, RowSink, Tickets, TicketsBuilder};
 use crate::domain::inputs::*;
 use crate::domain::monthly::MonthInput;
 use crate::domain::period::Month;
@@ -199,7 +200,7 @@ fn unavailable(url: &str, e: sqlx::Error) -> SourceError {
 }
 
 macro_rules! read_datasets {
-    ($tx:ident, $dialect:expr, $datasets:expr, $params:expr, $frames:ident, $push:expr) => {
+    ($tx:ident, $dialect:expr, $datasets:expr, $params:expr, $typed:expr, $extract:ident, $cell:path) => {
         for dataset in $datasets {
             let (sql, binds) = placeholders(query_text($dialect, dataset.name), $dialect);
             let mut query = sqlx::query(&sql);
@@ -207,10 +208,25 @@ macro_rules! read_datasets {
                 query = query.bind($params[*b]);
             }
             let mut rows = query.fetch(&mut *$tx);
-            let mut frame = FrameBuilder::new(*dataset);
+            let mut sink = ServerSink::new(*dataset, $typed);
+            // The contract's columns by their place in the result, found on the first row.
+            let mut columns: Option<Vec<usize>> = None;
             let (started, mut read) = (std::time::Instant::now(), 0usize);
-            while let Some(row) = rows.try_next().await.map_err(|e| db::classify(e, frame.what()))? {
-                $push(&mut frame, row)?;
+            while let Some(row) = rows.try_next().await.map_err(|e| db::classify(e, sink.what()))? {
+                let at = match &columns {
+                    Some(at) => at,
+                    None => columns.insert(column_places(&row, *dataset)?),
+                };
+                // A dataset has at most 11 columns: the cells of a row live on the stack.
+                let mut cells = [Cell::Null; 16];
+                for (k, &i) in at.iter().enumerate() {
+                    cells[k] = $cell(&row, i).map_err(|e| SourceError::Value {
+                        dataset: dataset.name,
+                        column: dataset.columns[k],
+                        source: Box::new(e),
+                    })?;
+                }
+                sink.push_row(&cells[..at.len()]);
                 read += 1;
                 // Progress of a long extraction, so an operator watching a big month sees it move.
                 if read % PROGRESS_EVERY == 0 {
@@ -219,9 +235,40 @@ macro_rules! read_datasets {
                 }
             }
             drop(rows);
-            $frames.insert(dataset.name, frame.finish()?);
+            sink.finish(&mut $extract)?;
         }
     };
+}
+
+/// Where each contract column is in a server's result row.
+fn column_places<R: Row>(row: &R, dataset: Dataset) -> Result<Vec<usize>>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    use sqlx::Column;
+    dataset
+        .columns
+        .iter()
+        .map(|c| {
+            row.try_column(*c)
+                .map(|col| col.ordinal())
+                .map_err(|_| SourceError::MissingColumn { dataset: dataset.name, column: c })
+        })
+        .collect()
+}
+
+/// A PostgreSQL value as a cell: the queries hand every column over as text.
+fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> std::result::Result<Cell<'_>, sqlx::Error> {
+    Ok(row.try_get::<Option<&str>, _>(i)?.map_or(Cell::Null, |t| Cell::Text(t.as_bytes())))
+}
+
+/// A MySQL value as a cell: text, or bytes where a binary collation hands them over.
+fn mysql_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> std::result::Result<Cell<'_>, sqlx::Error> {
+    let bytes = match row.try_get::<Option<&str>, _>(i) {
+        Ok(text) => text.map(str::as_bytes),
+        Err(_) => row.try_get::<Option<&[u8]>, _>(i)?,
+    };
+    Ok(bytes.map_or(Cell::Null, Cell::Text))
 }
 
 impl Source {
@@ -287,7 +334,7 @@ impl Source {
     /// datasets of a SQLite source come as typed columns.
     async fn fetch(&self, datasets: &[Dataset], window: &Window, typed: bool) -> Result<Extract> {
         let params = [window.start.as_str(), window.end.as_str(), window.month.as_str(), "", ""];
-        let mut frames = std::collections::HashMap::new();
+        let mut extract = Extract::default();
         let start = |e| db::classify(e, "starting the source read");
         match self {
             Source::Sqlite(source) => {
@@ -303,16 +350,7 @@ impl Source {
                 let mut tx = pool.begin().await.map_err(start)?;
                 let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
                 sqlx::query(snapshot).execute(&mut *tx).await.map_err(start)?;
-                read_datasets!(
-                    tx,
-                    Dialect::Postgres,
-                    datasets,
-                    params,
-                    frames,
-                    |frame: &mut FrameBuilder, row: sqlx::postgres::PgRow| {
-                        frame.push_text(|c| row.try_get::<Option<String>, _>(c))
-                    }
-                );
+                read_datasets!(tx, Dialect::Postgres, datasets, params, typed, extract, pg_cell);
                 tx.rollback().await.ok();
             }
             Source::MySql(pool) => {
@@ -320,26 +358,11 @@ impl Source {
                 let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
                 sqlx::query(snapshot).execute(&mut *conn).await.map_err(start)?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(start)?;
-                read_datasets!(
-                    tx,
-                    Dialect::MySql,
-                    datasets,
-                    params,
-                    frames,
-                    |frame: &mut FrameBuilder, row: sqlx::mysql::MySqlRow| {
-                        // Binary collations come back as bytes.
-                        frame.push_text(|c| {
-                            row.try_get::<Option<String>, _>(c).or_else(|_| {
-                                row.try_get::<Option<Vec<u8>>, _>(c)
-                                    .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
-                            })
-                        })
-                    }
-                );
+                read_datasets!(tx, Dialect::MySql, datasets, params, typed, extract, mysql_cell);
                 tx.rollback().await.ok();
             }
         }
-        Ok(Extract { frames, ..Extract::default() })
+        Ok(extract)
     }
 
     /// Checks that every extraction query runs and returns the contract's columns, without reading
@@ -525,45 +548,67 @@ impl Sources {
     }
 }
 
-/// Rows of a server source streamed into one column builder per contract column.
-struct FrameBuilder {
-    dataset: Dataset,
-    builders: Vec<StringChunkedBuilder>,
-    height: usize,
+/// Where one dataset's rows from a server go: the big datasets of a typed read straight into
+/// typed columns (as the SQLite reader does), the others into a frame of text columns.
+enum ServerSink {
+    Text { dataset: Dataset, builders: Vec<StringChunkedBuilder>, height: usize },
+    Tickets(TicketsBuilder),
+    Orders(OrdersBuilder),
+    Pauses(PausesBuilder),
 }
 
-impl FrameBuilder {
-    fn new(dataset: Dataset) -> Self {
-        let builders = dataset.columns.iter().map(|c| StringChunkedBuilder::new((*c).into(), 1024)).collect();
-        Self { dataset, builders, height: 0 }
+impl ServerSink {
+    fn new(dataset: Dataset, typed: bool) -> Self {
+        match dataset.name {
+            name if typed && name == TICKETS.name => Self::Tickets(TicketsBuilder::with_capacity(1 << 16)),
+            name if typed && name == ORDERS.name => Self::Orders(OrdersBuilder::with_capacity(1 << 14)),
+            name if typed && name == PAUSES.name => Self::Pauses(PausesBuilder::with_capacity(1 << 14)),
+            _ => Self::Text {
+                dataset,
+                builders: dataset.columns.iter().map(|c| StringChunkedBuilder::new((*c).into(), 1024)).collect(),
+                height: 0,
+            },
+        }
     }
 
     fn what(&self) -> String {
-        format!("reading {}", self.dataset.name)
+        let name = match self {
+            Self::Text { dataset, .. } => dataset.name,
+            Self::Tickets(_) => TICKETS.name,
+            Self::Orders(_) => ORDERS.name,
+            Self::Pauses(_) => PAUSES.name,
+        };
+        format!("reading {name}")
     }
 
-    fn missing(&self, column: &'static str) -> SourceError {
-        SourceError::MissingColumn { dataset: self.dataset.name, column }
-    }
-
-    /// A row whose columns the query already turned into text.
-    fn push_text(&mut self, get: impl Fn(&str) -> std::result::Result<Option<String>, sqlx::Error>) -> Result<()> {
-        for (i, column) in self.dataset.columns.iter().enumerate() {
-            match get(column) {
-                Ok(v) => self.builders[i].append_option(v),
-                Err(sqlx::Error::ColumnNotFound(_)) => return Err(self.missing(column)),
-                Err(e) => return Err(SourceError::Value { dataset: self.dataset.name, column, source: Box::new(e) }),
+    fn push_row(&mut self, row: &[Cell]) {
+        match self {
+            Self::Text { builders, height, .. } => {
+                for (b, cell) in builders.iter_mut().zip(row) {
+                    crate::domain::frames::push_text(b, *cell);
+                }
+                *height += 1;
             }
+            Self::Tickets(b) => b.push_row(row),
+            Self::Orders(b) => b.push_row(row),
+            Self::Pauses(b) => b.push_row(row),
         }
-        self.height += 1;
-        Ok(())
     }
 
-    fn finish(self) -> Result<DataFrame> {
-        tracing::debug!(dataset = self.dataset.name, rows = self.height, "extracted");
-        let dataset = self.dataset.name;
-        let columns = self.builders.into_iter().map(|b| b.finish().into_column()).collect();
-        DataFrame::new(self.height, columns).map_err(|source| SourceError::Frame { dataset, source })
+    fn finish(self, extract: &mut Extract) -> Result<()> {
+        match self {
+            Self::Text { dataset, builders, height } => {
+                tracing::debug!(dataset = dataset.name, rows = height, "extracted");
+                let columns = builders.into_iter().map(|b| b.finish().into_column()).collect();
+                let frame = DataFrame::new(height, columns)
+                    .map_err(|source| SourceError::Frame { dataset: dataset.name, source })?;
+                extract.frames.insert(dataset.name, frame);
+            }
+            Self::Tickets(b) => extract.tickets = Some(b.finish()),
+            Self::Orders(b) => extract.orders = Some(b.finish()),
+            Self::Pauses(b) => extract.pauses = Some(b.finish()),
+        }
+        Ok(())
     }
 }
 

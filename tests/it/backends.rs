@@ -146,6 +146,39 @@ fn money_is_numeric_in_server_stores() {
     }
 }
 
+/// A MariaDB source whose ids are bytes (binary columns hand them over as bytes, not text) gives
+/// what the same data as text gives: the big datasets are typed straight from the rows.
+#[test]
+fn a_mariadb_source_with_binary_ids_reads_like_one_with_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("ops.sqlite");
+    gen_data(sqlite.to_str().unwrap());
+    let my = Scratch::new(MY_ADMIN, "mybin");
+    gen_data(&my.url());
+    admin_sql(
+        &my.url(),
+        "ALTER TABLE tickets MODIFY ticket_id VARBINARY(191) NOT NULL, MODIFY partner_id VARBINARY(191) NOT NULL, \
+         MODIFY sla_class VARBINARY(191) NOT NULL; \
+         ALTER TABLE ticket_pauses MODIFY ticket_id VARBINARY(191) NOT NULL; \
+         ALTER TABLE orders MODIFY order_id VARBINARY(191) NOT NULL, MODIFY partner_id VARBINARY(191) NOT NULL",
+    );
+    let types = admin_query(
+        &my.url(),
+        "SELECT CAST(COUNT(*) AS CHAR), CAST(MIN(DATA_TYPE) AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND DATA_TYPE = 'varbinary'",
+    );
+    assert_eq!(types, vec![("6".to_string(), "varbinary".to_string())]);
+    let month = |source: String| {
+        let mut env = Env::new(Path::new("unused"));
+        env.source_url = Some(source);
+        env.ok(&["run", "monthly", "--month", "2026-03"]);
+        ["scores.csv", "indicators.csv", "data_quality.csv"].map(|f| env.read(&format!("monthly/2026-03/{f}")))
+    };
+    let (text, bytes) = (month(format!("sqlite://{}", sqlite.display())), month(my.url()));
+    assert!(text[1].contains("fault_timeliness"), "{}", text[1]);
+    assert_eq!(bytes, text);
+}
+
 #[test]
 fn a_missing_table_is_65_and_an_unreachable_server_69() {
     let pg = Scratch::new(PG_ADMIN, "pgmiss");
