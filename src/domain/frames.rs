@@ -187,15 +187,23 @@ impl CodesBuilder {
                 return k as u32;
             }
         }
-        match self.map.get(t) {
+        if let Some(&code) = self.map.get(t) {
+            return code;
+        }
+        // A new value. Bytes that are not UTF-8 are known by their cleaned name, so that two
+        // spellings which read the same are one value (counts are gathered by name).
+        let name = String::from_utf8_lossy(t);
+        let code = match self.map.get(name.as_bytes()) {
             Some(&code) => code,
             None => {
                 let code = self.column.names.len() as u32;
-                self.column.names.push(String::from_utf8_lossy(t).into_owned());
-                self.map.insert(t.into(), code);
+                self.column.names.push(name.to_string());
+                self.map.insert(name.as_bytes().into(), code);
                 code
             }
-        }
+        };
+        self.map.insert(t.into(), code);
+        code
     }
 
     pub fn push(&mut self, cell: Cell) {
@@ -428,7 +436,10 @@ fn concat_codes(columns: Vec<Codes>) -> Codes {
     all
 }
 
-fn concat_vec<T: Copy>(columns: Vec<Vec<T>>) -> Vec<T> {
+fn concat_vec<T: Copy>(mut columns: Vec<Vec<T>>) -> Vec<T> {
+    if columns.len() == 1 {
+        return columns.pop().unwrap_or_default();
+    }
     let mut all = Vec::with_capacity(columns.iter().map(Vec::len).sum());
     for c in columns {
         all.extend_from_slice(&c);
@@ -596,6 +607,30 @@ mod tests {
         a.append(b.finish());
         let values: Vec<Option<&str>> = (0..5).map(|i| a.get(i)).collect();
         assert_eq!(values, [Some("P01"), None, Some("P02"), Some("P02"), Some("P03")]);
+    }
+
+    /// Bytes that are not UTF-8 and the text they read as are one value, whichever comes first
+    /// and past the small dictionary's scan: counts are gathered by name.
+    #[test]
+    fn spellings_that_read_the_same_are_one_code() {
+        let mut b = CodesBuilder::with_capacity(16);
+        for k in 0..SCANNED + 2 {
+            b.push(Cell::Text(format!("P{k:02}").as_bytes()));
+        }
+        let cleaned = "P\u{fffd}".as_bytes();
+        for v in [&b"P\xff"[..], &b"P\xfe"[..], cleaned, &b"P\xff"[..]] {
+            b.push(Cell::Text(v));
+            b.push(Cell::Text(b"P00"));
+        }
+        let mut c = CodesBuilder::with_capacity(2);
+        c.push(Cell::Text(cleaned));
+        c.push(Cell::Text(b"P\xfd"));
+        let codes = b.finish();
+        assert_eq!(codes.names.len(), SCANNED + 3, "{:?}", codes.names);
+        let odd: Vec<u32> = codes.codes[SCANNED + 2..].iter().step_by(2).copied().collect();
+        assert_eq!(odd, vec![odd[0]; 4]);
+        assert_eq!(codes.names[odd[0] as usize], "P\u{fffd}");
+        assert_eq!(c.finish().names, vec!["P\u{fffd}".to_string()]);
     }
 
     proptest! {

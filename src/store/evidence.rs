@@ -24,7 +24,8 @@ const SEPARATOR: char = '\u{1f}';
 
 /// A part as compressed Arrow IPC bytes. Text is written as views: an id of up to 12 bytes sits
 /// inside its view, which at ten million tickets compressed 13% smaller and 10% faster than
-/// offsets and data (parts written either way are read the same).
+/// offsets and data (parts written either way are read the same). The level is pinned, not
+/// polars' newest, so that a polars upgrade cannot write parts an older build cannot read.
 fn encode(df: &mut DataFrame, words: &Words) -> PolarsResult<Vec<u8>> {
     let mut bytes = Vec::new();
     let join = |list: &[String]| PlSmallStr::from(list.join(&SEPARATOR.to_string()));
@@ -35,7 +36,7 @@ fn encode(df: &mut DataFrame, words: &Words) -> PolarsResult<Vec<u8>> {
     ]);
     let mut writer = IpcWriter::new(&mut bytes)
         .with_compression(Some(IpcCompression::ZSTD(ZstdLevel::try_new(1)?)))
-        .with_compat_level(CompatLevel::newest())
+        .with_compat_level(CompatLevel::with_level(1)?)
         .with_parallel(false);
     writer.set_custom_schema_metadata(std::sync::Arc::new(metadata));
     writer.finish(df)?;

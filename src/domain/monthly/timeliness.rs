@@ -203,7 +203,7 @@ impl<'a> PauseIndex<'a> {
 }
 
 /// Looks tickets up in a [`PauseIndex`] in the order they come: while the ids ascend, by walking
-/// the index's sorted tickets (galloping over long gaps); after an id that goes back, by the hash
+/// the index's sorted tickets (a binary search of the rest past eight steps); after an id that goes back, by the hash
 /// map for a while, then by the walk again from a binary search. Gives exactly what
 /// [`PauseIndex::of`] gives, whatever the order.
 pub(crate) struct PauseCursor<'i, 'a> {
@@ -484,6 +484,28 @@ mod tests {
             ids
         });
         prop::collection::vec(run, 1..8).prop_map(|runs| runs.concat())
+    }
+
+    /// Every way the cursor moves, on one fixed sequence: walking, a jump past eight tickets, an
+    /// id that goes back (then the hash map for a while), and a fresh start by binary search.
+    #[test]
+    fn the_cursor_walks_jumps_falls_back_and_starts_again() {
+        let ids: Vec<String> = (0..100).map(|n| format!("T{n:03}")).collect();
+        let valid = ids.iter().enumerate().map(|(n, id)| (id.as_str(), Span { start: n as i64, end: None })).collect();
+        let index = PauseIndex::of_valid(valid);
+        let mut cursor = index.cursor();
+        let mut lookups: Vec<String> = ["T001", "T002", "T050", "T051", "T010"].map(String::from).to_vec();
+        lookups.extend((0..PauseCursor::BY_HASH_AFTER_DESCENT + 1).map(|k| format!("T{:03}", (k * 37) % 100)));
+        // The last of those was T088, looked up after a binary search; from there on, walking.
+        lookups.extend(["T090", "T091", "T099", "T0995", "T100"].map(String::from));
+        for id in &lookups {
+            let found = cursor.of(id);
+            assert_eq!(found, index.of(id), "{id}");
+            let expected =
+                id.strip_prefix('T').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n < 100 && id.len() == 4);
+            assert_eq!(found.first().map(|s| s.start), expected, "{id}");
+        }
+        assert!(cursor.last.is_some() && cursor.hashed == 0, "walking again at the end");
     }
 
     proptest! {
