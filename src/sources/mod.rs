@@ -257,6 +257,40 @@ where
         .collect()
 }
 
+/// A second read-only transaction in the snapshot `tx` holds (`pg_export_snapshot`), or `None`
+/// when there is none to have: a pool of one connection, a standby, a server that refuses. The
+/// read then stays on `tx` alone.
+async fn pg_beside(
+    pool: &sqlx::PgPool,
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+) -> Option<sqlx::Transaction<'static, sqlx::Postgres>> {
+    if pool.options().get_max_connections() < 2 {
+        return None;
+    }
+    // A standby may not export a snapshot, and a failed statement would end `tx`.
+    let primary = sqlx::query_scalar::<_, bool>("SELECT NOT pg_is_in_recovery()").fetch_one(&mut **tx).await;
+    if !primary.unwrap_or(false) {
+        return None;
+    }
+    let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await.ok()?;
+    let mut beside = match pool.begin().await {
+        Ok(beside) => beside,
+        Err(e) => {
+            tracing::info!(error = %e, "reading the source on one connection");
+            return None;
+        }
+    };
+    for sql in
+        ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &format!("SET TRANSACTION SNAPSHOT '{id}'")]
+    {
+        if let Err(e) = sqlx::query(sql).execute(&mut *beside).await {
+            tracing::info!(error = %e, "reading the source on one connection");
+            return None;
+        }
+    }
+    Some(beside)
+}
+
 /// A PostgreSQL value as a cell: the queries hand every column over as text.
 fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> std::result::Result<Cell<'_>, sqlx::Error> {
     Ok(row.try_get::<Option<&str>, _>(i)?.map_or(Cell::Null, |t| Cell::Text(t.as_bytes())))
@@ -350,7 +384,34 @@ impl Source {
                 let mut tx = pool.begin().await.map_err(start)?;
                 let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
                 sqlx::query(snapshot).execute(&mut *tx).await.map_err(start)?;
-                read_datasets!(tx, Dialect::Postgres, datasets, params, typed, extract, pg_cell);
+                // The tickets (most of a month) are read on a second connection in this very
+                // snapshot while this one reads the rest: the server works on both at once.
+                let (tickets, rest): (Vec<Dataset>, Vec<Dataset>) =
+                    datasets.iter().partition(|d| d.name == TICKETS.name);
+                let beside = if tickets.is_empty() || rest.is_empty() { None } else { pg_beside(pool, &mut tx).await };
+                match beside {
+                    Some(mut beside) => {
+                        let mut mine = Extract::default();
+                        let read_tickets = async {
+                            let mut theirs = Extract::default();
+                            read_datasets!(beside, Dialect::Postgres, &tickets, params, typed, theirs, pg_cell);
+                            beside.rollback().await.ok();
+                            Ok::<Extract, SourceError>(theirs)
+                        };
+                        let read_rest = async {
+                            read_datasets!(tx, Dialect::Postgres, &rest, params, typed, mine, pg_cell);
+                            Ok::<(), SourceError>(())
+                        };
+                        // Both run to their end; a failure of the datasets before the tickets
+                        // (partners, contracts) is the one told, as a read on one connection would.
+                        let (theirs, rest) = futures_util::join!(read_tickets, read_rest);
+                        rest?;
+                        let theirs = theirs?;
+                        extract.merge(mine);
+                        extract.merge(theirs);
+                    }
+                    None => read_datasets!(tx, Dialect::Postgres, datasets, params, typed, extract, pg_cell),
+                }
                 tx.rollback().await.ok();
             }
             Source::MySql(pool) => {
@@ -615,6 +676,37 @@ impl ServerSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The connection beside reads the snapshot of the transaction that exported it: a row
+    /// committed after the export is not there for it, though a new reader sees it. Against the
+    /// local PostgreSQL every machine of this kind runs.
+    #[tokio::test]
+    async fn the_connection_beside_reads_the_same_snapshot() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(3)
+            .connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("the local PostgreSQL at {url} is needed: {e}"));
+        let table = format!("beside_{}", std::process::id());
+        sqlx::query(&format!("CREATE TABLE {table} (n INTEGER)")).execute(&pool).await.unwrap();
+        let count = format!("SELECT count(*) FROM {table}");
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.unwrap();
+        let mut beside = pg_beside(&pool, &mut tx).await.expect("a connection beside");
+        sqlx::query(&format!("INSERT INTO {table} VALUES (1)")).execute(&pool).await.unwrap();
+        let in_beside: i64 = sqlx::query_scalar(&count).fetch_one(&mut *beside).await.unwrap();
+        let in_tx: i64 = sqlx::query_scalar(&count).fetch_one(&mut *tx).await.unwrap();
+        let fresh: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
+        beside.rollback().await.unwrap();
+        tx.rollback().await.unwrap();
+        sqlx::query(&format!("DROP TABLE {table}")).execute(&pool).await.unwrap();
+        assert_eq!((in_beside, in_tx, fresh), (0, 0, 1));
+        // A pool of one connection reads on one.
+        let single = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(url).await.unwrap();
+        let mut tx = single.begin().await.unwrap();
+        assert!(pg_beside(&single, &mut tx).await.is_none());
+    }
 
     #[test]
     fn placeholders_per_dialect() {
