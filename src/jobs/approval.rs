@@ -170,9 +170,8 @@ pub(crate) async fn publish_month(cx: &Context, store: &Store, month: Month, by:
     }
     let current = store.items(JobKind::Monthly, &period).await?;
     let told = disputes::publication(cx, store, JobKind::Monthly, &period, &current, now).await?;
-    let state = store.publish(JobKind::Monthly, &period, by, &stamp(now)).await?;
     let windows: Vec<_> = told.iter().map(|(w, _)| w.clone()).collect();
-    store.record_publication(JobKind::Monthly, &period, &windows, by, &stamp(now)).await?;
+    let state = store.publish(JobKind::Monthly, &period, &windows, by, &stamp(now)).await?;
     let source = Sources::connect(settings).await?;
     let partners = source.fetch_all(&[PARTNERS], &Window::month(month)).await;
     source.close().await;
@@ -238,9 +237,8 @@ pub(crate) async fn publish_quarter(
         f.amount = Some(f.amount.unwrap_or_default() + s.amount);
     }
     let told = disputes::publication(cx, store, JobKind::Quarterly, &period, &current, now).await?;
-    store.publish(JobKind::Quarterly, &period, by, &stamp(now)).await?;
     let windows: Vec<_> = told.into_iter().map(|(w, _)| w).collect();
-    store.record_publication(JobKind::Quarterly, &period, &windows, by, &stamp(now)).await?;
+    store.publish(JobKind::Quarterly, &period, &windows, by, &stamp(now)).await?;
     let finance = settlement_line(cx, store, Job::Quarterly(quarter), by).await?;
     super::index::write_index(cx, store).await;
     Ok(vec![format!("quarterly {period} published by {by}: {} partners told; {finance}", windows.len())])

@@ -155,25 +155,25 @@ pub(crate) async fn open(
     let mut refs: Vec<String> = refs.to_vec();
     refs.sort();
     refs.dedup();
+    // Who to tell is read before anything is recorded: a source that cannot be read (exit 69)
+    // leaves nothing committed, and a retry records the dispute once.
+    let contacts = contacts(cx, job).await?;
+    let to = managers(cx, &contacts, partner);
     let at = stamp(now);
     let new = NewDispute { job: kind, period: &period, partner_id: partner, reason, refs: &refs, by, at: &at };
     let id = store.open_dispute(new).await?;
     super::index::write_index(cx, store).await;
-    let contacts = contacts(cx, job).await?;
-    let to = managers(cx, &contacts, partner);
     let locale = cx.settings.locale.as_str();
+    let refs_text = if refs.is_empty() { "—".to_string() } else { refs.join(", ") };
     let args = [
         ("id", id.as_str()),
         ("period", period.as_str()),
         ("partner", partner),
         ("reason", reason),
-        ("refs", if refs.is_empty() { "—" } else { "" }),
+        ("refs", refs_text.as_str()),
         ("closes", window.closes_at.as_str()),
         ("by", by),
     ];
-    let refs_text = refs.join(", ");
-    let args: Vec<(&str, &str)> =
-        args.iter().map(|&(k, v)| if k == "refs" && v.is_empty() { (k, refs_text.as_str()) } else { (k, v) }).collect();
     let text = label(locale, "dispute_body", &args);
     let letter = Letter {
         subject: label(locale, "dispute_subject", &args),
@@ -204,10 +204,18 @@ pub(crate) async fn resolve(
     by: &str,
     note: &str,
 ) -> anyhow::Result<Vec<String>> {
+    // The partner's address is read before the decision is recorded (see `open`); an unknown
+    // dispute is refused by `resolve_dispute` as before.
+    let job = store.dispute(id).await?.and_then(|d| job_of(d.job, &d.period));
+    let contacts = match job {
+        Some(job) => Some(contacts(cx, job).await?),
+        None => None,
+    };
     let d = store.resolve_dispute(id, accept, by, note, &stamp(cx.now())).await?;
     super::index::write_index(cx, store).await;
-    let job = job_of(d.job, &d.period).ok_or_else(|| anyhow::anyhow!("dispute {id} is of {} {}", d.job, d.period))?;
-    let contacts = contacts(cx, job).await?;
+    let (Some(job), Some(contacts)) = (job, contacts) else {
+        anyhow::bail!("dispute {id} is of {} {}", d.job, d.period)
+    };
     let to: Vec<String> = contacts.emails.get(&d.partner_id).cloned().into_iter().collect();
     let locale = cx.settings.locale.as_str();
     let key = if accept { "ruling_accepted" } else { "ruling_rejected" };

@@ -258,26 +258,29 @@ where
 }
 
 /// A second read-only transaction in the snapshot `tx` holds (`pg_export_snapshot`), or `None`
-/// when there is none to have: a pool of one connection, a standby, a server that refuses. The
-/// read then stays on `tx` alone.
+/// when there is none to have: a pool of one connection, a standby, a second connection that
+/// cannot be had. The read then stays on `tx` alone. A statement that fails on `tx` itself is an
+/// error: it has ended `tx`, so there is nothing left to read on.
 async fn pg_beside(
     pool: &sqlx::PgPool,
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-) -> Option<sqlx::Transaction<'static, sqlx::Postgres>> {
+) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>> {
     if pool.options().get_max_connections() < 2 {
-        return None;
+        return Ok(None);
     }
-    // A standby may not export a snapshot, and a failed statement would end `tx`.
-    let primary = sqlx::query_scalar::<_, bool>("SELECT NOT pg_is_in_recovery()").fetch_one(&mut **tx).await;
-    if !primary.unwrap_or(false) {
-        return None;
+    let failed = |e| db::classify(e, "starting the source read");
+    // A standby may not export a snapshot.
+    let primary: bool =
+        sqlx::query_scalar("SELECT NOT pg_is_in_recovery()").fetch_one(&mut **tx).await.map_err(failed)?;
+    if !primary {
+        return Ok(None);
     }
-    let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await.ok()?;
+    let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await.map_err(failed)?;
     let mut beside = match pool.begin().await {
         Ok(beside) => beside,
         Err(e) => {
             tracing::info!(error = %e, "reading the source on one connection");
-            return None;
+            return Ok(None);
         }
     };
     for sql in
@@ -285,10 +288,10 @@ async fn pg_beside(
     {
         if let Err(e) = sqlx::query(sql).execute(&mut *beside).await {
             tracing::info!(error = %e, "reading the source on one connection");
-            return None;
+            return Ok(None);
         }
     }
-    Some(beside)
+    Ok(Some(beside))
 }
 
 /// A PostgreSQL value as a cell: the queries hand every column over as text.
@@ -388,7 +391,8 @@ impl Source {
                 // snapshot while this one reads the rest: the server works on both at once.
                 let (tickets, rest): (Vec<Dataset>, Vec<Dataset>) =
                     datasets.iter().partition(|d| d.name == TICKETS.name);
-                let beside = if tickets.is_empty() || rest.is_empty() { None } else { pg_beside(pool, &mut tx).await };
+                let beside =
+                    if tickets.is_empty() || rest.is_empty() { None } else { pg_beside(pool, &mut tx).await? };
                 match beside {
                     Some(mut beside) => {
                         let mut mine = Extract::default();
@@ -693,7 +697,7 @@ mod tests {
         let count = format!("SELECT count(*) FROM {table}");
         let mut tx = pool.begin().await.unwrap();
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.unwrap();
-        let mut beside = pg_beside(&pool, &mut tx).await.expect("a connection beside");
+        let mut beside = pg_beside(&pool, &mut tx).await.unwrap().expect("a connection beside");
         sqlx::query(&format!("INSERT INTO {table} VALUES (1)")).execute(&pool).await.unwrap();
         let in_beside: i64 = sqlx::query_scalar(&count).fetch_one(&mut *beside).await.unwrap();
         let in_tx: i64 = sqlx::query_scalar(&count).fetch_one(&mut *tx).await.unwrap();
@@ -705,7 +709,7 @@ mod tests {
         // A pool of one connection reads on one.
         let single = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(url).await.unwrap();
         let mut tx = single.begin().await.unwrap();
-        assert!(pg_beside(&single, &mut tx).await.is_none());
+        assert!(pg_beside(&single, &mut tx).await.unwrap().is_none());
     }
 
     #[test]

@@ -324,7 +324,16 @@ impl Store {
     }
 
     /// Marks an approved period published (a published one stays as it is).
-    pub(crate) async fn publish(&self, job: JobKind, period: &str, by: &str, at: &str) -> Result<PeriodState> {
+    /// Publishes an approved period and records each told partner's dispute window in the same
+    /// transaction: a period is never published without its windows (it would settle at once).
+    pub(crate) async fn publish(
+        &self,
+        job: JobKind,
+        period: &str,
+        windows: &[super::disputes::Window],
+        by: &str,
+        at: &str,
+    ) -> Result<PeriodState> {
         let state = match self.period_state(job, period).await? {
             Some(s) if s.status == PeriodStatus::Approved => s,
             Some(s) if s.status == PeriodStatus::Published => return Ok(s),
@@ -341,6 +350,7 @@ impl Store {
         .await
         .map_err(failed("publishing the period"))?;
         audit(&mut tx, self.dialect, [at, by, "publish", job.as_str(), period, ""]).await?;
+        self.record_publication(&mut tx, job, period, windows, by, at).await?;
         commit(tx, "committing the publication").await?;
         Ok(PeriodState { status: PeriodStatus::Published, published_at: Some(at.to_string()), ..state })
     }

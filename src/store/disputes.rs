@@ -208,15 +208,15 @@ impl Store {
     /// Records a publication's windows (only the partners in `windows`: first published, or whose
     /// figures changed), marks the period's accepted disputes put right, and starts a new
     /// settlement (a period published again is settled again), in one transaction.
-    pub(crate) async fn record_publication(
+    pub(super) async fn record_publication(
         &self,
+        tx: &mut sqlx::AnyConnection,
         job: JobKind,
         period: &str,
         windows: &[Window],
         by: &str,
         at: &str,
     ) -> Result<()> {
-        let mut tx = self.begin("recording the publication").await?;
         let delete = self.sql("DELETE FROM dispute_windows WHERE job = ? AND period = ? AND partner_id = ?");
         let insert = sql::insert_rows(
             self.dialect,
@@ -262,8 +262,8 @@ impl Store {
             .await
             .map_err(failed("starting the settlement"))?;
         let detail = format!("{} new windows; {corrected} accepted disputes put right", windows.len());
-        audit(&mut tx, self.dialect, [at, by, "publish_windows", job.as_str(), period, &detail]).await?;
-        commit(tx, "committing the publication").await
+        audit(tx, self.dialect, [at, by, "publish_windows", job.as_str(), period, &detail]).await?;
+        Ok(())
     }
 
     /// Marks a published period settled (its finance export written). False when it was not

@@ -286,6 +286,30 @@ fn a_window_of_zero_days_settles_at_publication() {
     assert!(said.contains("window") && said.contains("closed"), "{said}");
 }
 
+/// A store from before disputes existed: its published months have no windows and were settled
+/// with finance when published. Upgrading settles nothing a second time.
+#[test]
+fn a_month_published_before_disputes_existed_is_not_settled_again() {
+    let case = Case::approved_march(None);
+    case.ok("2026-04-08 10:00:00", &["publish", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    // The store as an older build left it: no windows, no settlement mark, migration 10 not run.
+    let store = format!("sqlite://{}", case.env.store().display());
+    admin_sql(
+        &store,
+        "DELETE FROM dispute_windows; UPDATE period_states SET settled_at = NULL; \
+         DELETE FROM _sqlx_migrations WHERE version = 10",
+    );
+    case.due("2026-04-20", "2026-04-21 06:00:00");
+    assert!(case.export().is_none(), "the old month's finance export is not written again");
+    let settles = query_strings(&case.env.store(), "SELECT detail FROM audit_trail WHERE action = 'settle'");
+    assert!(settles.is_empty(), "{settles:?}");
+    let marked = query_strings(
+        &case.env.store(),
+        "SELECT CAST(settled_at AS TEXT) FROM period_states WHERE state = 'published'",
+    );
+    assert_eq!(marked, vec!["2026-04-08 10:00:00".to_string()]);
+}
+
 #[test]
 fn disputes_of_a_month_not_published_are_refused() {
     let case = Case::approved_march(None);

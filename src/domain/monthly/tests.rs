@@ -245,6 +245,9 @@ fn a_preview_counts_open_rows_only_once_past_their_deadline() {
         (i("fault_timeliness"), i("provisioning_timeliness"))
     };
     assert_eq!(late("2026-07-02 11:00:00"), (0, 0), "neither is past its deadline yet");
+    // At its deadline an open ticket is not late yet (a resolution then is on time); a second on, it is.
+    assert_eq!(late("2026-07-02 12:00:00"), (0, 0));
+    assert_eq!(late("2026-07-02 12:00:01"), (1, 0));
     assert_eq!(late("2026-07-10 09:00:00"), (1, 0), "the ticket is late, the order not yet");
     assert_eq!(late("2026-07-25 09:00:00"), (1, 1));
 }
