@@ -31,6 +31,9 @@ struct Known {
     names: BTreeMap<String, String>,
     assessed: BTreeMap<String, BTreeSet<String>>,
     supports: Vec<PresalesLine>,
+    /// Every support of the source: a score may be entered for any of them (renewal averages
+    /// supports of projects of any outcome, rules.md §8), not only the ones the quarter settles.
+    every_support: BTreeSet<(String, String)>,
 }
 
 async fn known(cx: &Context, store: &Store, period: Period, rules: &Rules) -> anyhow::Result<Known> {
@@ -51,7 +54,7 @@ async fn known(cx: &Context, store: &Store, period: Period, rules: &Rules) -> an
         .zip(values(&partners, "name"))
         .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
         .collect();
-    let mut known = Known { names, assessed: BTreeMap::new(), supports: Vec::new() };
+    let mut known = Known { names, assessed: BTreeMap::new(), supports: Vec::new(), every_support: BTreeSet::new() };
     match period {
         Period::Month(m) => known.assessed = assessed_partners(&read.take(CONTRACTS), m),
         Period::Quarter(q) => {
@@ -72,6 +75,7 @@ async fn known(cx: &Context, store: &Store, period: Period, rules: &Rules) -> an
                 .zip(values(&supports, "workload_share").zip(values(&supports, "assessment_score")));
             for ((project, partner), (share, score)) in rows {
                 let (Some(project), Some(partner)) = (project, partner) else { continue };
+                known.every_support.insert((project.to_string(), partner.to_string()));
                 let Some((name, unit)) = considered.get(project) else { continue };
                 known.supports.push(PresalesLine {
                     project_id: project.to_string(),
@@ -259,7 +263,7 @@ pub(crate) async fn import(
             known: known.names.keys().cloned().collect(),
             assessed: known.assessed,
             manual: manual_indicators(&rules),
-            supports: known.supports.iter().map(|s| (s.project_id.clone(), s.partner_id.clone())).collect(),
+            supports: known.every_support.clone(),
             taken,
             class_two: (rules.credit.class_two_min, rules.credit.class_two_max),
             period: given_text.clone(),

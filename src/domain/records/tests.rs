@@ -135,7 +135,7 @@ fn violations_check_class_points_dates_and_severity() {
 }
 
 #[test]
-fn presales_scores_name_a_support_of_the_quarter() {
+fn presales_scores_name_a_known_support_and_keep_every_decimal() {
     let sheet = Sheet {
         name: "售前评分".into(),
         rows: vec![
@@ -147,6 +147,11 @@ fn presales_scores_name_a_support_of_the_quarter() {
     let problems = read(RecordKind::PresalesScores, &sheet, &context(), "x").unwrap_err();
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].issue, Issue::UnknownSupport { project: "PJ2".into(), partner: "P09".into() });
+    // rules.md §7 asks a score only to lie in 0–100: three decimals are kept as they are.
+    let mut one = sheet.clone();
+    one.rows = vec![one.rows[0].clone(), vec![text("2026-Q1"), text("PJ1"), text("P09"), num("74.125")]];
+    let entered = read(RecordKind::PresalesScores, &one, &context(), "x").unwrap();
+    assert_eq!(entered.rows["PJ1/P09"]["assessment_score"].as_deref(), Some("74.125"));
 }
 
 #[test]
