@@ -216,6 +216,9 @@ fn charts(
 ) -> Result<Vec<(Chart, Vec<u8>)>, ChartError> {
     let locale = input.locale;
     let l = |k: &str| label(locale, k, &[]);
+    // The notes name the rules' thresholds, which the lines are drawn at.
+    let (a, b) = (input.grades.a_min.normalize().to_string(), input.grades.b_min.normalize().to_string());
+    let note = |k: &str| label(locale, k, &[("a_min", a.as_str()), ("b_min", b.as_str())]);
     let (months, grid) = by_month(input, partners);
     let names: Vec<String> = months.iter().map(|m| format!("{:02}", m.month())).collect();
     let mut out = Vec::new();
@@ -225,7 +228,7 @@ fn charts(
             Chart {
                 src: String::new(),
                 caption: l(key),
-                note: l(&format!("{key}_note")),
+                note: note(&format!("{key}_note")),
                 stem,
                 width: 900,
                 height,

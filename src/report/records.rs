@@ -253,7 +253,7 @@ fn layout(locale: &str, t: &Template<'_>) -> (Vec<Column>, Vec<Vec<Value>>) {
                 column(l("records_col_departments"), false),
                 column(T_INDICATOR, false),
                 column(l("records_col_indicator_name"), false),
-                Column { format: Some("0.##"), ..column(l("records_col_limit"), false) },
+                Column { format: Some("0.00"), ..column(l("records_col_limit"), false) },
                 Column { format: Some("0.00"), ..column(T_POINTS, true) },
                 column(l("records_col_note"), true),
             ]);
@@ -287,7 +287,7 @@ fn layout(locale: &str, t: &Template<'_>) -> (Vec<Column>, Vec<Vec<Value>>) {
                 Column { format: Some("yyyy-mm-dd"), ..column(T_CONFIRMED_ON, true) },
                 column(T_CLASS, true),
                 column(T_CATEGORY, true),
-                Column { format: Some("0.##"), ..column(T_DEDUCTION, true) },
+                Column { format: Some("0.00"), ..column(T_DEDUCTION, true) },
                 column(T_SEVERE, true),
                 column(T_DESCRIPTION, true),
             ];
