@@ -87,7 +87,7 @@ fn credit_deductions(input: &AnnualInput, rules: &Rules) -> HashMap<String, Deci
 
 pub(crate) fn annual(input: &AnnualInput, rules: &Rules) -> Vec<AnnualRow> {
     let deductions = credit_deductions(input, rules);
-    let bans = super::renewal::bans(input.blacklist, rules.ban_years);
+    let bans = super::blacklist::Bans::of(input.blacklist, rules.ban_years);
     let (first, last) = (
         NaiveDate::from_ymd_opt(input.year, 1, 1).expect("valid year"),
         NaiveDate::from_ymd_opt(input.year, 12, 31).expect("valid year"),
@@ -104,7 +104,7 @@ pub(crate) fn annual(input: &AnnualInput, rules: &Rules) -> Vec<AnnualRow> {
         let revenue = months.iter().filter_map(|m| m.settlement).sum::<Decimal>()
             + input.presales_revenue.get(id).copied().unwrap_or_default();
         let credit = (Decimal::ONE_HUNDRED - deductions.get(id).copied().unwrap_or_default()).max(Decimal::ZERO);
-        let blacklisted = bans.get(id).is_some_and(|b| b.iter().any(|(from, until)| *from <= last && *until > first));
+        let blacklisted = bans.overlaps(id, first, last);
         let t = &rules.tiers;
         let tier = if blacklisted {
             'D'

@@ -2,6 +2,7 @@
 //! presales settlement, renewal, exits, the blacklist and annual tiers. No I/O, no wall clock.
 
 pub(crate) mod annual;
+pub(crate) mod blacklist;
 pub(crate) mod calendar;
 pub(crate) mod clock;
 pub(crate) mod disputes;

@@ -1,9 +1,11 @@
 //! Contract lifecycle (rules.md §8–§9): the pre-expiry renewal summary (第十三条), exit checks
 //! (第三十一–三十八条) and blacklist breaches (第二十三条 (3), 第三十六条).
 
+use super::blacklist::Bans;
 use super::inputs::*;
 use super::money::round2;
-use super::period::{add_months, add_years, Month};
+use super::monthly::Flag;
+use super::period::{add_months, Month};
 use super::rules::{Grade, Rules};
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -19,6 +21,10 @@ pub(crate) struct MonthlyScore {
     pub(crate) score: Option<Decimal>,
     pub(crate) grade: Option<Grade>,
     pub(crate) settlement: Option<Decimal>,
+    /// Flag codes (`two_c_grades`, …), as stored.
+    pub(crate) flags: BTreeSet<String>,
+    /// Hold reasons, as stored (empty for an assessed month).
+    pub(crate) hold_reasons: BTreeSet<String>,
 }
 
 /// Whether a notice for the contract has been sent before this run.
@@ -71,22 +77,6 @@ pub(crate) struct Breach {
     pub(crate) date: NaiveDate,
 }
 
-/// Bans as `[decided_on, decided_on + ban_years)` per partner.
-pub(crate) fn bans(blacklist: &DataFrame, ban_years: i32) -> HashMap<String, Vec<(NaiveDate, NaiveDate)>> {
-    let mut out: HashMap<String, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
-    let (ids, decided) = (text(blacklist, "partner_id"), text(blacklist, "decided_on"));
-    for i in 0..blacklist.height() {
-        if let (Some(id), Ok(Some(day))) = (ids.get(i), opt_date(decided.get(i))) {
-            out.entry(id.to_string()).or_default().push((day, add_years(day, ban_years)));
-        }
-    }
-    out
-}
-
-fn banned_on(bans: &HashMap<String, Vec<(NaiveDate, NaiveDate)>>, partner: &str, day: NaiveDate) -> bool {
-    bans.get(partner).is_some_and(|b| b.iter().any(|(from, until)| *from <= day && day < *until))
-}
-
 /// Class-1 violation dates per partner.
 pub(crate) fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<NaiveDate>> {
     let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
@@ -98,6 +88,52 @@ pub(crate) fn class_one_dates(violations: &DataFrame) -> HashMap<String, Vec<Nai
         }
     }
     out
+}
+
+/// One row of `exit_proposals.csv`: a partner the department's meeting should consider for exit
+/// (第三十三、三十四、三十六、三十七条).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExitProposal {
+    pub(crate) partner_id: String,
+    /// `blacklisted`, `class_one_violation`, `two_c_grades`: every reason that applies.
+    pub(crate) reasons: BTreeSet<&'static str>,
+    /// The month whose stored result carries `two_c_grades`, when that is a reason.
+    pub(crate) latest_month: Option<Month>,
+    /// The partner's contracts in force on the day.
+    pub(crate) contracts: BTreeSet<String>,
+}
+
+/// A contract's term and termination, read once.
+struct Term<'a> {
+    contract_id: &'a str,
+    partner_id: &'a str,
+    start: NaiveDate,
+    end: NaiveDate,
+    terminated: Option<NaiveDate>,
+}
+
+impl Term<'_> {
+    /// In force on `day` (§9: `start_date <= D <= end_date`, not terminated before D).
+    fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.start <= day && day <= self.end && self.terminated.is_none_or(|t| t >= day)
+    }
+}
+
+/// The contracts with readable dates (a row with an unreadable date is in force nowhere).
+fn terms(contracts: &DataFrame) -> Vec<Term<'_>> {
+    let col = |n| text(contracts, n);
+    let (ids, partners, starts, ends, terms) =
+        (col("contract_id"), col("partner_id"), col("start_date"), col("end_date"), col("terminated_on"));
+    (0..contracts.height())
+        .filter_map(|i| {
+            let (Ok(Some(start)), Ok(Some(end)), Ok(terminated)) =
+                (opt_date(starts.get(i)), opt_date(ends.get(i)), opt_date(terms.get(i)))
+            else {
+                return None;
+            };
+            Some(Term { contract_id: ids.get(i)?, partner_id: partners.get(i)?, start, end, terminated })
+        })
+        .collect()
 }
 
 /// Inputs of the renewal summary beyond the frames.
@@ -115,7 +151,7 @@ pub(crate) struct RenewalInput<'a> {
 pub(crate) fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
     let d = input.as_of;
     let window_end = add_months(d, rules.renewal_notice_months);
-    let bans = bans(input.blacklist, rules.ban_years);
+    let bans = Bans::of(input.blacklist, rules.ban_years);
     let class_one = class_one_dates(input.violations);
     // Presales scores: partner → (support_completed_on, score) for valid scores.
     let completed: HashMap<&str, NaiveDate> = values(input.projects, "project_id")
@@ -179,7 +215,7 @@ pub(crate) fn renewals(input: &RenewalInput, rules: &Rules) -> Vec<RenewalRow> {
             (0, average, None)
         };
         let term_grade = average.map(|a| rules.grades.grade(a));
-        let blacklisted = banned_on(&bans, partner, d);
+        let blacklisted = bans.on(partner, d);
         let mut reasons = BTreeSet::new();
         match term_grade {
             None => {
@@ -269,22 +305,38 @@ pub(crate) fn exits(
     rows
 }
 
-/// Contracts starting, and presales supports applied for, inside a ban, whatever their date.
+/// Contracts starting, and presales supports applied for, inside a ban, whatever their date; and
+/// contracts a banned partner still holds on `as_of`, which its owner must terminate (§9).
 pub(crate) fn breaches(
+    as_of: NaiveDate,
     contracts: &DataFrame,
     projects: &DataFrame,
     supports: &DataFrame,
     blacklist: &DataFrame,
     rules: &Rules,
 ) -> Vec<Breach> {
-    let bans = bans(blacklist, rules.ban_years);
+    let bans = Bans::of(blacklist, rules.ban_years);
     let mut out = BTreeSet::new();
     let (ids, partners, starts) =
         (text(contracts, "contract_id"), text(contracts, "partner_id"), text(contracts, "start_date"));
     for i in 0..contracts.height() {
         if let (Some(id), Some(partner), Ok(Some(start))) = (ids.get(i), partners.get(i), opt_date(starts.get(i))) {
-            if banned_on(&bans, partner, start) {
+            if bans.on(partner, start) {
                 out.insert(Breach { partner_id: partner.into(), kind: "contract", ref_id: id.into(), date: start });
+            }
+        }
+    }
+    // A contract started before a ban in force on D and still in force on D: all cooperation ends
+    // (第三十六条). One started on or after the decision is the `contract` breach above instead.
+    for term in terms(contracts).iter().filter(|t| t.in_force_on(as_of)) {
+        for (from, until) in bans.of_partner(term.partner_id) {
+            if *from <= as_of && as_of < *until && term.start < *from {
+                out.insert(Breach {
+                    partner_id: term.partner_id.into(),
+                    kind: CONTRACT_IN_FORCE,
+                    ref_id: term.contract_id.into(),
+                    date: *from,
+                });
             }
         }
     }
@@ -296,7 +348,7 @@ pub(crate) fn breaches(
     for i in 0..supports.height() {
         let (Some(project), Some(partner)) = (sp.get(i), spa.get(i)) else { continue };
         if let Some(day) = applied.get(project) {
-            if banned_on(&bans, partner, *day) {
+            if bans.on(partner, *day) {
                 out.insert(Breach {
                     partner_id: partner.into(),
                     kind: "presales_support",
@@ -307,6 +359,56 @@ pub(crate) fn breaches(
         }
     }
     out.into_iter().collect()
+}
+
+/// The breach kind of a contract a banned partner still holds (§9).
+pub(crate) const CONTRACT_IN_FORCE: &str = "contract_in_force";
+
+/// Partners the department's meeting should consider for exit as of `as_of` (§9): every partner
+/// holding a contract in force with a reason, unless its own exit is already under way.
+pub(crate) fn exit_proposals(input: &RenewalInput, requests: &DataFrame, rules: &Rules) -> Vec<ExitProposal> {
+    let d = input.as_of;
+    let bans = Bans::of(input.blacklist, rules.ban_years);
+    let class_one = class_one_dates(input.violations);
+    // Class-1 violations confirmed in the 12 calendar months before D's month.
+    let (from, until) = (Month::of(d).plus(-12).first_day(), Month::of(d).first_day());
+    let leaving: HashSet<&str> = values(requests, "partner_id")
+        .zip(values(requests, "planned_exit_on"))
+        .filter_map(|(p, day)| Some((p?, opt_date(day).ok()??)))
+        .filter(|(_, day)| *day >= d)
+        .map(|(p, _)| p)
+        .collect();
+    // The latest stored month of each partner that is over before D (§8's sense).
+    let mut latest: HashMap<&str, &MonthlyScore> = HashMap::new();
+    for m in input.monthly.iter().filter(|m| m.month.last_day() < d) {
+        let slot = latest.entry(m.partner_id.as_str()).or_insert(m);
+        if m.month > slot.month {
+            *slot = m;
+        }
+    }
+    let mut holding: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for term in terms(input.contracts).iter().filter(|t| t.in_force_on(d)) {
+        holding.entry(term.partner_id).or_default().insert(term.contract_id.to_string());
+    }
+    let mut out = Vec::new();
+    for (partner, contracts) in holding {
+        let mut reasons = BTreeSet::new();
+        let two_c = latest.get(partner).filter(|m| m.flags.contains(Flag::TwoCGrades.as_str())).map(|m| m.month);
+        if two_c.is_some() {
+            reasons.insert("two_c_grades");
+        }
+        if class_one.get(partner).is_some_and(|days| days.iter().any(|day| from <= *day && *day < until)) {
+            reasons.insert("class_one_violation");
+        }
+        if bans.on(partner, d) {
+            reasons.insert("blacklisted");
+        }
+        if reasons.is_empty() || leaving.contains(partner) {
+            continue;
+        }
+        out.push(ExitProposal { partner_id: partner.to_string(), reasons, latest_month: two_c, contracts });
+    }
+    out
 }
 
 /// Which contracts were noticed before, for `notice`: contract → the day its notice went out.

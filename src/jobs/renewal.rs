@@ -7,8 +7,8 @@ use crate::domain::inputs::*;
 use crate::domain::job::Job;
 use crate::domain::period::Month;
 use crate::domain::renewal::{
-    breaches, count_by_partner, exits, notice_state, renewals, Breach, ExitRow, MonthlyScore, Notice, RenewalInput,
-    RenewalRow,
+    breaches, count_by_partner, exit_proposals, exits, notice_state, renewals, Breach, ExitProposal, ExitRow,
+    MonthlyScore, Notice, RenewalInput, RenewalRow,
 };
 use crate::files::safe_name;
 use crate::report::templates::label;
@@ -39,6 +39,7 @@ pub(super) struct Output {
     with_notice: Vec<(RenewalRow, Notice)>,
     exit_rows: Vec<ExitRow>,
     breach_rows: Vec<Breach>,
+    proposals: Vec<ExitProposal>,
     partners: DataFrame,
     contracts: DataFrame,
 }
@@ -109,9 +110,10 @@ impl JobSteps for Renewal {
                 .filter(|(_, j)| i.held.contains(*j)),
         );
         let exit_rows = exits(as_of, &i.requests, &i.contracts, &open_tickets, &held_by_partner, rules);
-        let breach_rows = breaches(&i.contracts, &i.projects, &i.supports, &i.blacklist, rules);
+        let breach_rows = breaches(as_of, &i.contracts, &i.projects, &i.supports, &i.blacklist, rules);
+        let proposals = exit_proposals(&input, &i.requests, rules);
         let with_notice = rows.iter().map(|r| (r.clone(), notice_state(r, &i.sent_before, as_of))).collect();
-        Ok(Output { rows, with_notice, exit_rows, breach_rows, partners: i.partners, contracts: i.contracts })
+        Ok(Output { rows, with_notice, exit_rows, breach_rows, proposals, partners: i.partners, contracts: i.contracts })
     }
 
     async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
@@ -125,6 +127,7 @@ impl JobSteps for Renewal {
             ("renewals.csv".to_string(), csv::renewals(&o.with_notice)),
             ("exits.csv".to_string(), csv::exits(&o.exit_rows)),
             ("blacklist_breaches.csv".to_string(), csv::breaches(&o.breach_rows)),
+            ("exit_proposals.csv".to_string(), csv::exit_proposals(&o.proposals)),
         ];
         let names: HashMap<String, String> = values(&o.partners, "partner_id")
             .zip(values(&o.partners, "name"))

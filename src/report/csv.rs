@@ -4,7 +4,7 @@ use crate::domain::annual::AnnualRow;
 use crate::domain::money::{fmt2, fmt_plain};
 use crate::domain::monthly::MonthResult;
 use crate::domain::presales::QuarterResult;
-use crate::domain::renewal::{Breach, ExitRow, Notice, RenewalRow};
+use crate::domain::renewal::{Breach, ExitProposal, ExitRow, Notice, RenewalRow};
 use rust_decimal::Decimal;
 
 /// Serialises rows under a header (RFC 4180 quoting, UTF-8, `\n` line ends).
@@ -206,6 +206,18 @@ pub(crate) fn breaches(rows: &[Breach]) -> Vec<u8> {
     let rows =
         rows.iter().map(|b| vec![b.partner_id.clone(), b.kind.to_string(), b.ref_id.clone(), b.date.to_string()]);
     to_csv(&["partner_id", "kind", "ref_id", "date"], rows)
+}
+
+pub(crate) fn exit_proposals(rows: &[ExitProposal]) -> Vec<u8> {
+    let rows = rows.iter().map(|p| {
+        vec![
+            p.partner_id.clone(),
+            list(p.reasons.iter().copied()),
+            p.latest_month.map(|m| m.to_string()).unwrap_or_default(),
+            list(p.contracts.iter().map(String::as_str)),
+        ]
+    });
+    to_csv(&["partner_id", "reasons", "latest_month", "contracts"], rows)
 }
 
 pub(crate) fn annual(rows: &[AnnualRow]) -> Vec<u8> {

@@ -654,6 +654,8 @@ mod tests {
             score: Some(Decimal::new(8000, 2)),
             grade: Some(Grade::B),
             settlement: None,
+            flags: Default::default(),
+            hold_reasons: Default::default(),
         }];
         let departments = BTreeMap::new();
         let reports = reports(&input(&r, &history, "zh-CN", &departments)).unwrap();

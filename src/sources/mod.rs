@@ -586,6 +586,7 @@ impl Sources {
             VIOLATIONS,
             FEE_ITEMS,
             AUDIT_EXCLUSIONS,
+            BLACKLIST,
         ];
         let mut f = self.fetch(&datasets, &Window::month(month), true).await?;
         Ok(MonthInput {
@@ -601,6 +602,7 @@ impl Sources {
             violations: f.take(VIOLATIONS),
             fee_items: f.take(FEE_ITEMS),
             audit_exclusions: f.take(AUDIT_EXCLUSIONS),
+            blacklist: f.take(BLACKLIST),
             as_of: None,
         })
     }

@@ -99,6 +99,11 @@ fn join(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     v.join(";")
 }
 
+/// The items of a stored `;`-joined list (an empty or NULL field is none).
+fn split(field: Option<String>) -> std::collections::BTreeSet<String> {
+    field.iter().flat_map(|f| f.split(';')).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
 fn opt2(d: Option<Decimal>) -> Option<String> {
     d.map(crate::domain::money::fmt2)
 }

@@ -2,7 +2,7 @@
 //! replaced in one transaction; the grade history the C-grade flag reads; and what `explain`, the
 //! scorecards and the reports read back.
 
-use super::{commit, decimal, failed, get, insert_all, join, opt2, parsed, sql, text, text_req, Result, Store};
+use super::{commit, decimal, failed, get, insert_all, join, opt2, parsed, split, sql, text, text_req, Result, Store};
 use crate::domain::job::JobKind;
 use crate::domain::money::fmt2;
 use crate::domain::monthly::{Evidence, GradeHistory, MonthResult};
@@ -229,8 +229,8 @@ impl Store {
     /// Stored monthly rows of the months in `[first, last]`.
     pub(crate) async fn stored_months(&self, first: Month, last: Month) -> Result<Vec<MonthlyScore>> {
         let rows = sqlx::query(&self.sql(
-            "SELECT month, partner_id, {m:score}, grade, {m:settlement} FROM monthly_partner_results \
-             WHERE month >= ? AND month <= ? ORDER BY month, partner_id",
+            "SELECT month, partner_id, {m:score}, grade, {m:settlement}, flags, hold_reasons \
+             FROM monthly_partner_results WHERE month >= ? AND month <= ? ORDER BY month, partner_id",
         ))
         .bind(first.to_string())
         .bind(last.to_string())
@@ -246,6 +246,8 @@ impl Store {
                     score: decimal(r, 2, what)?,
                     grade: grade(text(r, 3, what)?, what)?,
                     settlement: decimal(r, 4, what)?,
+                    flags: split(text(r, 5, what)?),
+                    hold_reasons: split(text(r, 6, what)?),
                 })
             })
             .collect()

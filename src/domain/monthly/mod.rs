@@ -8,6 +8,7 @@ pub(crate) use evidence::{data_quality_parts, events_parts_of, rows_of, Evidence
 #[cfg(test)]
 pub(crate) use evidence::{data_quality_rows, ROWS_PER_PART};
 
+use super::blacklist::Bans;
 use super::clock::ClockTable;
 use super::frames::{Orders, Pauses, Tickets};
 use super::inputs::*;
@@ -34,6 +35,8 @@ pub(crate) struct MonthInput {
     pub(crate) violations: DataFrame,
     pub(crate) fee_items: DataFrame,
     pub(crate) audit_exclusions: DataFrame,
+    /// 不良信用记录名单 decisions (all of them: a ban decided years ago may still be in force).
+    pub(crate) blacklist: DataFrame,
     /// For a preview of a month not over yet, the instant it is assessed at: a ticket or order
     /// neither done nor past its deadline by then counts nowhere yet (§3). `None` once the month
     /// is over, when every deadline in it has passed.
@@ -140,6 +143,9 @@ pub(crate) struct MonthResult {
     /// Months of the C-grade window before this one with no stored monthly run.
     pub(crate) missing_history_months: Vec<Month>,
 }
+
+/// The hold reason of a partner whose month begins inside a ban (§6).
+pub(crate) const BANNED: &str = "banned";
 
 /// Partners assessed in `month` (§2) with the departments of their contracts in force.
 pub(crate) fn assessed_partners(contracts: &DataFrame, month: Month) -> BTreeMap<String, BTreeSet<String>> {
@@ -575,6 +581,7 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
         .filter_map(|(id, name)| Some((id?, name.unwrap_or(""))))
         .collect();
 
+    let bans = Bans::of(&input.blacklist, rules.ban_years);
     let window = rules.flags.c_grade_window_months.max(1) as i32;
     let window_months: Vec<Month> = (1..window).map(|k| month.plus(-k)).collect();
     let missing_history_months: Vec<Month> =
@@ -584,6 +591,10 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
     let mut indicators = Vec::new();
     for (partner_id, departments) in &assessed {
         let mut reasons = holds.remove(partner_id).unwrap_or_default();
+        // A month that begins inside a ban is never paid automatically (§6, 第三十六条).
+        if bans.on(partner_id, month.first_day()) {
+            reasons.insert(BANNED.to_string());
+        }
         for ind in rules.indicators.iter().filter(|i| matches!(i.kind, IndicatorKind::Manual)) {
             let key = (partner_id.clone(), ind.id.clone());
             if !manual.contains_key(&key) && !reasons.contains(&format!("invalid_manual_score:{}", ind.id)) {

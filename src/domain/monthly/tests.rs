@@ -19,6 +19,7 @@ struct Case {
     fees: Vec<Vec<Option<String>>>,
     exclusions: Vec<Vec<Option<String>>>,
     complaints: Vec<Vec<Option<String>>>,
+    blacklist: Vec<Vec<Option<String>>>,
     skip_manual: bool,
     as_of: Option<chrono::NaiveDateTime>,
 }
@@ -41,6 +42,7 @@ impl Case {
             fees: vec![],
             exclusions: vec![],
             complaints: vec![],
+            blacklist: vec![],
             skip_manual: false,
             as_of: None,
         }
@@ -103,6 +105,7 @@ impl Case {
             violations: frame(VIOLATIONS, &self.violations),
             fee_items: frame(FEE_ITEMS, &self.fees),
             audit_exclusions: frame(AUDIT_EXCLUSIONS, &self.exclusions),
+            blacklist: frame(BLACKLIST, &self.blacklist),
             as_of: self.as_of,
         }
     }
@@ -596,4 +599,41 @@ proptest! {
             prop_assert_eq!(&p.assessment, &before.assessment);
         }
     }
+}
+
+#[test]
+fn a_month_that_begins_inside_a_ban_is_on_hold() {
+    // examples.md: P12 banned 2026-09-18. September is assessed as usual; October begins inside
+    // the ban: on hold `banned`, every number empty, flags still computed.
+    let mut c = Case::new("2026-09", &["P12", "P13"]);
+    c.blacklist.push(vec![s("P12"), s("2026-09-18"), s("重大信息安全错误")]);
+    let r = c.run();
+    assert!(partner(&r, "P12").assessment.is_some());
+    c.month = "2026-10".parse().unwrap();
+    c.violations.push(vec![s("V1"), s("P12"), s("2026-10-09"), s("1"), s("x"), None, s("1"), s("d")]);
+    let r = c.run();
+    let p = partner(&r, "P12");
+    assert_eq!(p.assessment, None);
+    assert_eq!(p.hold_reasons, BTreeSet::from(["banned".to_string()]));
+    assert_eq!(
+        p.flags,
+        BTreeSet::from([Flag::ClassOneViolation, Flag::BlacklistRecommended]),
+        "flags come from the valid rows"
+    );
+    assert!(r.indicators.iter().all(|i| i.partner_id != "P12"));
+    assert!(partner(&r, "P13").assessment.is_some(), "only the banned partner is held");
+}
+
+#[test]
+fn a_ban_decided_on_the_first_day_holds_that_month_and_not_the_one_before() {
+    let mut c = Case::new("2026-10", &["P1"]);
+    c.blacklist.push(vec![s("P1"), s("2026-10-01"), s("r")]);
+    assert!(partner(&c.run(), "P1").hold_reasons.contains("banned"));
+    c.month = "2026-09".parse().unwrap();
+    assert!(partner(&c.run(), "P1").hold_reasons.is_empty(), "September begins before the decision");
+    // A ban decided two years and a day before the month's first day has ended.
+    c.blacklist = vec![vec![s("P1"), s("2024-08-31"), s("r")]];
+    assert!(partner(&c.run(), "P1").hold_reasons.is_empty());
+    c.blacklist = vec![vec![s("P1"), s("2024-09-02"), s("r")]];
+    assert!(partner(&c.run(), "P1").hold_reasons.contains("banned"));
 }

@@ -28,6 +28,8 @@ fn month_scores(partner: &str, scores: &[(&str, Decimal)]) -> Vec<MonthlyScore> 
             score: Some(*s),
             grade: Some(rules.grades.grade(*s)),
             settlement: Some(dec!(0)),
+            flags: Default::default(),
+            hold_reasons: Default::default(),
         })
         .collect()
 }
@@ -236,7 +238,7 @@ fn breach_inside_the_ban_and_not_a_day_after() {
         ]],
     );
     let supports = frame_from_rows(PRESALES_SUPPORTS, &[vec![Some("J1"), Some("P1"), Some("1"), None]]);
-    let got = breaches(&c, &projects, &supports, &blacklist, &builtin_rules());
+    let got = breaches(d("2026-11-01"), &c, &projects, &supports, &blacklist, &builtin_rules());
     assert_eq!(
         got,
         vec![
@@ -268,4 +270,164 @@ fn a_notice_goes_out_once() {
     assert_eq!(notice_state(&row, &BTreeMap::new(), d("2026-11-01")), Notice::Sent);
     assert_eq!(notice_state(&row, &sent, d("2026-11-01")), Notice::Sent, "a rerun of the same day is the same run");
     assert_eq!(notice_state(&row, &sent, d("2026-11-02")), Notice::AlreadySent);
+}
+
+/// Contracts with a termination date: (id, partner, kind, start, end, terminated_on).
+fn terminable(rows: &[(&str, &str, &str, &str, &str, Option<&str>)]) -> DataFrame {
+    let rows: Vec<Vec<Option<&str>>> = rows
+        .iter()
+        .map(|(id, p, kind, start, end, term)| {
+            vec![Some(*id), Some(*p), Some(*kind), Some(*start), Some(*end), Some("网络部"), Some("o@x.cn"), *term]
+        })
+        .collect();
+    frame_from_rows(CONTRACTS, &rows)
+}
+
+fn ban(rows: &[(&str, &str)]) -> DataFrame {
+    let rows: Vec<Vec<Option<&str>>> = rows.iter().map(|(p, day)| vec![Some(*p), Some(*day), Some("r")]).collect();
+    frame_from_rows(BLACKLIST, &rows)
+}
+
+fn no_frame(d: Dataset) -> DataFrame {
+    empty_frame(d)
+}
+
+#[test]
+fn a_contract_a_banned_partner_still_holds_is_a_breach_dated_by_the_ban() {
+    // examples.md: P12 banned 2026-09-18, its after-sales contract runs 2025-09-01..2027-08-31.
+    // P07 banned 2026-08-25: after-sales terminated 2026-08-20 (not in force), presales to 2026-12-31.
+    // P09's contract starts after its ban: the older `contract` breach, never also in force.
+    // P10's termination is dated after D: it does not end the contract yet.
+    let c = terminable(&[
+        ("C-P12-AS1", "P12", "aftersales", "2025-09-01", "2027-08-31", None),
+        ("C-P07-AS1", "P07", "aftersales", "2025-01-01", "2027-12-31", Some("2026-08-20")),
+        ("C-P07-PS1", "P07", "presales", "2025-01-01", "2026-12-31", None),
+        ("C-P09-AS1", "P09", "aftersales", "2026-10-01", "2027-09-30", None),
+        ("C-P10-AS1", "P10", "aftersales", "2025-01-01", "2027-12-31", Some("2026-11-02")),
+        ("C-P11-AS1", "P11", "aftersales", "2025-01-01", "2026-10-31", None),
+    ]);
+    let blacklist = ban(&[
+        ("P12", "2026-09-18"),
+        ("P07", "2026-08-25"),
+        ("P09", "2026-09-01"),
+        ("P10", "2026-06-01"),
+        ("P11", "2026-06-01"),
+    ]);
+    let got = breaches(
+        d("2026-11-01"),
+        &c,
+        &no_frame(PRESALES_PROJECTS),
+        &no_frame(PRESALES_SUPPORTS),
+        &blacklist,
+        &builtin_rules(),
+    );
+    let got: Vec<(&str, &str, &str, String)> =
+        got.iter().map(|b| (b.partner_id.as_str(), b.kind, b.ref_id.as_str(), b.date.to_string())).collect();
+    assert_eq!(
+        got,
+        [
+            ("P07", "contract_in_force", "C-P07-PS1", "2026-08-25".to_string()),
+            ("P09", "contract", "C-P09-AS1", "2026-10-01".to_string()),
+            ("P10", "contract_in_force", "C-P10-AS1", "2026-06-01".to_string()),
+            ("P12", "contract_in_force", "C-P12-AS1", "2026-09-18".to_string()),
+        ]
+    );
+    // Before the decision, nothing is in force against a ban.
+    let before = breaches(
+        d("2026-09-17"),
+        &c,
+        &no_frame(PRESALES_PROJECTS),
+        &no_frame(PRESALES_SUPPORTS),
+        &ban(&[("P12", "2026-09-18")]),
+        &builtin_rules(),
+    );
+    assert!(before.is_empty(), "{before:?}");
+}
+
+fn proposals(f: &Frames, requests: &DataFrame, as_of: &str, monthly: &[MonthlyScore]) -> Vec<ExitProposal> {
+    let input = RenewalInput {
+        as_of: d(as_of),
+        contracts: &f.contracts,
+        projects: &f.projects,
+        supports: &f.supports,
+        violations: &f.violations,
+        blacklist: &f.blacklist,
+        monthly,
+    };
+    exit_proposals(&input, requests, &builtin_rules())
+}
+
+fn flagged(partner: &str, month: &str, flags: &[&str]) -> MonthlyScore {
+    MonthlyScore {
+        month: month.parse().unwrap(),
+        partner_id: partner.into(),
+        score: Some(dec!(60)),
+        grade: Some(Grade::C),
+        settlement: Some(dec!(0)),
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        hold_reasons: BTreeSet::new(),
+    }
+}
+
+#[test]
+fn exit_is_proposed_for_every_reason_unless_the_partner_is_already_leaving() {
+    let mut f = Frames::new(terminable(&[
+        ("C-P06-AS2", "P06", "aftersales", "2026-01-01", "2027-12-31", None),
+        ("C-P07-AS1", "P07", "aftersales", "2025-01-01", "2027-12-31", Some("2026-08-20")),
+        ("C-P07-PS1", "P07", "presales", "2025-01-01", "2026-12-31", None),
+        ("C-P08-AS1", "P08", "aftersales", "2026-01-01", "2027-12-31", None),
+        ("C-P09-AS1", "P09", "aftersales", "2026-01-01", "2027-12-31", None),
+        ("C-P10-AS1", "P10", "aftersales", "2026-01-01", "2027-12-31", None),
+        ("C-P11-AS1", "P11", "aftersales", "2026-01-01", "2027-12-31", None),
+    ]));
+    f.blacklist = ban(&[("P07", "2026-08-25")]);
+    // Class-1 violations: P07 in 2026-03 (inside 2025-11..2026-10), P09 in 2025-10 (before it),
+    // P11 in 2026-11 (D's own month: not before it).
+    let violation = |id: &'static str, p: &'static str, day: &'static str| {
+        vec![Some(id), Some(p), Some(day), Some("1"), Some("x"), None, Some("0"), Some("d")]
+    };
+    f.violations = frame_from_rows(
+        VIOLATIONS,
+        &[violation("V1", "P07", "2026-03-02"), violation("V2", "P09", "2025-10-31"), violation("V3", "P11", "2026-11-01")],
+    );
+    // P06's latest month over before D (October) carries the flag; P08's September did, but its
+    // October does not; P10's October does, but P10's exit is under way.
+    let monthly = vec![
+        flagged("P06", "2026-09", &[]),
+        flagged("P06", "2026-10", &["two_c_grades"]),
+        flagged("P08", "2026-09", &["two_c_grades"]),
+        flagged("P08", "2026-10", &[]),
+        flagged("P10", "2026-10", &["two_c_grades"]),
+        flagged("P06", "2026-11", &[]),
+    ];
+    let requests = frame_from_rows(
+        EXIT_REQUESTS,
+        &[vec![Some("E1"), Some("P10"), Some("C-P10-AS1"), Some("voluntary"), Some("2026-08-01"), Some("2026-11-01")]],
+    );
+    let got = proposals(&f, &requests, "2026-11-01", &monthly);
+    let got: Vec<(&str, Vec<&str>, Option<String>, Vec<&str>)> = got
+        .iter()
+        .map(|p| {
+            (
+                p.partner_id.as_str(),
+                p.reasons.iter().copied().collect(),
+                p.latest_month.map(|m| m.to_string()),
+                p.contracts.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("P06", vec!["two_c_grades"], Some("2026-10".to_string()), vec!["C-P06-AS2"]),
+            ("P07", vec!["blacklisted", "class_one_violation"], None, vec!["C-P07-PS1"]),
+        ]
+    );
+    // A request planned the day before D no longer counts as an exit under way.
+    let earlier = frame_from_rows(
+        EXIT_REQUESTS,
+        &[vec![Some("E1"), Some("P10"), Some("C-P10-AS1"), Some("voluntary"), Some("2026-08-01"), Some("2026-10-31")]],
+    );
+    let got = proposals(&f, &earlier, "2026-11-01", &monthly);
+    assert!(got.iter().any(|p| p.partner_id == "P10"), "{got:?}");
 }
