@@ -272,8 +272,10 @@ fn a_notice_goes_out_once() {
     assert_eq!(notice_state(&row, &sent, d("2026-11-02")), Notice::AlreadySent);
 }
 
-/// Contracts with a termination date: (id, partner, kind, start, end, terminated_on).
-fn terminable(rows: &[(&str, &str, &str, &str, &str, Option<&str>)]) -> DataFrame {
+/// A contract with a termination date: (id, partner, kind, start, end, terminated_on).
+type Term<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>);
+
+fn terminable(rows: &[Term]) -> DataFrame {
     let rows: Vec<Vec<Option<&str>>> = rows
         .iter()
         .map(|(id, p, kind, start, end, term)| {
@@ -388,7 +390,11 @@ fn exit_is_proposed_for_every_reason_unless_the_partner_is_already_leaving() {
     };
     f.violations = frame_from_rows(
         VIOLATIONS,
-        &[violation("V1", "P07", "2026-03-02"), violation("V2", "P09", "2025-10-31"), violation("V3", "P11", "2026-11-01")],
+        &[
+            violation("V1", "P07", "2026-03-02"),
+            violation("V2", "P09", "2025-10-31"),
+            violation("V3", "P11", "2026-11-01"),
+        ],
     );
     // P06's latest month over before D (October) carries the flag; P08's September did, but its
     // October does not; P10's October does, but P10's exit is under way.
@@ -405,23 +411,12 @@ fn exit_is_proposed_for_every_reason_unless_the_partner_is_already_leaving() {
         &[vec![Some("E1"), Some("P10"), Some("C-P10-AS1"), Some("voluntary"), Some("2026-08-01"), Some("2026-11-01")]],
     );
     let got = proposals(&f, &requests, "2026-11-01", &monthly);
-    let got: Vec<(&str, Vec<&str>, Option<String>, Vec<&str>)> = got
-        .iter()
-        .map(|p| {
-            (
-                p.partner_id.as_str(),
-                p.reasons.iter().copied().collect(),
-                p.latest_month.map(|m| m.to_string()),
-                p.contracts.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    // As exit_proposals.csv writes them.
+    let got = String::from_utf8(crate::report::csv::exit_proposals(&got)).unwrap();
     assert_eq!(
         got,
-        [
-            ("P06", vec!["two_c_grades"], Some("2026-10".to_string()), vec!["C-P06-AS2"]),
-            ("P07", vec!["blacklisted", "class_one_violation"], None, vec!["C-P07-PS1"]),
-        ]
+        "partner_id,reasons,latest_month,contracts\nP06,two_c_grades,2026-10,C-P06-AS2\n\
+         P07,blacklisted;class_one_violation,,C-P07-PS1\n"
     );
     // A request planned the day before D no longer counts as an exit under way.
     let earlier = frame_from_rows(
