@@ -17,6 +17,14 @@ use crate::store::StoreError;
 #[error("{0}")]
 pub(crate) struct UsageError(pub(crate) String);
 
+/// A failure already in the locale's words, with the exit code of what it says.
+#[derive(Debug, thiserror::Error)]
+#[error("{text}")]
+pub(crate) struct Said {
+    pub(crate) code: u8,
+    pub(crate) text: String,
+}
+
 pub(crate) const USAGE: u8 = 64;
 pub(crate) const DATA: u8 = 65;
 pub(crate) const UNAVAILABLE: u8 = 69;
@@ -27,7 +35,8 @@ fn db(e: &DbError) -> u8 {
     match e {
         DbError::Unavailable { .. } => UNAVAILABLE,
         DbError::Missing { .. } => DATA,
-        DbError::BadUrl { .. } => USAGE,
+        // A URL comes from the configuration or its environment overrides: bad configuration.
+        DbError::BadUrl { .. } => CONFIG,
         DbError::Other { .. } => FAILURE,
     }
 }
@@ -52,7 +61,7 @@ fn store(e: &StoreError) -> u8 {
 fn mail(e: &MailError) -> u8 {
     match e {
         MailError::Undelivered { .. } => UNAVAILABLE,
-        MailError::BadUrl { .. } => USAGE,
+        MailError::BadUrl { .. } => CONFIG,
         MailError::Store(e) => store(e),
     }
 }
@@ -60,6 +69,9 @@ fn mail(e: &MailError) -> u8 {
 /// The exit code of a failure: the outermost typed error of the chain decides.
 pub fn code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
+        if let Some(said) = cause.downcast_ref::<Said>() {
+            return said.code;
+        }
         if cause.is::<ConfigError>() {
             return CONFIG;
         }
@@ -83,6 +95,12 @@ pub fn code(error: &anyhow::Error) -> u8 {
         }
     }
     FAILURE
+}
+
+/// A failure as the terminal shows it: the whole chain, with anything a store or another
+/// system put in it (a control character, a bidirectional override) escaped.
+pub fn message(error: &anyhow::Error) -> String {
+    crate::domain::text::escape(&format!("{error:#}"), true).into_owned()
 }
 
 /// Whether trying the same thing again later may work: a server unreachable or a store locked,

@@ -11,20 +11,85 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o750).create(dir)
 }
 
-/// Writes a file atomically (temporary name, then rename) so no reader sees it half-written, and
-/// readable by owner and group only (0640).
+/// `O_NOFOLLOW` and `O_NONBLOCK` (Linux): a temporary file is never opened through a symlink
+/// planted at its name, and opening a FIFO to read never waits for a writer.
+const O_NOFOLLOW: i32 = 0o400_000;
+const O_NONBLOCK: i32 = 0o4_000;
+
+/// Writes a file atomically (a new temporary file beside it, then rename) so no reader sees it
+/// half-written, and readable by owner and group only (0640). The rename replaces a symlink at
+/// `path` itself, never what it points to; the temporary file is created new, never reused.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     create_private_dir(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(&tmp)?;
+    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::Relaxed)));
+    let written = (|| {
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o640).custom_flags(O_NOFOLLOW).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    written
+}
+
+/// Why a file given by a person (`--out`, a file to import) is refused before anything is
+/// read from it or written over it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PathRefused {
+    /// It exists and is not a regular file (a device, a FIFO, a folder, a symlink for `--out`).
+    #[error("not a regular file")]
+    NotRegular,
+    /// Larger than the caller reads (its size in bytes, as far as it was read).
+    #[error("{0} bytes")]
+    TooLarge(u64),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads a regular file of at most `max` bytes. The size is checked from the open file's own
+/// metadata before a byte is read, and the read stops one byte past `max` whatever the file
+/// does meanwhile; a device, a FIFO or a folder is refused without waiting on it.
+pub(crate) fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, PathRefused> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(PathRefused::NotRegular);
+    }
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(PathRefused::NotRegular);
+    }
+    if meta.len() > max {
+        return Err(PathRefused::TooLarge(meta.len()));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(PathRefused::TooLarge(out.len() as u64));
+    }
+    Ok(out)
+}
+
+/// Writes a file a person named (`--out`): refused when the path exists and is not a regular
+/// file (a device, a folder, a symlink), else written atomically beside it.
+pub(crate) fn write_named(path: &Path, bytes: &[u8]) -> Result<(), PathRefused> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => return Err(PathRefused::NotRegular),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    write_atomic(path, bytes)?;
+    Ok(())
 }
 
 /// Writes named files under a folder, atomically each; the error names the file.
@@ -78,6 +143,33 @@ mod tests {
         assert_eq!(mode(&file), 0o640);
         assert_eq!(mode(&root.path().join("out/monthly")), 0o750);
         assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "no temporary file is left");
+    }
+
+    #[test]
+    fn named_outputs_never_replace_devices_or_follow_symlinks() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("real.xlsx");
+        std::fs::write(&target, b"old").unwrap();
+        let link = root.path().join("link.xlsx");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(write_named(&link, b"new"), Err(PathRefused::NotRegular)));
+        assert_eq!(std::fs::read(&target).unwrap(), b"old", "the symlink's target is untouched");
+        assert!(matches!(write_named(Path::new("/dev/null"), b"x"), Err(PathRefused::NotRegular)));
+        assert!(matches!(write_named(root.path(), b"x"), Err(PathRefused::NotRegular)));
+        write_named(&target, b"new").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn files_to_read_are_sized_before_reading() {
+        let root = tempfile::tempdir().unwrap();
+        let sparse = root.path().join("big.xlsx");
+        std::fs::File::create(&sparse).unwrap().set_len(3 << 30).unwrap();
+        assert!(matches!(read_regular(&sparse, 20 << 20), Err(PathRefused::TooLarge(n)) if n == 3 << 30));
+        assert!(matches!(read_regular(Path::new("/dev/zero"), 20 << 20), Err(PathRefused::NotRegular)));
+        assert!(matches!(read_regular(root.path(), 20 << 20), Err(PathRefused::NotRegular)));
+        std::fs::write(&sparse, b"PK").unwrap();
+        assert_eq!(read_regular(&sparse, 20 << 20).unwrap(), b"PK");
     }
 
     #[test]

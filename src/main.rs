@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli, System::from_process())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", exit::message(&e));
             ExitCode::from(exit::code(&e))
         }
     }

@@ -3,7 +3,8 @@
 # runs `cargo test` with any arguments given. Works on a fresh clone with nothing beside it:
 #   - a Python venv under the build folder with aiosmtpd (a real SMTP server) and openpyxl (a
 #     real xlsx library), from tests/helpers/requirements.txt, made once and reused;
-#   - systemd-analyze (Debian's systemd package) for the deployment units, installed if missing.
+#   - systemd-analyze (Debian's systemd package) for the deployment units, installed if missing;
+#   - /usr/bin/time (Debian's time package), which measures the hostile imports, likewise.
 # The tests find the venv through ICT_TEST_PYTHON; without it they fail and say to run this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,12 @@ if ! command -v systemd-analyze >/dev/null; then
   sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends systemd >/dev/null
+fi
+if [[ ! -x /usr/bin/time ]]; then
+  echo "tests/run.sh: installing /usr/bin/time (Debian's time package) to measure imports" >&2
+  sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends time >/dev/null
 fi
 export ICT_TEST_PYTHON=$venv/bin/python
 exec cargo test "$@"

@@ -10,9 +10,11 @@ use crate::cli::{Cli, Command, DisputeAction, ImportOf, MailAction, PeriodRef, P
 use crate::config::{self, LoadOptions};
 use crate::domain::job::Job;
 use crate::domain::records::{Period, RecordKind};
+use crate::domain::text::{self, TextIssue};
 use crate::exit::UsageError;
 use crate::jobs::{approval, disputes, due, mailing, records, run_job, Context, RunOptions};
 use crate::report;
+use crate::report::templates::label;
 use crate::store::ledger::StartedBy;
 use crate::system::System;
 
@@ -27,7 +29,7 @@ pub async fn run(cli: Cli, system: System) -> anyhow::Result<()> {
         Command::Demo { dir } => demo::run(&dir, &load, &system).await,
         command => {
             let cx = Context { settings: config::load(&load, &system)?, system };
-            run_with_settings(&cx, command).await
+            run_with_settings(&cx, command).await.map_err(|e| in_words(&cx, e))
         }
     }
 }
@@ -47,7 +49,8 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             crate::jobs::serve::serve(cx).await
         }
         Command::Approve { period, by, comment } => {
-            let by = required(by, "--by NAME")?;
+            let by = name_arg(cx, by, "what_by")?;
+            let comment = comment.map(|c| text_arg(cx, Some(c), "what_comment")).transpose()?;
             let store = cx.store().await?;
             let lines = approval::approve(cx, &store, period.job(), &period.period(), &by, comment.as_deref()).await;
             store.close().await;
@@ -55,7 +58,7 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             Ok(())
         }
         Command::Reopen { period, by, reason } => {
-            let (by, reason) = (required(by, "--by NAME")?, required(reason, "--reason TEXT")?);
+            let (by, reason) = (name_arg(cx, by, "what_by")?, text_arg(cx, reason, "what_reason")?);
             let store = cx.store().await?;
             let lines = approval::reopen(cx, &store, period.job(), &period.period(), &by, &reason).await;
             store.close().await;
@@ -63,7 +66,7 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             Ok(())
         }
         Command::Publish { period, by } => {
-            let by = required(by, "--by NAME")?;
+            let by = name_arg(cx, by, "what_by")?;
             let store = cx.store().await?;
             let lines = match period {
                 PeriodRef::Monthly { month } => approval::publish_month(cx, &store, month, &by).await,
@@ -77,7 +80,7 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             let store = cx.store_read_only().await?;
             let text = approval::explain_month(cx, &store, &partner, month).await;
             store.close().await;
-            print!("{}", text?);
+            print_page(&text?);
             Ok(())
         }
         Command::Dispute { action } => dispute(cx, action).await,
@@ -109,7 +112,8 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
                     return Err(UsageError(format!("{} takes {which}", kind.as_str())).into());
                 }
             };
-            print_lines(records::import(cx, kind, &args.file, &args.by, period, args.dry_run).await?);
+            let by = name_arg(cx, Some(args.by), "what_by")?;
+            print_lines(records::import(cx, kind, &args.file, &by, period, args.dry_run).await?);
             Ok(())
         }
         Command::Mail { action: MailAction::Flush } => {
@@ -123,7 +127,7 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             let store = cx.store_read_only().await?;
             let rows = store.outbox_entries(queued, limit).await;
             store.close().await;
-            print!("{}", report::ledger::outbox_table(&rows?));
+            print_page(&report::ledger::outbox_table(&rows?));
             Ok(())
         }
         Command::Runs { limit } => {
@@ -131,12 +135,12 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             let rows = store.ledger(limit).await;
             let periods = disputes::periods(cx, &store).await;
             store.close().await;
-            print!("{}", report::ledger::table(&rows?));
+            print_page(&report::ledger::table(&rows?));
             let periods = periods?;
             if !periods.is_empty() {
                 println!();
                 let header = ["job", "period", "state", "approved", "published", "settled"];
-                print!("{}", report::ledger::aligned(&header, &periods));
+                print_page(&report::ledger::aligned(&header, &periods));
             }
             Ok(())
         }
@@ -172,7 +176,9 @@ async fn dispute(cx: &Context, action: DisputeAction) -> anyhow::Result<()> {
     match action {
         DisputeAction::Open { period, partner, reason, by, refs } => {
             let job = job(period).ok_or_else(|| UsageError("--month M or --quarter Q is required".into()))?;
-            let (reason, by) = (required(Some(reason), "--reason TEXT")?, required(Some(by), "--by NAME")?);
+            let (reason, by) = (text_arg(cx, Some(reason), "what_reason")?, name_arg(cx, Some(by), "what_by")?);
+            let partner = name_arg(cx, Some(partner), "what_partner")?;
+            let refs = refs.into_iter().map(|r| name_arg(cx, Some(r), "what_ref")).collect::<Result<Vec<_>, _>>()?;
             let store = cx.store().await?;
             let lines = disputes::open(cx, &store, job, &partner, &reason, &by, &refs).await;
             store.close().await;
@@ -180,12 +186,12 @@ async fn dispute(cx: &Context, action: DisputeAction) -> anyhow::Result<()> {
         }
         DisputeAction::List { period, open } => {
             let store = cx.store_read_only().await?;
-            let text = disputes::list(cx, &store, job(period), open).await;
+            let page = disputes::list(cx, &store, job(period), open).await;
             store.close().await;
-            print!("{}", text?);
+            print_page(&page?);
         }
         DisputeAction::Resolve { id, accept, reject: _, by, note } => {
-            let (by, note) = (required(Some(by), "--by NAME")?, required(Some(note), "--note TEXT")?);
+            let (by, note) = (name_arg(cx, Some(by), "what_by")?, text_arg(cx, Some(note), "what_note")?);
             let store = cx.store().await?;
             let lines = disputes::resolve(cx, &store, &id, accept, &by, &note).await;
             store.close().await;
@@ -195,12 +201,60 @@ async fn dispute(cx: &Context, action: DisputeAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn required(value: Option<String>, what: &str) -> Result<String, UsageError> {
-    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| UsageError(format!("{what} is required")))
+/// A failure people meet at the terminal, in the locale's words where it has some (its exit
+/// code kept); the technical chain goes to the log.
+fn in_words(cx: &Context, error: anyhow::Error) -> anyhow::Error {
+    let Some(text) = report::failures::words(&cx.settings.locale, &error) else { return error };
+    tracing::warn!(error = %format!("{error:#}"), "failed");
+    crate::exit::Said { code: crate::exit::code(&error), text }.into()
 }
 
+/// A value given on the command line that goes into the store and the audit trail: required,
+/// trimmed, and refused with the locale's words when it carries a control, format or
+/// bidirectional character or is too long (a name, an id: 100 characters; text: 2,000).
+fn checked_arg(
+    cx: &Context,
+    value: Option<String>,
+    what: &str,
+    check: fn(&str) -> Result<(), TextIssue>,
+) -> Result<String, UsageError> {
+    let locale = cx.settings.locale.as_str();
+    let what = label(locale, what, &[]);
+    let value = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let value = value.ok_or_else(|| UsageError(label(locale, "usage_required", &[("what", &what)])))?;
+    check(&value).map_err(|issue| {
+        UsageError(match issue {
+            TextIssue::Unsafe(c) => {
+                label(locale, "usage_unsafe_text", &[("what", &what), ("code", &format!("U+{c:04X}"))])
+            }
+            TextIssue::TooLong { chars, max } => label(
+                locale,
+                "usage_text_too_long",
+                &[("what", &what), ("count", &chars.to_string()), ("max", &max.to_string())],
+            ),
+        })
+    })?;
+    Ok(value)
+}
+
+/// A person's name or an identifier (`--by`, `--partner`, `--ref`).
+fn name_arg(cx: &Context, value: Option<String>, what: &str) -> Result<String, UsageError> {
+    checked_arg(cx, value, what, text::check_name)
+}
+
+/// Free text (`--reason`, `--note`, `--comment`).
+fn text_arg(cx: &Context, value: Option<String>, what: &str) -> Result<String, UsageError> {
+    checked_arg(cx, value, what, text::check_text)
+}
+
+/// Prints lines for a terminal: what came from a store or another system shows escaped.
 fn print_lines(lines: Vec<String>) {
     for line in lines {
-        println!("{line}");
+        println!("{}", text::escape(&line, false));
     }
+}
+
+/// Prints a page of lines (a table, an explanation) with the same escaping, line breaks kept.
+fn print_page(page: &str) {
+    print!("{}", text::escape(page, true));
 }

@@ -14,7 +14,9 @@ pub(crate) mod monthly;
 pub(crate) mod period;
 pub(crate) mod presales;
 pub(crate) mod records;
+pub(crate) mod refusal;
 pub(crate) mod renewal;
 pub(crate) mod rules;
 #[cfg(test)]
 pub(crate) mod sla;
+pub(crate) mod text;

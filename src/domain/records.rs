@@ -4,6 +4,7 @@
 //! the contract's datasets (text, as a source would give them) or the list of problems out.
 
 use super::period::{parse_date, Month, Quarter};
+use super::text::{self, TextIssue};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,8 +113,20 @@ pub(crate) const MAX_FILE_BYTES: usize = 20 << 20;
 /// Why a file cannot be read as a filled workbook.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum WorkbookError {
+    #[error("the file is empty")]
+    Empty,
     #[error("the file is {0} bytes; a workbook of records is at most {MAX_FILE_BYTES}")]
     TooLarge(usize),
+    #[error("the workbook is encrypted (a password to open): save it without one")]
+    Encrypted,
+    #[error("the workbook's parts can be read more than one way ({0}): open it and save it again")]
+    Ambiguous(String),
+    #[error("hidden rows {rows:?} or columns {columns:?} hold values: unhide or delete them")]
+    Hidden { rows: Vec<u32>, columns: Vec<String> },
+    #[error("the cells hold more than {0} bytes of text")]
+    TooMuchText(usize),
+    #[error("more than {0} cells hold a value")]
+    TooManyCells(usize),
     #[error("not an .xlsx workbook ({0})")]
     NotXlsx(NotXlsx),
     #[error("the file is damaged or incomplete: {0}")]
@@ -172,6 +185,8 @@ pub(crate) enum Cell {
     Bool(bool),
     /// An error value (`#N/A`, `#REF!`…).
     Error(String),
+    /// Text too long to be a record's, as its length in characters (not copied).
+    TooLong(usize),
 }
 
 /// A sheet's cells: the first row the titles, the others data; row and column numbers as Excel
@@ -208,10 +223,17 @@ pub(crate) enum Issue {
         last: NaiveDate,
     },
     LineBreak,
+    /// A control, format or bidirectional character (its code point).
+    Unsafe(u32),
     ErrorValue(String),
     WrongPeriod {
         found: String,
         expected: String,
+    },
+    /// The workbook is for another period than the one given on the command line.
+    PeriodMismatch {
+        found: String,
+        given: String,
     },
     MixedPeriods {
         found: String,
@@ -237,7 +259,10 @@ pub(crate) enum Issue {
     Duplicate(String),
     /// Another department's import of the month holds this partner's indicator.
     EnteredElsewhere(String),
-    TooLong(usize),
+    TooLong {
+        chars: usize,
+        max: usize,
+    },
 }
 
 /// One problem of a workbook: where (sheet, 1-based row, 0-based column and its title) and what.
@@ -353,52 +378,80 @@ impl<'a> Reader<'a> {
         self.columns.get(title).and_then(|&c| self.sheet.rows[row].get(c)).unwrap_or(&EMPTY)
     }
 
-    /// Text of a cell (numbers as their text, dates as YYYY-MM-DD), normalised; `None` when empty.
+    /// Refuses text that is unsafe to keep or longer than `max` characters (a line break gets
+    /// its own words: it is what people paste most).
+    fn safe(&mut self, row: usize, title: &'static str, value: &str, max: usize) -> bool {
+        if value.contains(['\n', '\r']) {
+            self.problem(Some(row), Some(title), Issue::LineBreak);
+            return false;
+        }
+        let checked = if max <= text::MAX_NAME_CHARS { text::check_name(value) } else { text::check_text(value) };
+        match checked {
+            Ok(()) => true,
+            Err(TextIssue::Unsafe(c)) => {
+                self.problem(Some(row), Some(title), Issue::Unsafe(c));
+                false
+            }
+            Err(TextIssue::TooLong { chars, max }) => {
+                self.problem(Some(row), Some(title), Issue::TooLong { chars, max });
+                false
+            }
+        }
+    }
+
+    /// Text of a cell (numbers as their text, dates as YYYY-MM-DD, TRUE and FALSE as shown),
+    /// normalised; an identifier or code, so at most 100 characters. `None` when empty.
     fn text(&mut self, row: usize, title: &'static str) -> Option<String> {
         let value = match self.cell(row, title) {
             Cell::Empty => return None,
             Cell::Text(s) => s.clone(),
             Cell::Number(n) => n.clone(),
             Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
-            Cell::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+            Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
             Cell::Error(e) => {
                 let e = e.clone();
                 self.problem(Some(row), Some(title), Issue::ErrorValue(e));
                 return None;
             }
+            Cell::TooLong(chars) => {
+                let chars = *chars;
+                self.problem(Some(row), Some(title), Issue::TooLong { chars, max: text::MAX_NAME_CHARS });
+                return None;
+            }
         };
-        if value.contains(['\n', '\r']) {
-            self.problem(Some(row), Some(title), Issue::LineBreak);
-            return None;
-        }
         let value = normalize(&value);
-        if value.chars().count() > 200 {
-            self.problem(Some(row), Some(title), Issue::TooLong(value.chars().count()));
+        if !self.safe(row, title, &value, text::MAX_NAME_CHARS) {
             return None;
         }
         (!value.is_empty()).then_some(value)
     }
 
-    /// Text people write in words (a category, a description): kept as written, only trimmed.
-    fn free_text(&mut self, row: usize, title: &'static str) -> Option<String> {
+    /// Text people write in words (a category, a description, a reason): kept as written, only
+    /// trimmed, at most `max` characters.
+    fn free_text_up_to(&mut self, row: usize, title: &'static str, max: usize) -> Option<String> {
         let value = match self.cell(row, title) {
             Cell::Text(s) => s.trim().to_string(),
             Cell::Empty => return None,
+            Cell::TooLong(chars) => {
+                let chars = *chars;
+                self.problem(Some(row), Some(title), Issue::TooLong { chars, max });
+                return None;
+            }
             _ => return self.text(row, title),
         };
-        if value.contains(['\n', '\r']) {
-            self.problem(Some(row), Some(title), Issue::LineBreak);
-            return None;
-        }
-        if value.chars().count() > 200 {
-            self.problem(Some(row), Some(title), Issue::TooLong(value.chars().count()));
+        if !self.safe(row, title, &value, max) {
             return None;
         }
         (!value.is_empty()).then_some(value)
     }
 
-    fn required_free_text(&mut self, row: usize, title: &'static str) -> Option<String> {
-        let value = self.free_text(row, title);
+    /// A description or reason: free text of up to 2,000 characters.
+    fn free_text(&mut self, row: usize, title: &'static str) -> Option<String> {
+        self.free_text_up_to(row, title, text::MAX_TEXT_CHARS)
+    }
+
+    fn required_free_text(&mut self, row: usize, title: &'static str, max: usize) -> Option<String> {
+        let value = self.free_text_up_to(row, title, max);
         if value.is_none() && !self.has_problem_at(row, title) {
             self.problem(Some(row), Some(title), Issue::Required);
         }
@@ -434,7 +487,15 @@ impl<'a> Reader<'a> {
         two_decimals: bool,
     ) -> Option<Decimal> {
         let text = self.required(row, title)?;
-        let Ok(value) = Decimal::from_str(&text).map(|d| d.normalize()) else {
+        // Plain decimals only: `1_5`, `1e1`, `0x10` and TRUE are not numbers a person typed.
+        let plain = text.strip_prefix(['+', '-']).unwrap_or(&text);
+        let digits = plain.split_once('.').map_or((plain, ""), |(a, b)| (a, b));
+        let is_plain = !plain.is_empty()
+            && plain != "."
+            && digits.0.bytes().all(|b| b.is_ascii_digit())
+            && digits.1.bytes().all(|b| b.is_ascii_digit());
+        let parsed = if is_plain { Decimal::from_str(&text).map(|d| d.normalize()).ok() } else { None };
+        let Some(value) = parsed else {
             self.problem(Some(row), Some(title), Issue::NotANumber(text));
             return None;
         };
@@ -560,7 +621,7 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
             }
         };
         if let Some(given) = cx.period.as_ref().filter(|g| **g != text) {
-            let issue = Issue::WrongPeriod { found: text.clone(), expected: given.clone() };
+            let issue = Issue::PeriodMismatch { found: text.clone(), given: given.clone() };
             r.problem(Some(i), Some(period_title), issue);
             continue;
         }
@@ -736,7 +797,7 @@ fn violation_row(
         }
         class
     });
-    let category = r.required_free_text(i, T_CATEGORY);
+    let category = r.required_free_text(i, T_CATEGORY, text::MAX_NAME_CHARS);
     // Class 2 deducts its points (1–10); class 1 deducts 100 whatever is written.
     let points = match class {
         Some(2) => r.number(i, T_DEDUCTION, cx.class_two.0, cx.class_two.1).map(Some),

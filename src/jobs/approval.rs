@@ -101,7 +101,7 @@ async fn before_publication(store: &Store, job: JobKind, period: &str) -> anyhow
             Ok(Some(format!("{job} {period} was published at {}; nothing to do", s.published_at.unwrap_or_default())))
         }
         Some(s) if s.status == PeriodStatus::Approved => Ok(None),
-        _ => Err(StateError(format!("{job} {period} must be approved before it is published")).into()),
+        _ => Err(StateError::Other(format!("{job} {period} must be approved before it is published")).into()),
     }
 }
 

@@ -126,18 +126,18 @@ pub(crate) async fn open(
     let (kind, period, now) = (job.kind(), job.period(), cx.now());
     let published = matches!(store.period_state(kind, &period).await?, Some(s) if s.status == PeriodStatus::Published);
     if !published {
-        return Err(StateError(format!(
+        return Err(StateError::Other(format!(
             "{job} is not published: a partner disputes a result it has been told (approve and publish it first)"
         ))
         .into());
     }
     let windows = store.windows(kind, &period).await?;
     let Some(window) = windows.iter().find(|w| w.partner_id == partner) else {
-        return Err(StateError(format!("{partner} has no published result for {job}")).into());
+        return Err(StateError::Other(format!("{partner} has no published result for {job}")).into());
     };
     let closes = instant(&window.closes_at)?;
     if now >= closes {
-        return Err(StateError(format!(
+        return Err(StateError::Other(format!(
             "the dispute window of {partner} for {job} closed at {}: a dispute is no longer accepted",
             window.closes_at
         ))
@@ -146,7 +146,7 @@ pub(crate) async fn open(
     let known = quotable_rows(store, job, partner).await?;
     let unknown: Vec<&str> = refs.iter().map(String::as_str).filter(|r| !known.contains(*r)).collect();
     if !unknown.is_empty() {
-        return Err(StateError(format!(
+        return Err(StateError::Other(format!(
             "not rows of {partner}'s {job}: {}; quote the row ids its scorecard (or `ict-partners explain`) lists",
             unknown.join(", ")
         ))
@@ -259,7 +259,7 @@ pub(crate) async fn check_reopen_reason(
         .collect();
     if !accepted.is_empty() && !accepted.iter().any(|d| reason.contains(&d.id)) {
         let ids: Vec<&str> = accepted.iter().map(|d| d.id.as_str()).collect();
-        return Err(StateError(format!(
+        return Err(StateError::Other(format!(
             "{kind} {period} has accepted disputes ({}): name the one(s) this reopening puts right in --reason",
             ids.join(", ")
         ))

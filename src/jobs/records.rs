@@ -14,6 +14,7 @@ use crate::domain::presales::{settle, Status};
 use crate::domain::records::{self, Context as Checks, Period, RecordKind, Refused};
 use crate::domain::rules::{IndicatorKind, Rules};
 use crate::exit::UsageError;
+use crate::files::PathRefused;
 use crate::report::records::{change_lines, problem_lines, unreadable, ManualLine, PresalesLine, Template};
 use crate::report::templates::label;
 use crate::sources::{Sources, Window};
@@ -202,7 +203,14 @@ pub(crate) async fn template_with(
             }
             _ => return Err(UsageError(format!("{} is not kept for {period}", kind.as_str())).into()),
         };
-        crate::files::write_atomic(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+        crate::files::write_named(out, &bytes).map_err(|e| match e {
+            PathRefused::NotRegular => anyhow::Error::new(UsageError(label(
+                locale,
+                "usage_out_not_regular",
+                &[("path", &crate::domain::text::escape(&out.display().to_string(), false))],
+            ))),
+            e => anyhow::Error::new(e).context(format!("writing {}", out.display())),
+        })?;
         let file = out.display().to_string();
         Ok(label(locale, "records_template_written", &[("file", &file), ("rows", &rows.to_string())]))
     }
@@ -223,21 +231,41 @@ pub(crate) async fn import(
 ) -> anyhow::Result<Vec<String>> {
     let locale = cx.settings.locale.as_str();
     let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Every problem is counted; the first hundred are listed (one unreadable column of a
+    // 20,000-row sheet would otherwise print 20,000 lines).
+    const LISTED: usize = 100;
     let refused = |lines: Vec<String>| {
-        let mut all =
-            vec![label(locale, "records_refused", &[("file", &file_name), ("count", &lines.len().to_string())])];
-        all.extend(lines.into_iter().map(|l| format!("  {l}")));
+        let count = lines.len();
+        let mut all = vec![label(locale, "records_refused", &[("file", &file_name), ("count", &count.to_string())])];
+        all.extend(lines.into_iter().take(LISTED).map(|l| format!("  {l}")));
+        if count > LISTED {
+            all.push(format!(
+                "  {}",
+                label(locale, "records_more_problems", &[("count", &(count - LISTED).to_string())])
+            ));
+        }
         anyhow::Error::new(Refused { lines: all })
     };
-    if by.trim().is_empty() {
-        return Err(
-            UsageError("--by NAME is required: who entered these records goes into the audit trail".into()).into()
-        );
-    }
-    let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+    let shown = crate::domain::text::escape(&file.display().to_string(), false).into_owned();
+    // Sized from the file's own metadata before a byte is read; a device or a FIFO is refused.
+    let bytes = crate::files::read_regular(file, records::MAX_FILE_BYTES as u64).map_err(|e| match e {
+        PathRefused::NotRegular => UsageError(label(locale, "usage_not_regular_file", &[("path", &shown)])).into(),
+        PathRefused::TooLarge(n) => refused(vec![label(locale, "records_too_large", &[("bytes", &n.to_string())])]),
+        PathRefused::Io(e) => {
+            UsageError(label(locale, "usage_cannot_read", &[("path", &shown), ("error", &e.to_string())])).into()
+        }
+    })?;
     let sheet = crate::workbooks::first_sheet(&bytes).map_err(|e| refused(vec![unreadable(locale, &e)]))?;
-    // The period is the workbook's own; the checks need it before the rows can be read.
+    // The period is the workbook's own; the checks need it before the rows can be read. One
+    // for another period than the one given is refused once, not row by row.
     let given_text = given.map(|p| p.to_string());
+    if let (Some(found), Some(given)) = (period_of(kind, &sheet), given) {
+        if found != given {
+            let issue = records::Issue::PeriodMismatch { found: found.to_string(), given: given.to_string() };
+            let problem = records::Problem { sheet: sheet.name.clone(), row: None, column: None, issue };
+            return Err(refused(problem_lines(locale, &[problem])));
+        }
+    }
     let period = period_of(kind, &sheet).or(given).ok_or_else(|| {
         let cx = Checks { period: given_text.clone(), ..Checks::default() };
         let problems = records::read(kind, &sheet, &cx, by).err().unwrap_or_default();
@@ -282,42 +310,48 @@ pub(crate) async fn import(
             return Err(refused(problem_lines(locale, &[problem])));
         }
         let job = if kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
-        if !dry_run {
-            // An approved period's results are frozen, and so are the records they were computed from.
-            store.ensure_open(job, &entered.period).await?;
-        }
-        let changes = store.entered_changes(&entered).await?;
-        let mut lines = change_lines(locale, kind, &changes);
-        let department = if entered.department.is_empty() { String::new() } else { format!(" {}", entered.department) };
-        lines.push(label(
-            locale,
-            "records_imported",
-            &[
-                ("kind", &label(locale, &format!("records_sheet_{}", kind.as_str()), &[])),
-                ("period", &entered.period),
-                ("department", &department),
-                ("added", &changes.added.len().to_string()),
-                ("changed", &changes.changed.len().to_string()),
-                ("removed", &changes.removed.len().to_string()),
-                ("unchanged", &changes.unchanged.to_string()),
-                ("blank", &entered.blank.to_string()),
-            ],
-        ));
+        // An approved period's results are frozen, and so are the records they were computed
+        // from; a dry run says so too, rather than show changes that could not be made.
+        store.ensure_open(job, &entered.period).await?;
+        let summary = |changes: &crate::store::records::Changes| {
+            let mut lines = change_lines(locale, kind, changes);
+            let department =
+                if entered.department.is_empty() { String::new() } else { format!(" {}", entered.department) };
+            lines.push(label(
+                locale,
+                "records_imported",
+                &[
+                    ("kind", &label(locale, &format!("records_sheet_{}", kind.as_str()), &[])),
+                    ("period", &entered.period),
+                    ("department", &department),
+                    ("added", &changes.added.len().to_string()),
+                    ("changed", &changes.changed.len().to_string()),
+                    ("removed", &changes.removed.len().to_string()),
+                    ("unchanged", &changes.unchanged.to_string()),
+                    ("blank", &entered.blank.to_string()),
+                ],
+            ));
+            lines
+        };
         if dry_run {
+            let mut lines = summary(&store.entered_changes(&entered).await?);
             lines.push(label(locale, "records_dry_run", &[]));
             return Ok(lines);
-        }
-        if store.period_state(job, &entered.period).await?.is_some() {
-            let flag = if job == JobKind::Quarterly { "quarter" } else { "month" };
-            let command = format!("ict-partners run {job} --{flag} {}", entered.period);
-            lines.push(label(locale, "records_rerun", &[("command", &command)]));
         }
         let sha256 = format!("{:x}", Sha256::digest(&bytes));
         let at = stamp(cx.now());
         let from =
             Source { file_name: &file_name, sha256: &sha256, by: by.trim(), at: &at, nonce: cx.system.random_u32() };
-        let id = store.import_entered(&entered, &changes, from).await?;
+        // The changes are taken inside the import's transaction, under the period's lock: what
+        // is printed and audited is what this import replaced.
+        let (id, changes) = store.import_entered(&entered, from).await?;
         tracing::info!(import = %id, rows = entered.rows.len(), sha256 = %sha256, "imported");
+        let mut lines = summary(&changes);
+        if store.period_state(job, &entered.period).await?.is_some() {
+            let flag = if job == JobKind::Quarterly { "quarter" } else { "month" };
+            let command = format!("ict-partners run {job} --{flag} {}", entered.period);
+            lines.push(label(locale, "records_rerun", &[("command", &command)]));
+        }
         Ok(lines)
     }
     .await;

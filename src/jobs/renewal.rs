@@ -113,7 +113,15 @@ impl JobSteps for Renewal {
         let breach_rows = breaches(as_of, &i.contracts, &i.projects, &i.supports, &i.blacklist, rules);
         let proposals = exit_proposals(&input, &i.requests, rules);
         let with_notice = rows.iter().map(|r| (r.clone(), notice_state(r, &i.sent_before, as_of))).collect();
-        Ok(Output { rows, with_notice, exit_rows, breach_rows, proposals, partners: i.partners, contracts: i.contracts })
+        Ok(Output {
+            rows,
+            with_notice,
+            exit_rows,
+            breach_rows,
+            proposals,
+            partners: i.partners,
+            contracts: i.contracts,
+        })
     }
 
     async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! HTML with inline images by CID, attachments with an ASCII file name for every client and the
 //! Chinese one (RFC 2231) for those that read it, a stable Message-ID.
 
+use crate::domain::text::escape;
 use crate::report::Letter;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -57,9 +58,11 @@ fn rfc2231(value: &str) -> String {
         .collect()
 }
 
-/// Header text from other systems (department names) must not carry line breaks into a header.
+/// Header text from other systems (department names) must not carry line breaks into a header,
+/// nor any other control, format or bidirectional character into a mail client's list.
 pub(crate) fn header_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    let spaced: String = s.chars().map(|c| if matches!(c, '\r' | '\n' | '\t') { ' ' } else { c }).collect();
+    escape(&spaced, false).into_owned()
 }
 
 /// A file attached to a message.
@@ -90,16 +93,19 @@ pub(crate) fn build(
     let from: Mailbox = from.parse().map_err(berr)?;
     let to: Mailbox = to.parse().map_err(berr)?;
     let png = ContentType::parse("image/png").map_err(berr)?;
-    let mut related = MultiPart::related().singlepart(SinglePart::html(letter.html.clone()));
+    // What a store or another system put in the text shows escaped instead of acting.
+    let mut related = MultiPart::related().singlepart(SinglePart::html(escape(&letter.html, true).into_owned()));
     for (cid, bytes) in &letter.images {
         related = related.singlepart(Attachment::new_inline(cid.clone()).body(bytes.clone(), png.clone()));
     }
-    let alternative = MultiPart::alternative().singlepart(SinglePart::plain(letter.text.clone())).multipart(related);
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(escape(&letter.text, true).into_owned()))
+        .multipart(related);
     let mut mixed = MultiPart::mixed().multipart(alternative);
     for file in attachments {
         let part = SinglePart::builder()
             .header(ContentType::parse(file.content_type).map_err(berr)?)
-            .header(Disposition::attachment(file.ascii_name, file.name))
+            .header(Disposition::attachment(file.ascii_name, &header_text(file.name)))
             .body(file.bytes.to_vec());
         mixed = mixed.singlepart(part);
     }

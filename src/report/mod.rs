@@ -4,6 +4,7 @@
 pub(crate) mod charts;
 pub(crate) mod csv;
 pub(crate) mod explain;
+pub(crate) mod failures;
 pub(crate) mod finance;
 pub(crate) mod forms;
 pub(crate) mod index;

@@ -424,8 +424,10 @@ fn issue(locale: &str, issue: &Issue) -> String {
             &[("date", &date.to_string()), ("first", &first.to_string()), ("last", &last.to_string())],
         ),
         Issue::LineBreak => l("records_line_break", &[]),
+        Issue::Unsafe(c) => l("records_unsafe_character", &[("code", &format!("U+{c:04X}"))]),
         Issue::ErrorValue(v) => l("records_error_value", &[("value", v)]),
         Issue::WrongPeriod { found, .. } => l("records_wrong_period", &[("value", found)]),
+        Issue::PeriodMismatch { found, given } => l("records_period_mismatch", &[("value", found), ("given", given)]),
         Issue::MixedPeriods { found, first } => l("records_mixed_periods", &[("value", found), ("first", first)]),
         Issue::MixedDepartments { found, first } => {
             l("records_mixed_departments", &[("value", found), ("first", first)])
@@ -444,7 +446,9 @@ fn issue(locale: &str, issue: &Issue) -> String {
         Issue::Duplicate(v) => l("records_duplicate", &[("value", v)]),
         Issue::EnteredElsewhere(d) if d.is_empty() => l("records_entered_by_all", &[]),
         Issue::EnteredElsewhere(d) => l("records_entered_elsewhere", &[("department", d)]),
-        Issue::TooLong(n) => l("records_too_long", &[("count", &n.to_string())]),
+        Issue::TooLong { chars, max } => {
+            l("records_too_long", &[("count", &chars.to_string()), ("max", &max.to_string())])
+        }
     }
 }
 
@@ -506,7 +510,18 @@ pub(crate) fn change_lines(locale: &str, kind: RecordKind, changes: &Changes) ->
 pub(crate) fn unreadable(locale: &str, e: &WorkbookError) -> String {
     let l = |key: &str, args: &[(&str, &str)]| label(locale, key, args);
     match e {
+        WorkbookError::Empty => l("records_empty", &[]),
         WorkbookError::TooLarge(n) => l("records_too_large", &[("bytes", &n.to_string())]),
+        WorkbookError::Encrypted => l("records_encrypted", &[]),
+        WorkbookError::Ambiguous(part) => {
+            l("records_ambiguous", &[("part", &crate::domain::text::escape(part, false))])
+        }
+        WorkbookError::Hidden { rows, columns } => {
+            let rows: Vec<String> = rows.iter().map(u32::to_string).collect();
+            l("records_hidden_cells", &[("rows", &rows.join("、")), ("columns", &columns.join("、"))])
+        }
+        WorkbookError::TooManyCells(n) => l("records_too_many_cells", &[("count", &n.to_string())]),
+        WorkbookError::TooMuchText(n) => l("records_too_much_text", &[("bytes", &(n >> 20).to_string())]),
         WorkbookError::NotXlsx(NotXlsx::OldFormat) => l("records_not_xlsx_xls", &[]),
         WorkbookError::NotXlsx(NotXlsx::Text) => l("records_not_xlsx_text", &[]),
         WorkbookError::NotXlsx(NotXlsx::Other) => l("records_not_xlsx", &[]),
@@ -558,8 +573,10 @@ mod tests {
             Issue::NotADate(v()),
             Issue::DateOutsidePeriod { date: day, first: day, last: day },
             Issue::LineBreak,
+            Issue::Unsafe(0x202e),
             Issue::ErrorValue(v()),
             Issue::WrongPeriod { found: v(), expected: v() },
+            Issue::PeriodMismatch { found: v(), given: v() },
             Issue::MixedPeriods { found: v(), first: v() },
             Issue::MixedDepartments { found: v(), first: v() },
             Issue::UnknownPartner(v()),
@@ -572,7 +589,7 @@ mod tests {
             Issue::Duplicate(v()),
             Issue::EnteredElsewhere(v()),
             Issue::EnteredElsewhere(String::new()),
-            Issue::TooLong(201),
+            Issue::TooLong { chars: 201, max: 100 },
         ];
         for i in &issues {
             // The match below must name every variant: a new one fails to compile until listed.
@@ -588,8 +605,10 @@ mod tests {
                 | Issue::NotADate(_)
                 | Issue::DateOutsidePeriod { .. }
                 | Issue::LineBreak
+                | Issue::Unsafe(_)
                 | Issue::ErrorValue(_)
                 | Issue::WrongPeriod { .. }
+                | Issue::PeriodMismatch { .. }
                 | Issue::MixedPeriods { .. }
                 | Issue::MixedDepartments { .. }
                 | Issue::UnknownPartner(_)
@@ -601,7 +620,7 @@ mod tests {
                 | Issue::UnknownSupport { .. }
                 | Issue::Duplicate(_)
                 | Issue::EnteredElsewhere(_)
-                | Issue::TooLong(_) => {}
+                | Issue::TooLong { .. } => {}
             }
         }
         for locale in ["zh-CN", "en"] {

@@ -64,10 +64,7 @@ pub(crate) struct Change {
     pub(crate) after: Option<Figures>,
 }
 
-/// An approval act refused because of the period's state (exit 1, with the reason).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct StateError(pub(crate) String);
+pub(crate) use crate::domain::refusal::StateError;
 
 /// The items of a period and their figures; the key is built here, not in SQL (MySQL's `||` is OR).
 fn items_sql(job: JobKind) -> &'static str {
@@ -152,7 +149,7 @@ impl Store {
     pub(crate) async fn ensure_open(&self, job: JobKind, period: &str) -> Result<()> {
         if let Some(s) = self.period_state(job, period).await? {
             if s.status != PeriodStatus::Draft {
-                return Err(StateError(format!(
+                return Err(StateError::Other(format!(
                     "{job} {period} is {} (by {} at {}): its results are frozen. To recompute it, reopen it first: \
                      ict-partners reopen {job} … --by NAME --reason \"…\"",
                     s.status.as_str(),
@@ -195,9 +192,11 @@ impl Store {
         at: &str,
     ) -> Result<Vec<Change>> {
         match self.period_state(job, period).await? {
-            None => return Err(StateError(format!("{job} {period} has not been computed yet: run it first")).into()),
+            None => {
+                return Err(StateError::Other(format!("{job} {period} has not been computed yet: run it first")).into())
+            }
             Some(s) if s.status != PeriodStatus::Draft => {
-                return Err(StateError(format!(
+                return Err(StateError::Other(format!(
                     "{job} {period} is already {} (by {})",
                     s.status.as_str(),
                     s.approved_by.unwrap_or_default()
@@ -217,7 +216,7 @@ impl Store {
                 .transpose()?
                 .flatten();
         if let Some(at) = changed {
-            return Err(StateError(format!(
+            return Err(StateError::Other(format!(
                 "{job} {period}: departmental records were imported at {at}, after its results were computed. \
                  Rerun it first so that what is approved is computed from them: ict-partners run {job} …"
             ))
@@ -267,9 +266,10 @@ impl Store {
         .await
         .map_err(failed("approving the period"))?;
         if approved.rows_affected() != 1 {
-            return Err(
-                StateError(format!("{job} {period} changed while it was being approved: look and try again")).into()
-            );
+            return Err(StateError::Other(format!(
+                "{job} {period} changed while it was being approved: look and try again"
+            ))
+            .into());
         }
         sqlx::query(&self.sql("DELETE FROM approved_snapshots WHERE job = ? AND period = ?"))
             .bind(job.as_str())
@@ -310,7 +310,7 @@ impl Store {
     pub(crate) async fn reopen(&self, job: JobKind, period: &str, by: &str, reason: &str, at: &str) -> Result<()> {
         match self.period_state(job, period).await? {
             Some(s) if s.status != PeriodStatus::Draft => {}
-            _ => return Err(StateError(format!("{job} {period} is not approved: nothing to reopen")).into()),
+            _ => return Err(StateError::Other(format!("{job} {period} is not approved: nothing to reopen")).into()),
         }
         let mut tx = self.begin("starting the reopening").await?;
         sqlx::query(&self.sql("UPDATE period_states SET state = 'draft' WHERE job = ? AND period = ?"))
@@ -337,7 +337,9 @@ impl Store {
         let state = match self.period_state(job, period).await? {
             Some(s) if s.status == PeriodStatus::Approved => s,
             Some(s) if s.status == PeriodStatus::Published => return Ok(s),
-            _ => return Err(StateError(format!("{job} {period} must be approved before it is published")).into()),
+            _ => {
+                return Err(StateError::Other(format!("{job} {period} must be approved before it is published")).into())
+            }
         };
         let mut tx = self.begin("starting the publication").await?;
         sqlx::query(

@@ -169,10 +169,10 @@ impl Store {
         at: &str,
     ) -> Result<Dispute> {
         let Some(d) = self.dispute(id).await? else {
-            return Err(StateError(format!("there is no dispute {id}")).into());
+            return Err(StateError::Other(format!("there is no dispute {id}")).into());
         };
         if d.state != DisputeState::Open {
-            return Err(StateError(format!(
+            return Err(StateError::Other(format!(
                 "dispute {id} is {} already (by {} at {})",
                 d.state.as_str(),
                 d.resolved_by.unwrap_or_default(),
@@ -196,7 +196,7 @@ impl Store {
         .map_err(failed("deciding the dispute"))?
         .rows_affected();
         if changed != 1 {
-            return Err(StateError(format!("dispute {id} was decided by someone else meanwhile")).into());
+            return Err(StateError::Other(format!("dispute {id} was decided by someone else meanwhile")).into());
         }
         let action = if accept { "dispute_accept" } else { "dispute_reject" };
         audit(&mut tx, self.dialect, [at, by, action, d.job.as_str(), &d.period, &format!("dispute {id}: {note}")])

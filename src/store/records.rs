@@ -112,7 +112,8 @@ impl Store {
             .map_err(|e| StoreError::Corrupt { what: "entered_rows".into(), source: Box::new(e) })
     }
 
-    /// What importing `entered` would change.
+    /// What importing `entered` would change (for a dry run: an import computes it again
+    /// under its lock).
     pub(crate) async fn entered_changes(&self, entered: &Entered) -> Result<Changes> {
         let before: BTreeMap<String, Fields> = self
             .entered_rows(entered.kind, Some(&entered.period))
@@ -121,49 +122,34 @@ impl Store {
             .filter(|r| r.department == entered.department)
             .map(|r| (r.key, r.fields))
             .collect();
-        let mut changes = Changes::default();
-        for (key, new) in &entered.rows {
-            match before.get(key) {
-                None => changes.added.push((key.clone(), new.clone())),
-                Some(old) if old != new => changes.changed.push((key.clone(), old.clone(), new.clone())),
-                Some(_) => changes.unchanged += 1,
-            }
-        }
-        for (key, old) in &before {
-            if !entered.rows.contains_key(key) {
-                changes.removed.push((key.clone(), old.clone()));
-            }
-        }
-        Ok(changes)
+        Ok(changes(&before, entered))
     }
 
     /// Replaces the rows of the import's (dataset, period, department) with `entered`, in one
     /// transaction: the import recorded, each added, changed or removed row in the audit trail.
-    pub(crate) async fn import_entered(
-        &self,
-        entered: &Entered,
-        changes: &Changes,
-        from: Source<'_>,
-    ) -> Result<String> {
+    /// What is stored is read under the period's import lock, so the changes returned and
+    /// audited are against what this import really replaced.
+    pub(crate) async fn import_entered(&self, entered: &Entered, from: Source<'_>) -> Result<(String, Changes)> {
         let (dataset, period, department) =
             (entered.kind.as_str(), entered.period.as_str(), entered.department.as_str());
         let stamp = from.at.replace([' ', ':', '-'], "");
         let import_id = format!("{dataset}-{period}-{stamp}-{}-{:08x}", &from.sha256[..8], from.nonce);
         let job = if entered.kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
         let mut tx = self.begin("starting the import").await?;
-        // Checked again inside the transaction: an approval or another department's import may
-        // have landed since the workbook was checked. The period's row is written first, so
-        // that on the servers it stays locked until the import commits.
-        let changed = !(changes.added.is_empty() && changes.changed.is_empty() && changes.removed.is_empty());
-        if changed {
-            sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?"))
-                .bind(from.at)
-                .bind(job.as_str())
-                .bind(period)
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("recording that the period's records changed"))?;
-        }
+        // The lock first: a concurrent import of the period waits here until this one commits
+        // (on SQLite the write takes the database's write lock), then reads what this one wrote.
+        sqlx::query(&sql::insert_ignore(self.dialect, "entered_locks (dataset, period, imports)", "(?, ?, 0)"))
+            .bind(dataset)
+            .bind(period)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("locking the period's records"))?;
+        sqlx::query(&self.sql("UPDATE entered_locks SET imports = imports + 1 WHERE dataset = ? AND period = ?"))
+            .bind(dataset)
+            .bind(period)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("locking the period's records"))?;
         // A run computing the period now may already have read the records: wait for it.
         let running =
             sqlx::query(&self.sql("SELECT run_id FROM run_ledger WHERE job = ? AND period = ? AND status = 'running'"))
@@ -185,32 +171,36 @@ impl Store {
             .map(|r| text_req(&r, 0, "period_states"))
             .transpose()?;
         if state.as_deref().is_some_and(|s| s != "draft") {
-            return Err(StateError(format!(
-                "{job} {period} is {}: its records are frozen until it is reopened (ict-partners reopen {job} …)",
-                state.unwrap_or_default()
-            ))
-            .into());
+            return Err(StateError::Frozen { job: job.as_str().into(), period: period.into() }.into());
         }
-        if entered.kind == RecordKind::ManualScores {
-            let others = sqlx::query(&self.sql(
-                "SELECT row_key, department FROM entered_rows WHERE dataset = ? AND period = ? AND department <> ?",
-            ))
-            .bind(dataset)
-            .bind(period)
-            .bind(department)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(failed("reading the entered records"))?;
-            for r in &others {
-                let key = text_req(r, 0, "entered_rows")?;
-                if entered.rows.contains_key(&key) {
-                    let other = text_req(r, 1, "entered_rows")?;
-                    return Err(StateError(format!(
-                        "{key} was imported by {other:?} meanwhile: check and import again"
-                    ))
-                    .into());
-                }
+        let what = "entered_rows";
+        let stored = sqlx::query(
+            &self.sql("SELECT department, row_key, fields FROM entered_rows WHERE dataset = ? AND period = ?"),
+        )
+        .bind(dataset)
+        .bind(period)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed("reading the entered records"))?;
+        let mut before: BTreeMap<String, Fields> = BTreeMap::new();
+        for r in &stored {
+            let (other, key) = (text_req(r, 0, what)?, text_req(r, 1, what)?);
+            if other == department {
+                before.insert(key, serde_json::from_str(&text_req(r, 2, what)?).map_err(corrupt)?);
+            } else if entered.kind == RecordKind::ManualScores && entered.rows.contains_key(&key) {
+                return Err(StateError::EnteredMeanwhile { key, department: other }.into());
             }
+        }
+        let changes = changes(&before, entered);
+        let changed = !(changes.added.is_empty() && changes.changed.is_empty() && changes.removed.is_empty());
+        if changed {
+            sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?"))
+                .bind(from.at)
+                .bind(job.as_str())
+                .bind(period)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("recording that the period's records changed"))?;
         }
 
         sqlx::query(&self.sql("DELETE FROM entered_rows WHERE dataset = ? AND period = ? AND department = ?"))
@@ -278,6 +268,24 @@ impl Store {
             audit(&mut tx, self.dialect, [from.at, from.by, "import", job, period, &detail]).await?;
         }
         commit(tx, "committing the import").await?;
-        Ok(import_id)
+        Ok((import_id, changes))
     }
+}
+
+/// What replacing `before` (one department's stored rows of the period) with `entered` changes.
+fn changes(before: &BTreeMap<String, Fields>, entered: &Entered) -> Changes {
+    let mut changes = Changes::default();
+    for (key, new) in &entered.rows {
+        match before.get(key) {
+            None => changes.added.push((key.clone(), new.clone())),
+            Some(old) if old != new => changes.changed.push((key.clone(), old.clone(), new.clone())),
+            Some(_) => changes.unchanged += 1,
+        }
+    }
+    for (key, old) in before {
+        if !entered.rows.contains_key(key) {
+            changes.removed.push((key.clone(), old.clone()));
+        }
+    }
+    changes
 }

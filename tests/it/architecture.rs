@@ -19,8 +19,8 @@ fn allowed() -> BTreeMap<&'static str, Vec<&'static str>> {
         ("sources", below(&["domain", "db", "config"])),
         ("workbooks", below(&["domain"])),
         ("store", below(&["domain", "db", "files", "system"])),
-        ("report", below(&["domain", "store", "files"])),
-        ("mail", below(&["report", "store", "files", "db", "config"])),
+        ("report", below(&["domain", "db", "store", "files"])),
+        ("mail", below(&["domain", "report", "store", "files", "db", "config"])),
         ("schedule", below(&["domain", "config"])),
         ("exit", below(&["config", "db", "sources", "store", "mail", "domain"])),
         (

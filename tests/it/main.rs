@@ -18,3 +18,4 @@ mod mail;
 mod records;
 mod reports;
 mod schedule;
+mod workbooks;
