@@ -47,31 +47,45 @@ pub(crate) enum Command {
     GenData(GenDataArgs),
     /// Validate the configuration, rules and calendar; print every problem at once.
     CheckConfig,
-    /// Approve a computed period (第二十一条): its results are frozen until reopened.
+    /// Approve a unit of a computed period (第二十一条): its results are frozen until reopened.
     Approve {
         #[command(subcommand)]
         period: PeriodRef,
-        /// Who approves (recorded).
-        #[arg(long, global = true)]
+        #[command(flatten)]
+        unit: UnitArgs,
+        /// Who approves (recorded with the operating-system user and the host).
+        #[arg(long, global = true, value_name = "NAME")]
         by: Option<String>,
-        #[arg(long, global = true)]
+        /// A remark recorded with the approval.
+        #[arg(long, global = true, value_name = "TEXT")]
         comment: Option<String>,
     },
-    /// Reopen an approved period so it can be recomputed; the reason is recorded.
+    /// Reopen an approved unit so it can be recomputed; the reason is recorded.
     Reopen {
         #[command(subcommand)]
         period: PeriodRef,
-        #[arg(long, global = true)]
+        #[command(flatten)]
+        unit: UnitArgs,
+        /// Who reopens (recorded).
+        #[arg(long, global = true, value_name = "NAME")]
         by: Option<String>,
-        #[arg(long, global = true)]
+        /// Why (recorded; names the accepted disputes it puts right).
+        #[arg(long, global = true, value_name = "TEXT")]
         reason: Option<String>,
     },
-    /// Publish an approved month: each partner gets its own scorecard; finance gets the export.
+    /// Publish an approved unit: its partners' scorecards (forms, annual results) and their
+    /// dispute windows, in one transaction.
     Publish {
         #[command(subcommand)]
         period: PeriodRef,
-        #[arg(long, global = true)]
+        #[command(flatten)]
+        unit: UnitArgs,
+        /// Who publishes (recorded).
+        #[arg(long, global = true, value_name = "NAME")]
         by: Option<String>,
+        /// Queue a published unit's messages again (when a person asks).
+        #[arg(long, global = true)]
+        resend: bool,
     },
     /// Every point of a partner's month, traced to its rows, and the arithmetic.
     Explain {
@@ -112,13 +126,23 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand, Clone, Copy)]
 pub(crate) enum PeriodRef {
+    /// A month's assessment (its units: the managing departments).
     Monthly {
+        /// The month (YYYY-MM).
         #[arg(long, value_parser = parse_month)]
         month: Month,
     },
+    /// A quarter's presales settlement (its units: the commissioning units).
     Quarterly {
+        /// The quarter (YYYY-Qn).
         #[arg(long, value_parser = parse_quarter)]
         quarter: Quarter,
+    },
+    /// A year's annual results (its units: the managing departments).
+    Annual {
+        /// The year (YYYY).
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1900..=9999))]
+        year: i32,
     },
 }
 
@@ -127,14 +151,38 @@ impl PeriodRef {
         match self {
             PeriodRef::Monthly { .. } => JobKind::Monthly,
             PeriodRef::Quarterly { .. } => JobKind::Quarterly,
+            PeriodRef::Annual { .. } => JobKind::Annual,
         }
     }
+
     pub(crate) fn period(&self) -> String {
         match self {
             PeriodRef::Monthly { month } => month.to_string(),
             PeriodRef::Quarterly { quarter } => quarter.to_string(),
+            PeriodRef::Annual { year } => year.to_string(),
         }
     }
+
+    pub(crate) fn as_job(&self) -> crate::domain::job::Job {
+        use crate::domain::job::Job;
+        match *self {
+            PeriodRef::Monthly { month } => Job::Monthly(month),
+            PeriodRef::Quarterly { quarter } => Job::Quarterly(quarter),
+            PeriodRef::Annual { year } => Job::Annual(year),
+        }
+    }
+}
+
+/// Which unit a decision is for (rules.md §12).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct UnitArgs {
+    /// The unit: a managing department (months, years) or a commissioning unit (quarters). May
+    /// be left out when the period has one unit.
+    #[arg(long, global = true, value_name = "UNIT", conflicts_with = "all_units")]
+    pub(crate) unit: Option<String>,
+    /// One joint decision for every unit of the period.
+    #[arg(long, global = true)]
+    pub(crate) all_units: bool,
 }
 
 /// A published month or quarter (a dispute is of one or the other).
@@ -352,8 +400,13 @@ impl Cli {
     /// The log level on standard error: the progress of each step (info) by default, as the
     /// journal and an operator want it; the demo, which a newcomer reads, shows only its summary
     /// lines and warnings unless asked with `-v`.
+    /// How much log: a person at a terminal reads the command's own lines (in the locale's
+    /// language) and only warnings beside them unless they ask with `-v`; the journal or a log
+    /// collector (`--log-format json`) gets each step's progress.
     pub fn log_level(&self) -> &'static str {
-        let quiet = matches!(self.command, Command::Demo { .. });
+        // The daemon and `run due` log their progress: their stderr is the journal.
+        let unattended = matches!(self.command, Command::Serve | Command::Run { job: RunJob::Due { .. } });
+        let quiet = matches!(self.command, Command::Demo { .. }) || (self.log_format == LogFormat::Text && !unattended);
         match (self.verbose, quiet) {
             (0, true) => "warn",
             (0, false) | (1, _) => "info",

@@ -52,7 +52,7 @@ fn source(e: &SourceError) -> u8 {
 fn store(e: &StoreError) -> u8 {
     match e {
         StoreError::Db(e) => db(e),
-        StoreError::Held(_) => UNAVAILABLE,
+        StoreError::Held(_) | StoreError::NoStore(_) => UNAVAILABLE,
         StoreError::LostClaim { .. } => UNAVAILABLE,
         StoreError::Corrupt { .. } | StoreError::Migrate(_) | StoreError::State(_) => FAILURE,
     }

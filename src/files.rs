@@ -40,6 +40,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// Replaces what lies between `<!--{marker}-->` and `<!--/{marker}-->` in a file we wrote (the
+/// state line of a page), atomically. A file without the markers is left as it is.
+pub(crate) fn replace_marked(path: &Path, marker: &str, content: &str) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let (open, close) = (format!("<!--{marker}-->"), format!("<!--/{marker}-->"));
+    let (Some(start), Some(end)) = (text.find(&open), text.find(&close)) else { return Ok(()) };
+    if end < start {
+        return Ok(());
+    }
+    let new = format!("{}{open}{content}{}", &text[..start], &text[end..]);
+    if new != text {
+        write_atomic(path, new.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Why a file given by a person (`--out`, a file to import) is refused before anything is
 /// read from it or written over it.
 #[derive(Debug, thiserror::Error)]

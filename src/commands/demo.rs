@@ -73,13 +73,17 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
             }
         }
     }
+    // The units of the last month: the printed commands name the first (each department approves
+    // its own partners, rules.md §12).
+    let units = results.membership(crate::domain::job::JobKind::Monthly, &last.to_string()).await?.units();
     results.close().await;
+    let unit = units.into_iter().next().unwrap_or_default();
     println!();
     println!("demo operations database: {}", ops.display());
     println!("results store:            {}", store.display());
     println!("outputs:                  {}", out.display());
     println!("  index.html          every period's reports, newest first (open it in a browser)");
-    println!("  monthly/YYYY-MM/    summary.html, department-NN.html, assessment.xlsx, scores.csv, indicators.csv, data_quality.csv");
+    println!("  monthly/YYYY-MM/    summary.html, department-*.html, assessment.xlsx, scores.csv, indicators.csv, data_quality.csv");
     println!("  quarterly/YYYY-Qn/  presales.csv, confirmation_forms.xlsx, forms/*.html (结算确认表)");
     println!("  renewal/YYYY-MM-DD/ renewals.csv, exits.csv, blacklist_breaches.csv, notices/*.html, list-NN.html");
     println!("  annual/{DEMO_YEAR}/        annual.csv, annual.html");
@@ -92,8 +96,8 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     println!();
     println!("Try next, in this order (the demo's configuration: {config}):");
     println!("  {exe} --config {config} explain --partner P01 --month {last}");
-    println!("  {exe} --config {config} approve monthly --month {last} --by 张经理");
-    println!("  {exe} --config {config} publish monthly --month {last} --by 张经理");
+    println!("  {exe} --config {config} approve monthly --month {last} --unit {unit} --by 张经理");
+    println!("  {exe} --config {config} publish monthly --month {last} --unit {unit} --by 张经理");
     Ok(())
 }
 

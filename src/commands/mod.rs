@@ -6,13 +6,14 @@ mod check_config;
 mod demo;
 pub(crate) mod gen_data;
 
-use crate::cli::{Cli, Command, DisputeAction, ImportOf, MailAction, PeriodRef, PublishedPeriod, RunJob, TemplateOf};
+use crate::cli::{Cli, Command, DisputeAction, ImportOf, MailAction, PublishedPeriod, RunJob, TemplateOf, UnitArgs};
 use crate::config::{self, LoadOptions};
 use crate::domain::job::Job;
 use crate::domain::records::{Period, RecordKind};
 use crate::domain::text::{self, TextIssue};
+use crate::domain::units::UnitChoice;
 use crate::exit::UsageError;
-use crate::jobs::{approval, disputes, due, mailing, records, run_job, Context, RunOptions};
+use crate::jobs::{approval, disputes, due, mailing, publication, records, run_job, standing, Context, RunOptions};
 use crate::report;
 use crate::report::templates::label;
 use crate::store::ledger::StartedBy;
@@ -48,30 +49,31 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             let cx = Context { settings: cx.settings.clone(), system: cx.system.clone() };
             crate::jobs::serve::serve(cx).await
         }
-        Command::Approve { period, by, comment } => {
+        Command::Approve { period, unit, by, comment } => {
             let by = name_arg(cx, by, "what_by")?;
             let comment = comment.map(|c| text_arg(cx, Some(c), "what_comment")).transpose()?;
+            let choice = unit_choice(cx, unit)?;
             let store = cx.store().await?;
-            let lines = approval::approve(cx, &store, period.job(), &period.period(), &by, comment.as_deref()).await;
+            let lines =
+                approval::approve(cx, &store, period.job(), &period.period(), &choice, &by, comment.as_deref()).await;
             store.close().await;
             print_lines(lines?);
             Ok(())
         }
-        Command::Reopen { period, by, reason } => {
+        Command::Reopen { period, unit, by, reason } => {
             let (by, reason) = (name_arg(cx, by, "what_by")?, text_arg(cx, reason, "what_reason")?);
+            let choice = unit_choice(cx, unit)?;
             let store = cx.store().await?;
-            let lines = approval::reopen(cx, &store, period.job(), &period.period(), &by, &reason).await;
+            let lines = approval::reopen(cx, &store, period.job(), &period.period(), &choice, &by, &reason).await;
             store.close().await;
             print_lines(lines?);
             Ok(())
         }
-        Command::Publish { period, by } => {
+        Command::Publish { period, unit, by, resend } => {
             let by = name_arg(cx, by, "what_by")?;
+            let choice = unit_choice(cx, unit)?;
             let store = cx.store().await?;
-            let lines = match period {
-                PeriodRef::Monthly { month } => approval::publish_month(cx, &store, month, &by).await,
-                PeriodRef::Quarterly { quarter } => approval::publish_quarter(cx, &store, quarter, &by).await,
-            };
+            let lines = publication::publish(cx, &store, period.as_job(), &choice, &by, resend).await;
             store.close().await;
             print_lines(lines?);
             Ok(())
@@ -133,14 +135,15 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
         Command::Runs { limit } => {
             let store = cx.store_read_only().await?;
             let rows = store.ledger(limit).await;
-            let periods = disputes::periods(cx, &store).await;
+            let units = standing::rows(cx, &store).await;
             store.close().await;
-            print_page(&report::ledger::table(&rows?));
-            let periods = periods?;
-            if !periods.is_empty() {
+            print_page(&report::ledger::table(&cx.settings.locale, &rows?));
+            let units = units?;
+            if !units.is_empty() {
                 println!();
-                let header = ["job", "period", "state", "approved", "published", "settled"];
-                print_page(&report::ledger::aligned(&header, &periods));
+                let header = report::ledger::unit_header(&cx.settings.locale);
+                let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                print_page(&report::ledger::aligned(&header, &units));
             }
             Ok(())
         }
@@ -205,7 +208,7 @@ async fn dispute(cx: &Context, action: DisputeAction) -> anyhow::Result<()> {
 /// code kept); the technical chain goes to the log.
 fn in_words(cx: &Context, error: anyhow::Error) -> anyhow::Error {
     let Some(text) = report::failures::words(&cx.settings.locale, &error) else { return error };
-    tracing::warn!(error = %format!("{error:#}"), "failed");
+    tracing::info!(error = %format!("{error:#}"), "failed");
     crate::exit::Said { code: crate::exit::code(&error), text }.into()
 }
 
@@ -235,6 +238,15 @@ fn checked_arg(
         })
     })?;
     Ok(value)
+}
+
+/// The unit a decision names (`--unit`, `--all-units`, or none).
+fn unit_choice(cx: &Context, args: UnitArgs) -> Result<UnitChoice, UsageError> {
+    Ok(match (args.unit, args.all_units) {
+        (_, true) => UnitChoice::All,
+        (Some(u), false) => UnitChoice::One(name_arg(cx, Some(u), "what_unit")?),
+        (None, false) => UnitChoice::Unnamed,
+    })
 }
 
 /// A person's name or an identifier (`--by`, `--partner`, `--ref`).

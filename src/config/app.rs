@@ -122,6 +122,9 @@ impl RawSchedule {
 #[derive(Debug, Deserialize)]
 pub(super) struct RawUnit {
     pub(super) addresses: Vec<String>,
+    /// Who may approve, reopen and publish for the unit (any name when absent).
+    #[serde(default)]
+    pub(super) approvers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +178,9 @@ pub(super) struct RawRulesRef {
 #[derive(Debug, Deserialize)]
 pub(super) struct RawDepartment {
     pub(super) managers: Vec<String>,
+    /// Who may approve, reopen and publish for the department (any name when absent).
+    #[serde(default)]
+    pub(super) approvers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,4 +191,7 @@ pub(super) struct RawMail {
     pub(super) from: Option<String>,
     #[serde(default)]
     pub(super) leadership: Vec<String>,
+    /// Finance: gets each unit's settlement with its export.
+    #[serde(default)]
+    pub(super) finance: Vec<String>,
 }

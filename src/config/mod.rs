@@ -62,6 +62,12 @@ pub(crate) struct Settings {
     pub(crate) smtp_timeout: std::time::Duration,
     pub(crate) mail_from: String,
     pub(crate) leadership: Vec<String>,
+    /// Finance: each unit's settlement with its export (`mail.finance`).
+    pub(crate) finance: Vec<String>,
+    /// Who may approve, reopen and publish for a department, or a commissioning unit (rules.md
+    /// §12); a unit not listed accepts any name.
+    pub(crate) department_approvers: BTreeMap<String, Vec<String>>,
+    pub(crate) unit_approvers: BTreeMap<String, Vec<String>>,
     /// Named sources (`[sources.<name>] url`) and which datasets come from them.
     pub(crate) named_sources: BTreeMap<String, Secret>,
     pub(crate) dataset_sources: BTreeMap<String, String>,
@@ -189,23 +195,49 @@ pub(crate) fn load(options: &LoadOptions, system: &System) -> Result<Settings, C
         return Err(ConfigError { problems });
     };
     let mut departments = BTreeMap::new();
+    let mut department_approvers = BTreeMap::new();
+    // An approver is a name people type after --by: the same rules as the name itself.
+    let check_approvers = |place: String, names: &[String], problems: &mut Vec<String>| {
+        for name in names {
+            if let Err(issue) = crate::domain::text::check_name(name) {
+                problems.push(format!("{place}.approvers: {name:?} is not a usable name ({issue:?})"));
+            }
+        }
+    };
     for (name, dept) in app.departments {
         for address in &dept.managers {
             if !plausible_address(address) {
                 problems.push(format!("departments.{name}.managers: not an e-mail address: {address:?}"));
             }
         }
+        check_approvers(format!("departments.{name}"), &dept.approvers, &mut problems);
+        if !dept.approvers.is_empty() {
+            department_approvers.insert(name.clone(), dept.approvers);
+        }
         departments.insert(name, dept.managers);
     }
     let mut commissioning_units = BTreeMap::new();
+    let mut unit_approvers = BTreeMap::new();
     for (name, unit) in app.commissioning_units {
         for address in unit.addresses.iter().filter(|a| !plausible_address(a)) {
             problems.push(format!("commissioning_units.{name}.addresses: not an e-mail address: {address:?}"));
         }
+        check_approvers(format!("commissioning_units.{name}"), &unit.approvers, &mut problems);
+        if !unit.approvers.is_empty() {
+            unit_approvers.insert(name.clone(), unit.approvers);
+        }
         commissioning_units.insert(name, unit.addresses);
     }
-    let mail =
-        app.mail.unwrap_or(app::RawMail { smtp_url: None, timeout_seconds: None, from: None, leadership: vec![] });
+    let mail = app.mail.unwrap_or(app::RawMail {
+        smtp_url: None,
+        timeout_seconds: None,
+        from: None,
+        leadership: vec![],
+        finance: vec![],
+    });
+    for address in mail.finance.iter().filter(|a| !plausible_address(a)) {
+        problems.push(format!("mail.finance: not an e-mail address: {address:?}"));
+    }
     let smtp_timeout = std::time::Duration::from_secs(mail.timeout_seconds.unwrap_or(30).clamp(1, 600));
     for address in &mail.leadership {
         if !plausible_address(address) {
@@ -294,6 +326,9 @@ pub(crate) fn load(options: &LoadOptions, system: &System) -> Result<Settings, C
         smtp_timeout,
         mail_from: mail.from.unwrap_or_else(|| "ict-partners@localhost".into()),
         leadership: mail.leadership,
+        finance: mail.finance,
+        department_approvers,
+        unit_approvers,
         commissioning_units,
         named_sources,
         dataset_sources: datasets,

@@ -20,3 +20,4 @@ pub(crate) mod rules;
 #[cfg(test)]
 pub(crate) mod sla;
 pub(crate) mod text;
+pub(crate) mod units;

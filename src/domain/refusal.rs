@@ -10,6 +10,24 @@ pub(crate) enum StateError {
     /// Another department's import of the period took a row meanwhile.
     #[error("{key} was imported by {department:?} meanwhile: check and import again")]
     EnteredMeanwhile { key: String, department: String },
+    /// The period was never computed.
+    #[error("{job} {period} has not been computed yet: run it first")]
+    NotComputed { job: String, period: String },
+    /// Departmental records changed after the period was computed.
+    #[error("{job} {period}: records were imported at {at}, after it was computed: rerun it first")]
+    RecordsChanged { job: String, period: String, at: String },
+    /// The unit is approved already.
+    #[error("{unit} is approved already (by {by} at {at})")]
+    AlreadyApproved { unit: String, by: String, at: String },
+    /// The unit is not approved (to reopen, or to publish).
+    #[error("{unit} is not approved")]
+    NotApproved { unit: String },
+    /// The unit is approved but not published (a resend).
+    #[error("{unit} is not published")]
+    NotPublished { unit: String },
+    /// The name given may not act for the unit.
+    #[error("{by} may not act for {unit} (may: {allowed:?})")]
+    NotAnApprover { by: String, unit: String, allowed: Vec<String> },
     /// Any other refusal, already in words.
     #[error("{0}")]
     Other(String),

@@ -101,6 +101,10 @@ pub(crate) struct ExitProposal {
     pub(crate) latest_month: Option<Month>,
     /// The partner's contracts in force on the day.
     pub(crate) contracts: BTreeSet<String>,
+    /// When the class-1 violations behind `class_one_violation` were confirmed.
+    pub(crate) class_one_days: Vec<NaiveDate>,
+    /// The decision of the ban behind `blacklisted`.
+    pub(crate) banned_since: Option<NaiveDate>,
 }
 
 /// A contract's term and termination, read once.
@@ -397,16 +401,29 @@ pub(crate) fn exit_proposals(input: &RenewalInput, requests: &DataFrame, rules: 
         if two_c.is_some() {
             reasons.insert("two_c_grades");
         }
-        if class_one.get(partner).is_some_and(|days| days.iter().any(|day| from <= *day && *day < until)) {
+        let mut class_one_days: Vec<NaiveDate> = class_one
+            .get(partner)
+            .map(|days| days.iter().copied().filter(|day| from <= *day && *day < until).collect())
+            .unwrap_or_default();
+        class_one_days.sort();
+        if !class_one_days.is_empty() {
             reasons.insert("class_one_violation");
         }
-        if bans.on(partner, d) {
+        let banned_since = bans.of_partner(partner).iter().filter(|(f, u)| *f <= d && d < *u).map(|(f, _)| *f).max();
+        if banned_since.is_some() {
             reasons.insert("blacklisted");
         }
         if reasons.is_empty() || leaving.contains(partner) {
             continue;
         }
-        out.push(ExitProposal { partner_id: partner.to_string(), reasons, latest_month: two_c, contracts });
+        out.push(ExitProposal {
+            partner_id: partner.to_string(),
+            reasons,
+            latest_month: two_c,
+            contracts,
+            class_one_days,
+            banned_since,
+        });
     }
     out
 }

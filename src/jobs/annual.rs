@@ -1,17 +1,19 @@
-//! The annual job: annual grade, credit points, revenue and tier per partner (第二十四条). It keeps
-//! nothing in the store: everything comes from the stored months and quarters of the year.
+//! The annual job: annual grade, credit points, revenue and tier per partner (第二十四条), from the
+//! stored months and quarters of the year. Once the year is over its results are stored, each
+//! partner with the departments of its assessed months, which approve and publish it (rules.md
+//! §12); a rerun keeps the partners of departments that decided.
 
 use super::{JobSteps, Outputs, Run};
 use crate::domain::annual::{annual, AnnualInput, AnnualRow};
 use crate::domain::inputs::*;
-use crate::domain::job::Job;
+use crate::domain::job::{Job, JobKind};
 use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::report::{csv, lifecycle};
 use crate::sources::{Sources, Window};
 use polars::prelude::DataFrame;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(super) struct Annual(pub(super) i32);
 
@@ -22,6 +24,15 @@ pub(super) struct Input {
     blacklist: DataFrame,
     monthly: Vec<MonthlyScore>,
     presales_revenue: HashMap<String, Decimal>,
+    departments: BTreeMap<String, BTreeSet<String>>,
+    keep: BTreeSet<String>,
+    kept: Vec<AnnualRow>,
+}
+
+pub(super) struct Output {
+    rows: Vec<AnnualRow>,
+    departments: BTreeMap<String, BTreeSet<String>>,
+    keep: BTreeSet<String>,
 }
 
 impl Annual {
@@ -33,20 +44,31 @@ impl Annual {
 
 impl JobSteps for Annual {
     type Input = Input;
-    type Output = Vec<AnnualRow>;
+    type Output = Output;
 
     fn job(&self) -> Job {
         Job::Annual(self.0)
     }
 
-    fn stores_results(&self) -> bool {
-        false
+    fn preview_into_period(&self) -> bool {
+        true
     }
 
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
         let (first, last) = self.months()?;
         let window = Window::between(first.start(), last.end());
         let mut f = sources.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
+        let period = self.0.to_string();
+        let (keep, kept) = if run.options.stores() && run.store.computed(JobKind::Annual, &period).await?.is_some() {
+            let membership = run.store.membership(JobKind::Annual, &period).await?;
+            let status = run.store.unit_statuses(JobKind::Annual, &period, &membership).await?;
+            let keep = membership.frozen_items(&status);
+            let kept =
+                run.store.annual_rows(self.0).await?.into_iter().filter(|r| keep.contains(&r.partner_id)).collect();
+            (keep, kept)
+        } else {
+            Default::default()
+        };
         Ok(Input {
             partners: f.take(PARTNERS),
             violations: match super::records::entered_violations(run.cx, run.store).await? {
@@ -57,10 +79,13 @@ impl JobSteps for Annual {
             blacklist: f.take(BLACKLIST),
             monthly: run.store.stored_months(first, last).await?,
             presales_revenue: run.store.presales_revenue(self.0).await?,
+            departments: run.store.year_departments(self.0).await?,
+            keep,
+            kept,
         })
     }
 
-    fn compute(&self, run: &Run<'_>, i: Input) -> anyhow::Result<Vec<AnnualRow>> {
+    fn compute(&self, run: &Run<'_>, i: Input) -> anyhow::Result<Output> {
         let input = AnnualInput {
             year: self.0,
             partners: &i.partners,
@@ -70,15 +95,24 @@ impl JobSteps for Annual {
             monthly: &i.monthly,
             presales_revenue: &i.presales_revenue,
         };
-        Ok(annual(&input, &run.rules))
+        let mut rows = annual(&input, &run.rules);
+        if !i.keep.is_empty() {
+            rows.retain(|r| !i.keep.contains(&r.partner_id));
+            rows.extend(i.kept);
+            rows.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
+        }
+        Ok(Output { rows, departments: i.departments, keep: i.keep })
     }
 
-    async fn store(&self, _run: &Run<'_>, _rows: &Vec<AnnualRow>) -> anyhow::Result<()> {
+    async fn store(&self, run: &Run<'_>, o: &Output) -> anyhow::Result<()> {
+        let stamp = run.stamp();
+        let (rows, departments, keep) = (&o.rows, &o.departments, &o.keep);
+        run.store.save_year(self.0, rows, departments, keep, (&run.rules.hash, &stamp), run.run_id.as_deref()).await?;
         Ok(())
     }
 
-    fn report(&self, run: &Run<'_>, rows: &Vec<AnnualRow>) -> anyhow::Result<Outputs> {
-        let year = self.0;
+    fn report(&self, run: &Run<'_>, o: &Output) -> anyhow::Result<Outputs> {
+        let (year, rows) = (self.0, &o.rows);
         let report = lifecycle::annual_report(year, rows, run.options.preview)?;
         let files =
             vec![("annual.csv".to_string(), csv::annual(rows)), ("annual.html".to_string(), report.into_bytes())];

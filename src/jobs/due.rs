@@ -4,7 +4,6 @@
 //! and a heartbeat ping (dead man's switch) after each pass.
 
 use super::alerts::{alert, notify_once_a_day, ping};
-use super::disputes;
 use super::{mailing, run_job, Context, RunOptions, RunSummary};
 use crate::domain::job::Job;
 use crate::exit::{self, UsageError};
@@ -137,7 +136,7 @@ pub(crate) async fn run_due(cx: &Context, as_of: NaiveDateTime, started_by: Star
     if !stop.is_stopped() {
         // Settlement with finance is a step like the others: due once a period's windows have
         // closed and no dispute holds it back (rules.md §11), as of the scheduled instant.
-        let (lines, failure) = disputes::settle_due(cx, &store, as_of, started_by).await;
+        let (lines, failure) = super::settlement::settle_due(cx, &store, as_of, started_by).await;
         pass.lines.extend(lines);
         if let Some(e) = failure {
             pass.failure.get_or_insert(e);

@@ -25,7 +25,7 @@ pub(crate) async fn write_index(cx: &Context, store: &Store) {
                 .map(|f| f.file_name().to_string_lossy().to_string())
                 .collect();
             let state = match JobKind::parse(kind) {
-                Some(job) => super::disputes::standing(cx, store, job, &period).await.ok().flatten(),
+                Some(job) => super::standing::summary(cx, store, job, &period).await,
                 None => None,
             };
             listings.push(Listing { kind, period, files, state });

@@ -48,6 +48,16 @@ pub(crate) async fn send(
     ))
 }
 
+/// Delivers what is queued after a step that committed its messages; a server that does not
+/// answer leaves them queued for the next run or `mail flush` (logged, not a failure here).
+pub(crate) async fn deliver_quietly(cx: &Context, store: &Store) {
+    match deliver(cx, store, cx.now()).await {
+        Ok(done) if done.failed > 0 => tracing::warn!(waiting = done.failed, "mail waits in the outbox"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "mail waits in the outbox"),
+    }
+}
+
 /// Delivers every queued message (after the mail server was down): `mail flush`, and `run due`
 /// retrying a period whose results are stored but whose mail is not. Exit 69 while any wait.
 pub(crate) async fn flush_outbox(cx: &Context, store: &Store) -> anyhow::Result<String> {

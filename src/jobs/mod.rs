@@ -6,15 +6,21 @@
 pub(crate) mod alerts;
 mod annual;
 pub(crate) mod approval;
+mod contacts;
 pub(crate) mod disputes;
 pub(crate) mod due;
 pub(crate) mod index;
 pub(crate) mod mailing;
 mod monthly;
+pub(crate) mod publication;
 mod quarterly;
 pub(crate) mod records;
 mod renewal;
 pub(crate) mod serve;
+pub(crate) mod settlement;
+pub(crate) mod standing;
+mod units;
+mod windows;
 
 use crate::config::{ConfigError, Settings};
 use crate::domain::job::Job;
@@ -61,9 +67,7 @@ impl Context {
         }
         match self.store_read_only().await {
             Ok(store) => Ok(store),
-            Err(StoreError::Db(crate::db::DbError::Unavailable { .. }))
-                if crate::db::Dialect::of_url(self.settings.store_url.expose()) == Some(crate::db::Dialect::Sqlite) =>
-            {
+            Err(StoreError::NoStore(_)) => {
                 tracing::info!("no results store yet: computing against an empty one");
                 Store::empty().await
             }
@@ -154,15 +158,11 @@ pub(crate) trait JobSteps: Sync {
     type Output: Sync;
     /// The job period.
     fn job(&self) -> Job;
-    /// Whether an approved period of this job is frozen (monthly and quarterly results are approved).
-    fn approved_results(&self) -> bool {
+    /// Whether a preview also writes into the period's own folder: a year's results are stored
+    /// only once it is over, so until then the latest preview is all there is (the conformance
+    /// check reads `annual/<year>/annual.csv` after `--preview`).
+    fn preview_into_period(&self) -> bool {
         false
-    }
-    /// Whether the job keeps results in the store (and mails them). One that does not (annual)
-    /// also writes its preview into its period folder: there are no stored results there for it
-    /// to contradict.
-    fn stores_results(&self) -> bool {
-        true
     }
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Self::Input>;
     fn compute(&self, run: &Run<'_>, input: Self::Input) -> anyhow::Result<Self::Output>;
@@ -193,30 +193,58 @@ pub(crate) async fn run_job(cx: &Context, store: &Store, job: Job, options: RunO
         // Previews and dry runs store nothing: no claim, no ledger row.
         return compute(cx, store, job, options, now, None).instrument(span).await;
     }
-    let lease = cx.settings.schedule.lease;
-    let claim = store.claim(job.kind(), &job.period(), options.started_by, lease, &cx.system).await?;
-    span.record("run_id", claim.run_id.as_str());
-    span.in_scope(|| tracing::info!(attempt = claim.attempt, "period claimed"));
-    let run_id = claim.run_id.clone();
-    let mut result = compute(cx, store, job, options, now, Some(run_id)).instrument(span.clone()).await;
-    if let Ok(summary) = &mut result {
-        match mailing::overview(cx, store, job, summary, options, now).instrument(span.clone()).await {
-            Ok(Some(line)) => summary.lines.push(line),
-            Ok(None) => {}
-            Err(e) => result = Err(e),
+    let work = |run_id: String| async move {
+        let mut result = compute(cx, store, job, options, now, Some(run_id)).await;
+        if let Ok(summary) = &mut result {
+            match mailing::overview(cx, store, job, summary, options, now).await {
+                Ok(Some(line)) => summary.lines.push(line),
+                Ok(None) => {}
+                Err(e) => result = Err(e),
+            }
         }
+        result
+    };
+    claimed(cx, store, job.kind(), &job.period(), options.started_by, work).instrument(span).await
+}
+
+/// What the ledger keeps of a step's result: its lines for the operator.
+pub(crate) trait Summary {
+    fn summary(&self) -> String;
+}
+
+impl Summary for RunSummary {
+    fn summary(&self) -> String {
+        self.lines.join("; ")
     }
+}
+
+/// The one skeleton of every step that claims a period (a job's run, a unit's settlement):
+/// claim it in the run ledger (no two processes do the same at once), do the work, and record
+/// how it ended. A step whose results are committed and whose mail waits succeeded.
+pub(crate) async fn claimed<T: Summary, F: std::future::Future<Output = anyhow::Result<T>>>(
+    cx: &Context,
+    store: &Store,
+    ledger: impl Into<crate::store::ledger::LedgerJob>,
+    period: &str,
+    started_by: StartedBy,
+    work: impl FnOnce(String) -> F,
+) -> anyhow::Result<T> {
+    let lease = cx.settings.schedule.lease;
+    let claim = store.claim(ledger, period, started_by, lease, &cx.system).await?;
+    tracing::Span::current().record("run_id", claim.run_id.as_str());
+    tracing::info!(attempt = claim.attempt, "period claimed");
+    let result = work(claim.run_id.clone()).await;
     let (outcome, error) = match &result {
         Ok(_) => (Outcome::Succeeded, None),
         // The results are committed; only mail waits (it goes with the next run or `mail flush`).
         Err(e) if crate::exit::is_mail_queued(e) => (Outcome::Succeeded, Some(format!("{e:#}"))),
         Err(e) => (Outcome::Failed, Some(format!("{e:#}"))),
     };
-    let counts = result.as_ref().map(|s| s.lines.join("; ")).unwrap_or_default();
+    let counts = result.as_ref().map(Summary::summary).unwrap_or_default();
     let rules_hash = &cx.settings.rules.hash;
     if let Err(e) = store.finish(claim, outcome, &counts, error.as_deref(), rules_hash, &cx.system).await {
         // The row stays running; the next claimant sees its process gone and marks it aborted.
-        span.in_scope(|| tracing::warn!(error = %e, "could not record the run's end in the ledger"));
+        tracing::warn!(error = %e, "could not record the end in the ledger");
     }
     result
 }
@@ -251,10 +279,6 @@ async fn execute<J: JobSteps>(
     run_id: Option<String>,
 ) -> anyhow::Result<RunSummary> {
     let job = steps.job();
-    if options.stores() && steps.approved_results() {
-        // An approved period is frozen: recomputing it needs an explicit, recorded reopen.
-        store.ensure_open(job.kind(), &job.period()).await?;
-    }
     let rules = rules_for(cx, store, job.rules_month()).await?;
     let run = Run { cx, store, rules, options, now, run_id };
     let sources = Sources::connect(&cx.settings).await?;
@@ -293,13 +317,11 @@ async fn execute<J: JobSteps>(
     let dir = options.output_dir(period.clone(), &run.rules.hash);
     crate::files::write_all(&dir, &outputs.files)?;
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
-    if options.preview && !options.dry_run && !steps.stores_results() {
-        // No stored results to contradict, and until the period is over the latest preview is all
-        // there is (the conformance check reads `annual/<year>/annual.csv` after `--preview`).
+    if options.preview && !options.dry_run && steps.preview_into_period() {
         crate::files::write_all(&period, &outputs.files)?;
     }
     let mut lines = outputs.lines;
-    if options.stores() && steps.stores_results() {
+    if options.stores() {
         lines.push(mailing::send(cx, store, &outputs.messages, options, now).await?);
     }
     if options.preview {

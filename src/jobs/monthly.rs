@@ -4,8 +4,9 @@
 use super::mailing::letters_to;
 use super::{JobSteps, Outputs, Run};
 use crate::domain::job::Job;
+use crate::domain::job::JobKind;
 use crate::domain::money::fmt2;
-use crate::domain::monthly::{assess, GradeHistory, MonthInput, MonthResult};
+use crate::domain::monthly::{assess, GradeHistory, IndicatorResult, MonthInput, MonthResult, PartnerResult};
 use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::Grade;
@@ -15,11 +16,17 @@ use crate::report::{self, csv};
 use crate::sources::Sources;
 use crate::store::outbox::OutboxMessage;
 use anyhow::Context as _;
+use std::collections::BTreeSet;
 
 pub(super) struct Monthly(pub(super) Month);
 
 pub(super) struct Input {
     month: MonthInput,
+    /// Partners of units approved or published: a rerun keeps their stored results.
+    keep: BTreeSet<String>,
+    kept: (Vec<PartnerResult>, Vec<IndicatorResult>),
+    /// Units approved or published.
+    frozen: BTreeSet<String>,
     grades: GradeHistory,
     /// The twelve months before, for trends and changes.
     history: Vec<MonthlyScore>,
@@ -29,6 +36,8 @@ pub(super) struct Input {
 
 pub(super) struct Output {
     result: MonthResult,
+    keep: BTreeSet<String>,
+    frozen: BTreeSet<String>,
     history: Vec<MonthlyScore>,
     what_if: Vec<String>,
 }
@@ -41,10 +50,6 @@ impl JobSteps for Monthly {
         Job::Monthly(self.0)
     }
 
-    fn approved_results(&self) -> bool {
-        true
-    }
-
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
         let month = self.0;
         let mut input = sources.month_input(month).await?;
@@ -55,11 +60,23 @@ impl JobSteps for Monthly {
         let grades = run.store.grade_history(month, run.rules.flags.c_grade_window_months).await?;
         let history = run.store.stored_months(month.plus(-12), month.prev()).await?;
         let stored = if run.options.dry_run { run.store.stored_months(month, month).await? } else { vec![] };
-        Ok(Input { month: input, grades, history, stored })
+        // What units have decided stays as it is (rules.md §12): their partners' stored results.
+        let (keep, frozen) = if run.options.stores() { frozen_partners(run, month).await? } else { Default::default() };
+        let kept = run.store.stored_results(month, &keep).await?;
+        Ok(Input { month: input, keep, kept, frozen, grades, history, stored })
     }
 
     fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
         let mut result = assess(input.month, &run.rules, &input.grades).context("assessing the month")?;
+        if !input.keep.is_empty() {
+            let (partners, indicators) = input.kept;
+            result.partners.retain(|p| !input.keep.contains(&p.partner_id));
+            result.partners.extend(partners);
+            result.partners.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
+            result.indicators.retain(|i| !input.keep.contains(&i.partner_id));
+            result.indicators.extend(indicators);
+            result.indicators.sort_by(|a, b| (&a.partner_id, &a.indicator).cmp(&(&b.partner_id, &b.indicator)));
+        }
         // Months before the deployment's first period never had results to miss (the log and
         // the pages say so only of the months that could have).
         let first = run.settings().schedule.first_period;
@@ -83,18 +100,20 @@ impl JobSteps for Monthly {
             quarantined = result.data_quality.len(),
             "assessed"
         );
-        Ok(Output { result, history: input.history, what_if })
+        Ok(Output { result, keep: input.keep, frozen: input.frozen, history: input.history, what_if })
     }
 
     async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
         let stamp = run.stamp();
-        run.store.save_month(&output.result, &run.rules.hash, &stamp, run.run_id.as_deref()).await?;
+        run.store.save_month(&output.result, &output.keep, &run.rules.hash, &stamp, run.run_id.as_deref()).await?;
         Ok(())
     }
 
     fn report(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<Outputs> {
         let (month, result) = (self.0, &output.result);
         let settings = run.settings();
+        let units: BTreeSet<String> = result.partners.iter().flat_map(|p| p.departments.iter().cloned()).collect();
+        let drafts: BTreeSet<String> = units.difference(&output.frozen).cloned().collect();
         let input = ReportInput {
             result,
             history: &output.history,
@@ -102,22 +121,28 @@ impl JobSteps for Monthly {
             grades: run.rules.grades,
             locale: run.locale(),
             preview: run.options.preview,
+            drafts: &drafts,
         };
         let reports = report::monthly::reports(&input)?;
-        let workbook = report::monthly::workbook(result, run.locale())?;
+        let workbook = report::monthly::workbook(result, run.locale(), !drafts.is_empty())?;
         let mut files: Vec<(String, Vec<u8>)> = vec![
             ("scores.csv".into(), csv::scores(result)),
             ("indicators.csv".into(), csv::indicators(result)),
             ("data_quality.csv".into(), csv::data_quality(result)),
             ("assessment.xlsx".into(), workbook.clone()),
         ];
-        for (k, r) in reports.iter().enumerate() {
-            let name =
-                if r.department.is_some() { format!("department-{:02}.html", k + 1) } else { "summary.html".into() };
+        // An approved unit's page stays as it was: only the drafts' pages (and the summary) are written.
+        let written: Vec<&Report> =
+            reports.iter().filter(|r| r.department.as_ref().is_none_or(|d| drafts.contains(d))).collect();
+        for r in &written {
+            let name = match &r.department {
+                Some(d) => report::monthly::department_file(d),
+                None => "summary.html".into(),
+            };
             files.push((name, r.html_file.clone().into_bytes()));
             files.extend(r.images.iter().map(|(stem, png)| (format!("{stem}.png"), png.clone())));
         }
-        let messages = if run.options.stores() { messages(run, month, &reports, &workbook) } else { vec![] };
+        let messages = if run.options.stores() { messages(run, month, &written, &workbook) } else { vec![] };
         let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
         let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
         let mut lines = vec![format!(
@@ -130,9 +155,23 @@ impl JobSteps for Monthly {
     }
 }
 
-/// One message per recipient and report: each department's managers get their page, leadership
-/// the summary; every message carries the month's workbook.
-fn messages(run: &Run<'_>, month: Month, reports: &[Report], workbook: &[u8]) -> Vec<OutboxMessage> {
+/// The partners of a stored month whose units are approved or published, and those units.
+async fn frozen_partners(run: &Run<'_>, month: Month) -> anyhow::Result<(BTreeSet<String>, BTreeSet<String>)> {
+    let period = month.to_string();
+    if run.store.computed(JobKind::Monthly, &period).await?.is_none() {
+        return Ok(Default::default());
+    }
+    let membership = run.store.membership(JobKind::Monthly, &period).await?;
+    let status = run.store.unit_statuses(JobKind::Monthly, &period, &membership).await?;
+    let frozen = status.iter().filter(|(_, s)| s.frozen()).map(|(u, _)| u.clone()).collect();
+    Ok((membership.frozen_items(&status), frozen))
+}
+
+/// One message per recipient and report of a unit still a draft: each department's managers get
+/// their page, leadership the summary, each marked as a draft and keyed by its content's version
+/// (a changed draft goes again, an unchanged rerun sends nothing); every message carries the
+/// month's workbook.
+fn messages(run: &Run<'_>, month: Month, reports: &[&Report], workbook: &[u8]) -> Vec<OutboxMessage> {
     let settings = run.settings();
     let ascii = format!("ict-partners-{month}.xlsx");
     let name = format!("{}-{month}.xlsx", report::templates::label(run.locale(), "workbook", &[]));
@@ -150,7 +189,8 @@ fn messages(run: &Run<'_>, month: Month, reports: &[Report], workbook: &[u8]) ->
                 Some(d) => settings.departments.get(d).map_or(&[], Vec::as_slice),
                 None => &settings.leadership,
             };
-            letters_to(run.cx, "monthly", &period, &r.kind, recipients, &r.letter(), std::slice::from_ref(&xlsx))
+            let kind = format!("{}:v{}", r.kind, report::short_hash(&r.text));
+            letters_to(run.cx, "monthly", &period, &kind, recipients, &r.letter(), std::slice::from_ref(&xlsx))
         })
         .collect()
 }

@@ -1,20 +1,18 @@
 //! The quarterly job: settle the presales projects ready by the quarter's end, once across
-//! quarters; one 结算确认表 per (partner, commissioning unit), mailed to both.
+//! quarters; one 结算确认表 per (partner, commissioning unit). Computing sends nothing: the forms
+//! go to the partners and commissioning units when each unit publishes (rules.md §12), and the
+//! rows of units that approved stay as they were on a rerun.
 
-use super::mailing::letters_to;
 use super::{JobSteps, Outputs, Run};
 use crate::domain::inputs::{values, PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS};
-use crate::domain::job::Job;
+use crate::domain::job::{Job, JobKind};
 use crate::domain::period::Quarter;
-use crate::domain::presales::{settle, QuarterResult, Status};
+use crate::domain::presales::{settle, PresalesRow, QuarterResult, Status};
 use crate::files::safe_name;
-use crate::mail::AttachedFile;
-use crate::report::forms::Form;
 use crate::report::{csv, forms};
 use crate::sources::{Sources, Window};
-use crate::store::outbox::OutboxMessage;
 use polars::prelude::DataFrame;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 pub(super) struct Quarterly(pub(super) Quarter);
 
@@ -24,10 +22,14 @@ pub(super) struct Input {
     supports: DataFrame,
     /// Projects settled (or found not payable) in another quarter.
     elsewhere: HashSet<String>,
+    /// Commissioning units approved or published, and their stored rows (kept on a rerun).
+    frozen: BTreeSet<String>,
+    kept: Vec<PresalesRow>,
 }
 
 pub(super) struct Output {
     result: QuarterResult,
+    frozen: BTreeSet<String>,
     partners: DataFrame,
 }
 
@@ -39,31 +41,47 @@ impl JobSteps for Quarterly {
         Job::Quarterly(self.0)
     }
 
-    fn approved_results(&self) -> bool {
-        true
-    }
-
     async fn extract(&self, run: &Run<'_>, sources: &Sources) -> anyhow::Result<Input> {
         let quarter = self.0;
         let window = Window::between(quarter.first_month().start(), quarter.last_month().end());
         let mut f = sources.fetch_all(&[PARTNERS, PRESALES_PROJECTS, PRESALES_SUPPORTS], &window).await?;
         let elsewhere = run.store.presales_settled_elsewhere(quarter).await?;
+        let period = quarter.to_string();
+        let (frozen, kept) = if run.options.stores() && run.store.computed(JobKind::Quarterly, &period).await?.is_some()
+        {
+            let membership = run.store.membership(JobKind::Quarterly, &period).await?;
+            let status = run.store.unit_statuses(JobKind::Quarterly, &period, &membership).await?;
+            let frozen: BTreeSet<String> = status.iter().filter(|(_, s)| s.frozen()).map(|(u, _)| u.clone()).collect();
+            let mut kept = run.store.quarter_result(quarter).await?.rows;
+            kept.retain(|r| frozen.contains(&r.commissioning_unit));
+            (frozen, kept)
+        } else {
+            Default::default()
+        };
         Ok(Input {
             partners: f.take(PARTNERS),
             projects: f.take(PRESALES_PROJECTS),
             supports: super::records::overlay_supports(run.cx, run.store, f.take(PRESALES_SUPPORTS)).await?,
             elsewhere,
+            frozen,
+            kept,
         })
     }
 
     fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
-        let result = settle(self.0, &input.projects, &input.supports, &run.rules.presales, &input.elsewhere);
-        Ok(Output { result, partners: input.partners })
+        let mut result = settle(self.0, &input.projects, &input.supports, &run.rules.presales, &input.elsewhere);
+        if !input.frozen.is_empty() {
+            result.rows.retain(|r| !input.frozen.contains(&r.commissioning_unit));
+            result.rows.extend(input.kept);
+            let key = |r: &PresalesRow| (r.project_id.clone(), r.share.as_ref().map(|s| s.partner_id.clone()));
+            result.rows.sort_by_key(key);
+        }
+        Ok(Output { result, frozen: input.frozen, partners: input.partners })
     }
 
     async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
         let stamp = run.stamp();
-        run.store.save_quarter(&output.result, &run.rules.hash, &stamp, run.run_id.as_deref()).await?;
+        run.store.save_quarter(&output.result, &output.frozen, &run.rules.hash, &stamp, run.run_id.as_deref()).await?;
         Ok(())
     }
 
@@ -79,19 +97,12 @@ impl JobSteps for Quarterly {
             ("presales.csv".to_string(), csv::presales(result)),
             ("confirmation_forms.xlsx".to_string(), forms::workbook(quarter, &forms)?),
         ];
-        let mut per_partner: HashMap<&str, usize> = HashMap::new();
         for form in &forms {
-            let k = per_partner.entry(&form.partner_id).or_default();
-            *k += 1;
-            let name = format!("forms/{}-{k:02}.html", safe_name(&form.partner_id));
+            // Named by partner and unit: a rerun writes a kept unit's form under the same name.
+            let name = format!("forms/{}-{}.html", safe_name(&form.partner_id), crate::report::short_hash(&form.unit));
             files.push((name, forms::html(form)?.into_bytes()));
         }
-        // Each commissioning unit gets its forms, each partner its own (谁委托、谁付费).
-        let emails: HashMap<&str, &str> = values(partners, "partner_id")
-            .zip(values(partners, "contact_email"))
-            .filter_map(|(p, e)| Some((p?, e?)))
-            .collect();
-        let messages = if run.options.stores() { form_messages(run, quarter, &forms, &emails)? } else { vec![] };
+        // Nothing is mailed now: each unit's forms go out when the unit publishes them.
         let count = |s| result.rows.iter().filter(|r| r.status == s).count();
         let total: rust_decimal::Decimal = result.rows.iter().filter_map(|r| r.share.as_ref()).map(|s| s.amount).sum();
         let line = format!(
@@ -102,71 +113,6 @@ impl JobSteps for Quarterly {
             count(Status::Held),
             count(Status::NotPayable)
         );
-        Ok(Outputs { files, messages, lines: vec![line] })
+        Ok(Outputs { files, messages: vec![], lines: vec![line] })
     }
-}
-
-/// A form as an attachment: an ASCII name for every client, the Chinese one for those that read it.
-struct FormFile<'a> {
-    form: &'a Form,
-    ascii: String,
-    name: String,
-    html: Vec<u8>,
-}
-
-fn form_messages(
-    run: &Run<'_>,
-    quarter: Quarter,
-    forms: &[Form],
-    partner_emails: &HashMap<&str, &str>,
-) -> anyhow::Result<Vec<OutboxMessage>> {
-    let label = forms.first().map(|f| f.quarter.clone()).unwrap_or_else(|| quarter.to_string());
-    let mut counters: HashMap<&str, usize> = HashMap::new();
-    let mut files = Vec::new();
-    for form in forms {
-        let k = counters.entry(&form.partner_id).or_default();
-        *k += 1;
-        files.push(FormFile {
-            form,
-            ascii: format!("form-{}-{k:02}.html", safe_name(&form.partner_id)),
-            name: format!("结算确认表-{}-{}.html", form.partner_name, form.unit),
-            html: forms::html(form)?.into_bytes(),
-        });
-    }
-    let period = quarter.to_string();
-    let mut by_unit: BTreeMap<&str, Vec<&FormFile>> = BTreeMap::new();
-    let mut by_partner: BTreeMap<&str, Vec<&FormFile>> = BTreeMap::new();
-    for f in &files {
-        by_unit.entry(&f.form.unit).or_default().push(f);
-        by_partner.entry(&f.form.partner_id).or_default().push(f);
-    }
-    let mut out = Vec::new();
-    let mut push = |kind: String, title: String, recipients: Vec<String>, group: &[&FormFile]| -> anyhow::Result<()> {
-        let group_forms: Vec<&Form> = group.iter().map(|f| f.form).collect();
-        let letter = forms::letter(&title, &label, &group_forms)?;
-        let attached: Vec<AttachedFile> = group
-            .iter()
-            .map(|f| AttachedFile {
-                ascii_name: &f.ascii,
-                name: &f.name,
-                content_type: "text/html; charset=utf-8",
-                bytes: &f.html,
-            })
-            .collect();
-        out.extend(letters_to(run.cx, "quarterly", &period, &kind, &recipients, &letter, &attached));
-        Ok(())
-    };
-    for (unit, group) in &by_unit {
-        let recipients = run.settings().commissioning_units.get(*unit).cloned().unwrap_or_default();
-        let title =
-            crate::report::templates::label(run.locale(), "subject_forms", &[("quarter", &label), ("to", unit)]);
-        push(format!("forms_unit:{unit}"), title, recipients, group)?;
-    }
-    for (partner, group) in &by_partner {
-        let recipients: Vec<String> = partner_emails.get(partner).map(|e| vec![e.to_string()]).unwrap_or_default();
-        let to = group[0].form.partner_name.as_str();
-        let title = crate::report::templates::label(run.locale(), "subject_forms", &[("quarter", &label), ("to", to)]);
-        push(format!("forms_partner:{partner}"), title, recipients, group)?;
-    }
-    Ok(out)
 }

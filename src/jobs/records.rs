@@ -310,9 +310,9 @@ pub(crate) async fn import(
             return Err(refused(problem_lines(locale, &[problem])));
         }
         let job = if kind == RecordKind::PresalesScores { JobKind::Quarterly } else { JobKind::Monthly };
-        // An approved period's results are frozen, and so are the records they were computed
-        // from; a dry run says so too, rather than show changes that could not be made.
-        store.ensure_open(job, &entered.period).await?;
+        // An approved unit's results are frozen, and so are the records they were computed from;
+        // a dry run says so too, rather than show changes that could not be made.
+        frozen_check(&store, job, &entered).await?;
         let summary = |changes: &crate::store::records::Changes| {
             let mut lines = change_lines(locale, kind, changes);
             let department =
@@ -347,7 +347,7 @@ pub(crate) async fn import(
         let (id, changes) = store.import_entered(&entered, from).await?;
         tracing::info!(import = %id, rows = entered.rows.len(), sha256 = %sha256, "imported");
         let mut lines = summary(&changes);
-        if store.period_state(job, &entered.period).await?.is_some() {
+        if store.computed(job, &entered.period).await?.is_some() {
             let flag = if job == JobKind::Quarterly { "quarter" } else { "month" };
             let command = format!("ict-partners run {job} --{flag} {}", entered.period);
             lines.push(label(locale, "records_rerun", &[("command", &command)]));
@@ -357,6 +357,49 @@ pub(crate) async fn import(
     .await;
     store.close().await;
     result
+}
+
+/// Refuses an import that would change what an approved or published unit was computed from:
+/// manual scores of its department, violations or presales scores of its partners or projects.
+async fn frozen_check(store: &Store, job: JobKind, entered: &records::Entered) -> anyhow::Result<()> {
+    if store.computed(job, &entered.period).await?.is_none() {
+        return Ok(());
+    }
+    let membership = store.membership(job, &entered.period).await?;
+    let status = store.unit_statuses(job, &entered.period, &membership).await?;
+    let frozen: BTreeSet<&String> = status.iter().filter(|(_, s)| s.frozen()).map(|(u, _)| u).collect();
+    if frozen.is_empty() {
+        return Ok(());
+    }
+    let touched: BTreeSet<String> = if !entered.department.is_empty() {
+        BTreeSet::from([entered.department.clone()])
+    } else {
+        // The units of the rows' partners (or projects), as the stored period has them.
+        let field = |r: &BTreeMap<String, Option<String>>, c: &str| r.get(c).cloned().flatten().unwrap_or_default();
+        let keys: BTreeSet<String> = entered
+            .rows
+            .values()
+            .map(|r| match entered.kind {
+                RecordKind::PresalesScores => format!("{}/{}", field(r, "project_id"), field(r, "partner_id")),
+                _ => field(r, "partner_id"),
+            })
+            .collect();
+        let all_units = entered.kind == RecordKind::ManualScores;
+        membership
+            .items
+            .iter()
+            .filter(|(item, _)| all_units || keys.contains(*item))
+            .flat_map(|(_, units)| units.iter().cloned())
+            .collect()
+    };
+    if let Some(unit) = touched.iter().find(|u| frozen.contains(u)) {
+        return Err(crate::domain::refusal::StateError::Frozen {
+            job: job.as_str().into(),
+            period: format!("{}「{unit}」", entered.period),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The period a workbook says it is for (its first filled period cell), if it says one.

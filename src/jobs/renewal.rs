@@ -1,5 +1,6 @@
-//! The renewal job: contracts in the notice window, exit checks and blacklist breaches as of a
-//! day; one notice per contract, ever, and each managing department's list.
+//! The renewal job: contracts in the notice window, exit checks, blacklist breaches and exit
+//! proposals as of a day; one notice per contract, ever, and one per contract a banned partner
+//! still holds (and ban); and each managing department's list, sent when it changes.
 
 use super::mailing::letters_to;
 use super::{JobSteps, Outputs, Run};
@@ -8,7 +9,7 @@ use crate::domain::job::Job;
 use crate::domain::period::Month;
 use crate::domain::renewal::{
     breaches, count_by_partner, exit_proposals, exits, notice_state, renewals, Breach, ExitProposal, ExitRow,
-    MonthlyScore, Notice, RenewalInput, RenewalRow,
+    MonthlyScore, Notice, RenewalInput, RenewalRow, CONTRACT_IN_FORCE,
 };
 use crate::files::safe_name;
 use crate::report::templates::label;
@@ -19,6 +20,9 @@ use polars::prelude::DataFrame;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub(super) struct Renewal(pub(super) NaiveDate);
+
+/// Per partner leaving: its periods not yet settled and its open disputes (第三十八条).
+type Outstanding = BTreeMap<String, (Vec<String>, Vec<String>)>;
 
 pub(super) struct Input {
     partners: DataFrame,
@@ -32,6 +36,9 @@ pub(super) struct Input {
     monthly: Vec<MonthlyScore>,
     held: HashSet<String>,
     sent_before: BTreeMap<String, NaiveDate>,
+    /// The content each department's last list was sent with.
+    lists_before: BTreeMap<String, String>,
+    outstanding: Outstanding,
 }
 
 pub(super) struct Output {
@@ -42,6 +49,10 @@ pub(super) struct Output {
     proposals: Vec<ExitProposal>,
     partners: DataFrame,
     contracts: DataFrame,
+    /// Per department: its list's content hash, and whether it changed since it was last sent.
+    lists: Vec<(String, String, bool)>,
+    lists_before: BTreeMap<String, String>,
+    outstanding: Outstanding,
 }
 
 impl JobSteps for Renewal {
@@ -67,6 +78,9 @@ impl JobSteps for Renewal {
             OPEN_TICKETS,
         ];
         let mut f = sources.fetch_all(&datasets, &window).await?;
+        let requests = f.take(EXIT_REQUESTS);
+        let leaving: BTreeSet<String> = values(&requests, "partner_id").flatten().map(str::to_string).collect();
+        let outstanding = run.store.outstanding(&leaving).await?;
         let first = Month::new(1900, 1).unwrap_or_else(|| Month::of(as_of));
         Ok(Input {
             partners: f.take(PARTNERS),
@@ -78,11 +92,13 @@ impl JobSteps for Renewal {
                 None => f.take(VIOLATIONS),
             },
             blacklist: f.take(BLACKLIST),
-            requests: f.take(EXIT_REQUESTS),
+            requests,
             open_tickets: f.take(OPEN_TICKETS),
             monthly: run.store.stored_months(first, Month::of(as_of)).await?,
             held: run.store.latest_held_projects().await?,
             sent_before: run.store.renewal_notices().await?,
+            lists_before: run.store.renewal_lists().await?,
+            outstanding,
         })
     }
 
@@ -113,7 +129,7 @@ impl JobSteps for Renewal {
         let breach_rows = breaches(as_of, &i.contracts, &i.projects, &i.supports, &i.blacklist, rules);
         let proposals = exit_proposals(&input, &i.requests, rules);
         let with_notice = rows.iter().map(|r| (r.clone(), notice_state(r, &i.sent_before, as_of))).collect();
-        Ok(Output {
+        let mut o = Output {
             rows,
             with_notice,
             exit_rows,
@@ -121,11 +137,26 @@ impl JobSteps for Renewal {
             proposals,
             partners: i.partners,
             contracts: i.contracts,
-        })
+            lists: vec![],
+            lists_before: i.lists_before,
+            outstanding: i.outstanding,
+        };
+        o.lists = department_lists(&o)
+            .into_iter()
+            .map(|l| {
+                let hash = l.content_hash();
+                let changed = o.lists_before.get(&l.department) != Some(&hash);
+                (l.department, hash, changed)
+            })
+            .collect();
+        Ok(o)
     }
 
     async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
         run.store.record_renewal_notices(&output.rows, self.0).await?;
+        let sent: Vec<(String, String)> =
+            output.lists.iter().filter(|(_, _, changed)| *changed).map(|(d, h, _)| (d.clone(), h.clone())).collect();
+        run.store.record_renewal_lists(&sent, self.0).await?;
         Ok(())
     }
 
@@ -172,48 +203,64 @@ impl JobSteps for Renewal {
                 &[],
             ));
         }
-        // Each managing department gets its contracts, and the exits and breaches of its partners.
-        let department_of: HashMap<&str, &str> = values(&o.contracts, "contract_id")
-            .zip(values(&o.contracts, "department"))
-            .filter_map(|(c, d)| Some((c?, d?)))
+        // One notice per contract a banned partner still holds (and per ban), ever: its owner
+        // must terminate it (第三十六条).
+        let owners: HashMap<&str, &str> = values(&o.contracts, "contract_id")
+            .zip(values(&o.contracts, "owner_email"))
+            .filter_map(|(c, e)| Some((c?, e?)))
             .collect();
-        let mut departments: BTreeSet<&str> = o.with_notice.iter().map(|(r, _)| r.department.as_str()).collect();
-        departments.extend(o.exit_rows.iter().filter_map(|e| department_of.get(e.contract_id.as_str()).copied()));
-        for (k, department) in departments.iter().enumerate() {
-            let rows: Vec<_> = o.with_notice.iter().filter(|(r, _)| r.department == *department).collect();
-            let exits: Vec<_> =
-                o.exit_rows.iter().filter(|e| department_of.get(e.contract_id.as_str()) == Some(department)).collect();
-            let partners_here: BTreeSet<&str> = values(&o.contracts, "partner_id")
-                .zip(values(&o.contracts, "department"))
-                .filter_map(|(p, d)| (d? == *department).then_some(p?))
-                .collect();
-            let breaches: Vec<_> =
-                o.breach_rows.iter().filter(|b| partners_here.contains(b.partner_id.as_str())).collect();
-            let page = lifecycle::renewal_list(department, as_of, &rows, &exits, &breaches, &names)?;
-            let letter = Letter {
-                subject: label(
-                    run.locale(),
-                    "subject_renewal_list",
-                    &[("as_of", &as_of.to_string()), ("department", department)],
-                ),
-                html: page.clone(),
-                text: label(
-                    run.locale(),
-                    "renewal_list_text",
-                    &[("department", department), ("count", &rows.len().to_string())],
-                ),
-                images: vec![],
-            };
-            let managers = run.settings().departments.get(*department).cloned().unwrap_or_default();
+        for b in o.breach_rows.iter().filter(|b| b.kind == CONTRACT_IN_FORCE) {
+            let name = names.get(&b.partner_id).map_or(b.partner_id.as_str(), String::as_str);
+            let until = crate::domain::period::add_years(b.date, run.rules.ban_years) - Duration::days(1);
+            let page = lifecycle::ban_notice(b, name, until, as_of)?;
+            files.push((
+                format!("notices/ban-{}-{}.html", safe_name(&b.ref_id), b.date.format("%Y%m%d")),
+                page.clone().into_bytes(),
+            ));
+            let (contract, decided) = (b.ref_id.clone(), b.date.to_string());
+            let args = [("contract", contract.as_str()), ("name", name), ("decided", decided.as_str())];
+            let subject = label(run.locale(), "subject_ban_notice", &args);
+            let text =
+                label(run.locale(), "ban_notice_text", &[("until", &until.to_string()), ("contract", &contract)]);
+            let letter =
+                Letter { subject: subject.clone(), html: page, text: format!("{subject}\n{text}"), images: vec![] };
+            let to: Vec<String> = owners.get(b.ref_id.as_str()).map(|e| vec![e.to_string()]).unwrap_or_default();
             messages.extend(letters_to(
                 run.cx,
                 "renewal",
-                &as_of.to_string(),
-                &format!("list:{department}"),
-                &managers,
+                &decided,
+                &format!("ban_notice:{contract}"),
+                &to,
                 &letter,
                 &[],
             ));
+        }
+        // Each managing department gets its list, when it changed since it was last sent.
+        let outstanding = &o.outstanding;
+        for (k, list) in department_lists(o).into_iter().enumerate() {
+            let department = list.department.clone();
+            let page = lifecycle::renewal_list(&list.view(as_of, &names, outstanding))?;
+            let changed = o.lists.iter().any(|(d, _, changed)| *d == department && *changed);
+            let hash = list.content_hash();
+            if changed {
+                let letter = Letter {
+                    subject: label(
+                        run.locale(),
+                        "subject_renewal_list",
+                        &[("as_of", &as_of.to_string()), ("department", &department)],
+                    ),
+                    html: page.clone(),
+                    text: label(
+                        run.locale(),
+                        "renewal_list_text",
+                        &[("department", &department), ("count", &list.rows.len().to_string())],
+                    ),
+                    images: vec![],
+                };
+                let managers = run.settings().departments.get(&department).cloned().unwrap_or_default();
+                let kind = format!("list:{department}:{}", &hash[..12]);
+                messages.extend(letters_to(run.cx, "renewal", &as_of.to_string(), &kind, &managers, &letter, &[]));
+            }
             files.push((format!("list-{:02}.html", k + 1), page.into_bytes()));
         }
         if !run.options.stores() {
@@ -228,4 +275,86 @@ impl JobSteps for Renewal {
         );
         Ok(Outputs { files, messages, lines: vec![line] })
     }
+}
+
+/// What a department's list holds: its contracts in the window, the exits, breaches and exit
+/// proposals of its partners.
+struct DepartmentList<'a> {
+    department: String,
+    rows: Vec<&'a (RenewalRow, Notice)>,
+    exits: Vec<&'a ExitRow>,
+    breaches: Vec<&'a Breach>,
+    proposals: Vec<&'a ExitProposal>,
+}
+
+impl DepartmentList<'_> {
+    /// The list's content, without what changes every day (the day, whether a notice went now):
+    /// a list is sent again only when this changes (rules.md §12).
+    fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        // Whether the owner was noticed now or before changes from day to day: it is not content.
+        for (r, _) in &self.rows {
+            h.update(format!("{r:?}\n").as_bytes());
+        }
+        for e in &self.exits {
+            h.update(format!("{e:?}\n").as_bytes());
+        }
+        for b in &self.breaches {
+            h.update(format!("{b:?}\n").as_bytes());
+        }
+        for p in &self.proposals {
+            h.update(format!("{p:?}\n").as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn view<'b>(
+        &'b self,
+        as_of: NaiveDate,
+        names: &'b HashMap<String, String>,
+        outstanding: &'b BTreeMap<String, (Vec<String>, Vec<String>)>,
+    ) -> lifecycle::ListView<'b> {
+        lifecycle::ListView {
+            department: &self.department,
+            as_of,
+            rows: &self.rows,
+            exits: &self.exits,
+            breaches: &self.breaches,
+            proposals: &self.proposals,
+            names,
+            outstanding,
+        }
+    }
+}
+
+/// Every department's list: the departments of the contracts in the window, and those of the
+/// partners with exits, breaches or exit proposals (a partner's lists go to every department of
+/// its contracts).
+fn department_lists(o: &Output) -> Vec<DepartmentList<'_>> {
+    let mut of_partner: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (p, d) in values(&o.contracts, "partner_id").zip(values(&o.contracts, "department")) {
+        if let (Some(p), Some(d)) = (p, d) {
+            of_partner.entry(p).or_default().insert(d);
+        }
+    }
+    let department_of: HashMap<&str, &str> = values(&o.contracts, "contract_id")
+        .zip(values(&o.contracts, "department"))
+        .filter_map(|(c, d)| Some((c?, d?)))
+        .collect();
+    let of = |p: &str| of_partner.get(p).cloned().unwrap_or_default();
+    let mut departments: BTreeSet<&str> = o.with_notice.iter().map(|(r, _)| r.department.as_str()).collect();
+    departments.extend(o.exit_rows.iter().filter_map(|e| department_of.get(e.contract_id.as_str()).copied()));
+    departments.extend(o.breach_rows.iter().flat_map(|b| of(&b.partner_id)));
+    departments.extend(o.proposals.iter().flat_map(|p| of(&p.partner_id)));
+    departments
+        .into_iter()
+        .map(|d| DepartmentList {
+            department: d.to_string(),
+            rows: o.with_notice.iter().filter(|(r, _)| r.department == d).collect(),
+            exits: o.exit_rows.iter().filter(|e| department_of.get(e.contract_id.as_str()) == Some(&d)).collect(),
+            breaches: o.breach_rows.iter().filter(|b| of(&b.partner_id).contains(d)).collect(),
+            proposals: o.proposals.iter().filter(|p| of(&p.partner_id).contains(d)).collect(),
+        })
+        .collect()
 }

@@ -3,19 +3,26 @@
 use crate::store::ledger::LedgerRow;
 use crate::store::outbox::{OutboxEntry, OutboxStatus};
 
-/// One line per attempt, newest first, in aligned columns; the error's first line last.
-pub(crate) fn table(rows: &[LedgerRow]) -> String {
-    let header = ["started (UTC)", "finished (UTC)", "job", "period", "try", "status", "by", "host/pid", "error"];
+use super::templates::label;
+
+/// One line per attempt, newest first, in aligned columns; the error's first line last. The
+/// ledger keeps its times in UTC (the machine's clock), and the header says so.
+pub(crate) fn table(locale: &str, rows: &[LedgerRow]) -> String {
+    let header: Vec<String> = ["started", "finished", "job", "period", "try", "status", "by", "host", "error"]
+        .iter()
+        .map(|k| label(locale, &format!("ledger_{k}"), &[]))
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             vec![
                 r.started_at.clone(),
                 r.finished_at.clone().unwrap_or_else(|| "-".into()),
-                r.job.clone(),
+                label(locale, &format!("job_{}", r.job), &[]),
                 r.period.clone(),
                 r.attempt.to_string(),
-                r.status.as_str().to_string(),
+                label(locale, &format!("run_{}", r.status.as_str()), &[]),
                 r.started_by.clone(),
                 format!("{}/{}", r.host, r.pid),
                 r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("").to_string(),
@@ -24,9 +31,18 @@ pub(crate) fn table(rows: &[LedgerRow]) -> String {
         .collect();
     let mut out = aligned(&header, &cells);
     if rows.is_empty() {
-        out.push_str("(no runs recorded yet)\n");
+        out.push_str(&format!("{}\n", label(locale, "ledger_empty", &[])));
     }
     out
+}
+
+/// The header of the units' table of `runs`: approvals, publications and settlements are in the
+/// rules' local time, and the header says so.
+pub(crate) fn unit_header(locale: &str) -> Vec<String> {
+    ["job", "period", "unit", "state", "approved", "published", "settled"]
+        .iter()
+        .map(|k| label(locale, &format!("units_{k}"), &[]))
+        .collect()
 }
 
 /// Rows in aligned columns under a header, measured in terminal cells (a Chinese character takes
@@ -103,10 +119,13 @@ mod tests {
 
     #[test]
     fn columns_line_up_and_only_the_first_error_line_shows() {
-        let text = table(&[
-            row(RunStatus::Running, None),
-            row(RunStatus::Failed, Some("service unavailable: db\ncaused by: refused")),
-        ]);
+        let text = table(
+            "en",
+            &[
+                row(RunStatus::Running, None),
+                row(RunStatus::Failed, Some("service unavailable: db\ncaused by: refused")),
+            ],
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         let status_at = lines[0].find("status").unwrap();
@@ -114,6 +133,9 @@ mod tests {
         assert_eq!(&lines[2][status_at..status_at + 6], "failed");
         assert!(lines[2].ends_with("service unavailable: db"));
         assert!(lines[1].contains("ops1/4242") && lines[1].contains("  -  "));
-        assert!(table(&[]).contains("no runs recorded yet"));
+        assert!(table("en", &[]).contains("no runs recorded yet"));
+        // In Chinese the header says the ledger's times are UTC, and nothing is left in English.
+        let zh = table("zh-CN", &[row(RunStatus::Failed, None)]);
+        assert!(zh.contains("开始（UTC）") && zh.contains("失败") && zh.contains("月度考核"), "{zh}");
     }
 }

@@ -4,11 +4,11 @@
 use super::templates::render;
 use crate::domain::annual::AnnualRow;
 use crate::domain::money::fmt2;
-use crate::domain::renewal::{Breach, ExitRow, Notice, RenewalRow};
+use crate::domain::renewal::{Breach, ExitProposal, ExitRow, Notice, RenewalRow, CONTRACT_IN_FORCE};
 use crate::domain::rules::Grade;
 use minijinja::context;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn reason_words(code: &str) -> &str {
     match code {
@@ -86,17 +86,42 @@ struct ListRow {
     notice: &'static str,
 }
 
-/// The list a managing department receives, with exits and ban breaches of its partners.
-pub(crate) fn renewal_list(
-    department: &str,
-    as_of: chrono::NaiveDate,
-    rows: &[&(RenewalRow, Notice)],
-    exits: &[&ExitRow],
-    breaches: &[&Breach],
-    names: &HashMap<String, String>,
-) -> Result<String, minijinja::Error> {
-    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let list: Vec<ListRow> = rows
+/// What a managing department's list shows.
+pub(crate) struct ListView<'a> {
+    pub(crate) department: &'a str,
+    pub(crate) as_of: chrono::NaiveDate,
+    pub(crate) rows: &'a [&'a (RenewalRow, Notice)],
+    pub(crate) exits: &'a [&'a ExitRow],
+    pub(crate) breaches: &'a [&'a Breach],
+    pub(crate) proposals: &'a [&'a ExitProposal],
+    pub(crate) names: &'a HashMap<String, String>,
+    /// Per partner leaving: periods not yet settled, open disputes (第三十八条).
+    pub(crate) outstanding: &'a BTreeMap<String, (Vec<String>, Vec<String>)>,
+}
+
+fn proposal_reason(p: &ExitProposal, code: &str) -> String {
+    let days = |d: &[chrono::NaiveDate]| d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("、");
+    match code {
+        "two_c_grades" => format!(
+            "考核期内两次及以上考核等级为C（第三十四条），见 {} 月度考核结果",
+            p.latest_month.map(|m| m.to_string()).unwrap_or_default()
+        ),
+        "class_one_violation" => format!("一类违约（第三十三条），认定日期 {}", days(&p.class_one_days)),
+        "blacklisted" => format!(
+            "已列入不良信用记录名单（第二十三条（三）、第三十六条），决定日期 {}",
+            p.banned_since.map(|d| d.to_string()).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The list a managing department receives: first the contracts a banned partner still holds
+/// (to be terminated), then the exits proposed to its meeting, the contracts nearing their end,
+/// the exit requests with what the partners must still clear, and the other ban breaches.
+pub(crate) fn renewal_list(v: &ListView) -> Result<String, minijinja::Error> {
+    let name = |id: &str| v.names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let list: Vec<ListRow> = v
+        .rows
         .iter()
         .map(|(r, notice)| ListRow {
             contract_id: r.contract_id.clone(),
@@ -117,23 +142,65 @@ pub(crate) fn renewal_list(
             },
         })
         .collect();
-    let exits: Vec<_> = exits
+    let exits: Vec<_> = v
+        .exits
         .iter()
         .map(|e| {
+            let (periods, disputes) = v.outstanding.get(&e.partner_id).cloned().unwrap_or_default();
             context! {
                 request_id => e.request_id, partner_name => name(&e.partner_id), contract_id => e.contract_id,
                 exit_type => exit_words(&e.exit_type), requested_on => e.requested_on.to_string(),
                 planned_exit_on => e.planned_exit_on.to_string(),
                 notice_ok => match e.notice_ok { Some(true) => "满足", Some(false) => "不足", None => "—" },
                 open_tickets => e.open_tickets, held => e.held_presales_projects,
+                unsettled => if periods.is_empty() { "无".to_string() } else { periods.join("、") },
+                disputes => if disputes.is_empty() { "无".to_string() } else { disputes.join("、") },
             }
         })
         .collect();
-    let breaches: Vec<_> = breaches
+    let in_force: Vec<_> = v
+        .breaches
         .iter()
+        .filter(|b| b.kind == CONTRACT_IN_FORCE)
+        .map(|b| context! { partner_name => name(&b.partner_id), contract_id => b.ref_id, decided_on => b.date.to_string() })
+        .collect();
+    let breaches: Vec<_> = v
+        .breaches
+        .iter()
+        .filter(|b| b.kind != CONTRACT_IN_FORCE)
         .map(|b| context! { partner_name => name(&b.partner_id), kind => kind_words(b.kind), ref_id => b.ref_id, date => b.date.to_string() })
         .collect();
-    render("renewal_list.html", context! { department, as_of => as_of.to_string(), rows => list, exits, breaches })
+    let proposals: Vec<_> = v
+        .proposals
+        .iter()
+        .map(|p| {
+            context! {
+                partner_name => name(&p.partner_id), partner_id => p.partner_id,
+                reasons => p.reasons.iter().map(|r| proposal_reason(p, r)).collect::<Vec<_>>(),
+                contracts => p.contracts.iter().cloned().collect::<Vec<_>>().join("、"),
+            }
+        })
+        .collect();
+    render(
+        "renewal_list.html",
+        context! { department => v.department, as_of => v.as_of.to_string(), rows => list, exits, breaches, in_force, proposals },
+    )
+}
+
+/// The notice the owner of a contract a banned partner still holds receives once per ban.
+pub(crate) fn ban_notice(
+    b: &Breach,
+    partner_name: &str,
+    until: chrono::NaiveDate,
+    as_of: chrono::NaiveDate,
+) -> Result<String, minijinja::Error> {
+    render(
+        "ban_notice.html",
+        context! {
+            contract_id => b.ref_id, partner_id => b.partner_id, partner_name, decided_on => b.date.to_string(),
+            until => until.to_string(), as_of => as_of.to_string(),
+        },
+    )
 }
 
 /// The annual report: A and B tiers for incentives, partners to review, everyone's figures.

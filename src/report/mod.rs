@@ -36,3 +36,10 @@ pub(crate) fn stable_properties(
     let date = rust_xlsxwriter::ExcelDateTime::from_ymd(day.year() as u16, day.month() as u8, day.day() as u8)?;
     Ok(rust_xlsxwriter::DocProperties::new().set_author("ict-partners").set_creation_datetime(&date))
 }
+
+/// A short, stable, file-name-safe token for a name people read in Chinese (a department, a
+/// commissioning unit): the first 8 hex digits of its SHA-256.
+pub(crate) fn short_hash(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(name.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect()
+}

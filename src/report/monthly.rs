@@ -10,6 +10,7 @@ use crate::domain::monthly::{MonthResult, PartnerResult};
 use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::{Grade, GradeThresholds};
+use crate::domain::units::UnitStatus;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Workbook, XlsxError};
 use serde::Serialize;
@@ -76,6 +77,24 @@ pub(crate) struct ReportInput<'a> {
     pub(crate) grades: GradeThresholds,
     pub(crate) locale: &'a str,
     pub(crate) preview: bool,
+    /// The units (departments) still drafts: their pages, and the summary while any is, say so.
+    pub(crate) drafts: &'a BTreeSet<String>,
+}
+
+/// A department's page, named by its unit so that the name stays when other departments come or
+/// go (a rerun leaves an approved unit's page as it was).
+pub(crate) fn department_file(unit: &str) -> String {
+    format!("department-{}.html", super::short_hash(unit))
+}
+
+/// The line at the top of a page that says where its unit stands (草稿 until it is approved):
+/// rewritten in place when the unit is approved, published or settled.
+pub(crate) fn state_line(locale: &str, status: UnitStatus, words: &str) -> String {
+    let (class, text) = match status {
+        UnitStatus::Draft => ("draft", label(locale, "page_state_draft", &[])),
+        _ => ("decided", label(locale, "page_state", &[("state", words)])),
+    };
+    format!("<p class=\"state {class}\">{}</p>", minijinja::HtmlEscape(&text))
 }
 
 fn rows(input: &ReportInput, partners: &[&PartnerResult]) -> Vec<Row> {
@@ -337,30 +356,34 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
 
     let mut departments: BTreeSet<&str> = input.departments.keys().map(String::as_str).collect();
     departments.extend(r.partners.iter().flat_map(|p| p.departments.iter().map(String::as_str)));
-    let mut index = 0;
     for department in departments {
         let partners: Vec<&PartnerResult> = r.partners.iter().filter(|p| p.departments.contains(department)).collect();
         if partners.is_empty() {
             continue;
         }
-        index += 1;
         let rows = rows(input, &partners);
         let title = label(locale, "title_department", &[("month", &month), ("department", department)]);
         let lead = label(locale, "lead_department", &[("month", &month)]);
-        let made = charts(input, &partners, &format!("{index:02}"), false)?;
+        let made = charts(input, &partners, &super::short_hash(department), false)?;
         let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
+        let draft = input.drafts.contains(department);
+        let state = (!input.preview).then(|| {
+            let status = if draft { UnitStatus::Draft } else { UnitStatus::Approved };
+            state_line(locale, status, &label(locale, "state_approved", &[]))
+        });
         let page = |mail: bool| {
             let charts = linked(&made, mail);
             render(
                 "monthly_report.html",
                 minijinja::context! { t, title, lead, rows, flagged, summary => false, preview => input.preview,
-                charts, missing_months => missing },
+                charts, missing_months => missing, state },
             )
         };
+        let subject = if draft { "subject_department" } else { "subject_department_final" };
         out.push(Report {
             kind: format!("department:{department}"),
             department: Some(department.to_string()),
-            subject: label(locale, "subject_department", &[("month", &month), ("department", department)]),
+            subject: label(locale, subject, &[("month", &month), ("department", department)]),
             html_file: page(false)?,
             html_mail: page(true)?,
             text: text_body(&title, &lead, &rows, locale),
@@ -384,18 +407,23 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
     let title = label(locale, "title_summary", &[("month", &month)]);
     let lead = label(locale, "lead_summary", &[("month", &month)]);
     let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
+    let draft = !input.drafts.is_empty();
+    let state = (!input.preview).then(|| {
+        let status = if draft { UnitStatus::Draft } else { UnitStatus::Approved };
+        state_line(locale, status, &label(locale, "state_approved", &[]))
+    });
     let page = |mail: bool| {
         let charts = linked(&made, mail);
         render(
             "monthly_report.html",
             minijinja::context! { t, title, lead, rows, flagged, totals, summary => true, preview => input.preview,
-            charts, missing_months => missing },
+            charts, missing_months => missing, state },
         )
     };
     out.push(Report {
         kind: "summary".into(),
         department: None,
-        subject: label(locale, "subject_summary", &[("month", &month)]),
+        subject: label(locale, if draft { "subject_summary" } else { "subject_summary_final" }, &[("month", &month)]),
         html_file: page(false)?,
         html_mail: page(true)?,
         text: text_body(&title, &lead, &rows, locale),
@@ -420,14 +448,17 @@ pub(crate) enum ReportError {
 /// the locale's words. Quarantined rows the workbook lists up to a limit (the CSV lists them all).
 const DATA_QUALITY_ROWS_LISTED: usize = 10_000;
 
-pub(crate) fn workbook(result: &MonthResult, locale: &str) -> Result<Vec<u8>, XlsxError> {
+pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Result<Vec<u8>, XlsxError> {
     use super::sheet::{self, Table, Value};
     use super::words;
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(result.month.first_day())?);
     let l = |k: &str| label(locale, k, &[]);
     let month = result.month.to_string();
-    let title = label(locale, "title_summary", &[("month", &month)]);
+    let mut title = label(locale, "title_summary", &[("month", &month)]);
+    if draft {
+        title = format!("{title}{}", label(locale, "draft_mark", &[]));
+    }
     let sep = if locale == "en" { "; " } else { "、" };
 
     // The overview: the month's figures, the grade mix, and who is flagged or on hold.
@@ -642,7 +673,9 @@ mod tests {
         d: &'a BTreeMap<String, Vec<String>>,
     ) -> ReportInput<'a> {
         let grades = GradeThresholds { a_min: Decimal::from(90), b_min: Decimal::from(75) };
-        ReportInput { result: r, history, departments: d, grades, locale, preview: false }
+        static DRAFTS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+        let drafts = DRAFTS.get_or_init(|| BTreeSet::from(["网络部".to_string()]));
+        ReportInput { result: r, history, departments: d, grades, locale, preview: false, drafts }
     }
 
     #[test]
@@ -660,7 +693,13 @@ mod tests {
         let departments = BTreeMap::new();
         let reports = reports(&input(&r, &history, "zh-CN", &departments)).unwrap();
         assert_eq!(reports.len(), 2);
-        assert_eq!(reports[0].subject, "【ICT支撑合作伙伴月度考核】2026-10 网络部（待审批）");
+        assert_eq!(reports[0].subject, "【草稿】【ICT支撑合作伙伴月度考核】2026-10 网络部（待审批）");
+        // A draft says so at the top of its page, between the markers its later state replaces.
+        assert!(
+            reports[0].html_file.contains("<!--state--><p class=\"state draft\">草稿："),
+            "{}",
+            reports[0].html_file
+        );
         let summary = &reports[1];
         // P2 (95.50) ranks above P1 (70.00); P1 fell 10.00 from 80.00.
         assert!(summary.text.find("P2").unwrap() < summary.text.find("P1").unwrap());
@@ -668,7 +707,7 @@ mod tests {
         assert!(summary.html_mail.contains("cid:distribution-all") && summary.html_file.contains("grade-mix-all.png"));
         assert!(!summary.html_file.contains("<b>P1</b>"), "names are escaped");
         let en = reports_in("en", &r);
-        assert_eq!(en[1].subject, "ICT partner assessment 2026-10: summary (draft for approval)");
+        assert_eq!(en[1].subject, "DRAFT: ICT partner assessment 2026-10: summary (for approval)");
         assert!(en[1].html_file.contains("two or more C grades in 12 months"));
     }
 
@@ -679,7 +718,7 @@ mod tests {
 
     #[test]
     fn workbook_opens_as_xlsx() {
-        let bytes = workbook(&result(), "zh-CN").unwrap();
+        let bytes = workbook(&result(), "zh-CN", false).unwrap();
         assert_eq!(&bytes[..2], b"PK");
     }
 
@@ -697,7 +736,7 @@ mod tests {
                 problem: if i % 2 == 0 { "unknown_sla_class" } else { "partner_not_assessed" }.into(),
             })
             .collect();
-        let bytes = workbook(&r, "zh-CN").unwrap();
+        let bytes = workbook(&r, "zh-CN", true).unwrap();
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
         let sheet = book.worksheet_range("数据质量").unwrap();
         let text = |sheet: &calamine::Range<Data>, row: u32, col: u32| match sheet.get_value((row, col)) {

@@ -4,7 +4,7 @@ use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("scorecard.html", include_str!("../../reports/zh-CN/scorecard.html")),
     ("forms_letter.html", include_str!("../../reports/zh-CN/forms_letter.html")),
     ("index.html", include_str!("../../reports/index.html")),
@@ -14,6 +14,8 @@ const TEMPLATES: [(&str, &str); 9] = [
     ("renewal_notice.html", include_str!("../../reports/zh-CN/renewal_notice.html")),
     ("renewal_list.html", include_str!("../../reports/zh-CN/renewal_list.html")),
     ("annual.html", include_str!("../../reports/zh-CN/annual.html")),
+    ("annual_result.html", include_str!("../../reports/zh-CN/annual_result.html")),
+    ("ban_notice.html", include_str!("../../reports/zh-CN/ban_notice.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -66,7 +68,7 @@ mod tests {
         assert_eq!(zh.keys().collect::<Vec<_>>(), en.keys().collect::<Vec<_>>());
         assert_eq!(
             super::label("zh-CN", "subject_summary", &[("month", "2026-10")]),
-            "【ICT支撑合作伙伴月度考核汇总】2026-10（待审批）"
+            "【草稿】【ICT支撑合作伙伴月度考核汇总】2026-10（待审批）"
         );
     }
 

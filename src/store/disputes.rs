@@ -1,10 +1,12 @@
 //! Disputes after publication and each partner's window (rules.md §11), and the settlement of a
 //! published period with finance: the rows, the state changes in one transaction each, the audit.
 
-use super::approval::{audit, Figures, StateError};
+use super::audit::audit;
 use super::{commit, decimal, failed, get, opt2, parsed, sql, text, text_req, Result, Store};
 use crate::domain::disputes::DisputeState;
 use crate::domain::job::JobKind;
+use crate::domain::refusal::StateError;
+use crate::domain::units::Figures;
 
 /// One dispute as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub(crate) struct Dispute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Window {
     pub(crate) partner_id: String,
+    /// The commissioning unit of a quarter's window; '' for a month (one window per partner).
+    pub(crate) unit: String,
     pub(crate) revision: i64,
     pub(crate) published_at: String,
     pub(crate) closes_at: String,
@@ -72,8 +76,8 @@ impl Store {
     pub(crate) async fn windows(&self, job: JobKind, period: &str) -> Result<Vec<Window>> {
         let what = "dispute_windows";
         sqlx::query(&self.sql(
-            "SELECT partner_id, revision, published_at, closes_at, {m:score}, grade, {m:amount} FROM dispute_windows \
-             WHERE job = ? AND period = ? ORDER BY partner_id",
+            "SELECT partner_id, revision, published_at, closes_at, {m:score}, grade, {m:amount}, unit \
+             FROM dispute_windows WHERE job = ? AND period = ? ORDER BY partner_id, unit",
         ))
         .bind(job.as_str())
         .bind(period)
@@ -92,6 +96,7 @@ impl Store {
                     grade: text(r, 5, what)?,
                     amount: decimal(r, 6, what)?,
                 },
+                unit: text(r, 7, what)?.unwrap_or_default(),
             })
         })
         .collect()
@@ -205,30 +210,34 @@ impl Store {
         Ok(Dispute { state, resolved_by: Some(by.into()), resolved_at: Some(at.into()), note: Some(note.into()), ..d })
     }
 
-    /// Records a publication's windows (only the partners in `windows`: first published, or whose
-    /// figures changed), marks the period's accepted disputes put right, and starts a new
-    /// settlement (a period published again is settled again), in one transaction.
-    pub(super) async fn record_publication(
+    /// Records a publication's windows (only the partners in `windows`: first told, or whose
+    /// figures changed) and marks those partners' accepted disputes put right, inside the
+    /// publication's transaction. Returns how many disputes were put right.
+    pub(super) async fn record_windows(
         &self,
         tx: &mut sqlx::AnyConnection,
         job: JobKind,
         period: &str,
         windows: &[Window],
-        by: &str,
-        at: &str,
-    ) -> Result<()> {
-        let delete = self.sql("DELETE FROM dispute_windows WHERE job = ? AND period = ? AND partner_id = ?");
+    ) -> Result<u64> {
+        let delete =
+            self.sql("DELETE FROM dispute_windows WHERE job = ? AND period = ? AND partner_id = ? AND unit = ?");
         let insert = sql::insert_rows(
             self.dialect,
-            "dispute_windows (job, period, partner_id, revision, published_at, closes_at, score, grade, amount)",
-            "?, ?, ?, ?, ?, ?, {M}, ?, {M}",
+            "dispute_windows (job, period, partner_id, unit, revision, published_at, closes_at, score, grade, amount)",
+            "?, ?, ?, ?, ?, ?, ?, {M}, ?, {M}",
             1,
         );
+        let correct = self.sql(
+            "UPDATE disputes SET state = 'corrected' WHERE job = ? AND period = ? AND partner_id = ? AND state = 'accepted'",
+        );
+        let mut corrected = 0;
         for w in windows {
             sqlx::query(&delete)
                 .bind(job.as_str())
                 .bind(period)
                 .bind(&w.partner_id)
+                .bind(&w.unit)
                 .execute(&mut *tx)
                 .await
                 .map_err(failed("replacing a dispute window"))?;
@@ -236,6 +245,7 @@ impl Store {
                 .bind(job.as_str())
                 .bind(period)
                 .bind(&w.partner_id)
+                .bind(&w.unit)
                 .bind(w.revision)
                 .bind(&w.published_at)
                 .bind(&w.closes_at)
@@ -245,68 +255,19 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(failed("recording a dispute window"))?;
+            corrected += sqlx::query(&correct)
+                .bind(job.as_str())
+                .bind(period)
+                .bind(&w.partner_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("closing the accepted disputes"))?
+                .rows_affected();
         }
-        let corrected = sqlx::query(
-            &self.sql("UPDATE disputes SET state = 'corrected' WHERE job = ? AND period = ? AND state = 'accepted'"),
-        )
-        .bind(job.as_str())
-        .bind(period)
-        .execute(&mut *tx)
-        .await
-        .map_err(failed("closing the accepted disputes"))?
-        .rows_affected();
-        sqlx::query(&self.sql("UPDATE period_states SET settled_at = NULL WHERE job = ? AND period = ?"))
-            .bind(job.as_str())
-            .bind(period)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed("starting the settlement"))?;
-        let detail = format!("{} new windows; {corrected} accepted disputes put right", windows.len());
-        audit(tx, self.dialect, [at, by, "publish_windows", job.as_str(), period, &detail]).await?;
-        Ok(())
+        Ok(corrected)
     }
 
-    /// Marks a published period settled (its finance export written). False when it was not
-    /// waiting for settlement any more (settled by another process, reopened).
-    pub(crate) async fn mark_settled(&self, job: JobKind, period: &str, by: &str, at: &str) -> Result<bool> {
-        let mut tx = self.begin("starting the settlement").await?;
-        let changed = sqlx::query(&self.sql(
-            "UPDATE period_states SET settled_at = ? \
-             WHERE job = ? AND period = ? AND state = 'published' AND settled_at IS NULL",
-        ))
-        .bind(at)
-        .bind(job.as_str())
-        .bind(period)
-        .execute(&mut *tx)
-        .await
-        .map_err(failed("settling the period"))?
-        .rows_affected();
-        if changed == 1 {
-            audit(&mut tx, self.dialect, [at, by, "settle", job.as_str(), period, "finance export written"]).await?;
-        }
-        commit(tx, "committing the settlement").await?;
-        Ok(changed == 1)
-    }
-
-    /// The published periods not yet settled, oldest first.
-    pub(crate) async fn unsettled(&self) -> Result<Vec<(JobKind, String)>> {
-        let what = "period_states";
-        sqlx::query(&self.sql(
-            "SELECT job, period FROM period_states WHERE state = 'published' AND settled_at IS NULL \
-             ORDER BY period, job",
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("reading the periods to settle"))?
-        .iter()
-        .map(|r| {
-            let job = parsed(&text_req(r, 0, what)?, what, |s| JobKind::parse(s).ok_or("not a job"))?;
-            Ok((job, text_req(r, 1, what)?))
-        })
-        .collect()
-    }
-
-    /// Every period with a state, newest first.
+    /// Every period that was computed, newest first.
     pub(crate) async fn period_list(&self) -> Result<Vec<(JobKind, String)>> {
         let what = "period_states";
         sqlx::query("SELECT job, period FROM period_states ORDER BY period DESC, job")

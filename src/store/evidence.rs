@@ -4,8 +4,8 @@
 
 use super::{commit, failed, get, sql, text, text_req, Result, Store, StoreError};
 use crate::domain::monthly::{
-    data_quality_parts, events_parts_of, rows_of, DataQualityRow, Evidence, EvidencePart, MonthEvidence, PartKind,
-    Words,
+    data_quality_parts, events_parts_of, rows_of_partners, DataQualityRow, Evidence, EvidencePart, MonthEvidence,
+    PartKind, Words,
 };
 use crate::domain::period::Month;
 use polars::polars_utils::compression::ZstdLevel;
@@ -85,22 +85,39 @@ pub(super) fn encode_month(evidence: &MonthEvidence, data_quality: &[DataQuality
 }
 
 impl Store {
-    /// Writes a month's evidence parts inside the month's transaction (the old ones are gone by then).
+    /// Writes a month's evidence parts inside the month's transaction, as `generation`: after the
+    /// parts already there (a rerun that keeps some partners keeps their generation's parts).
     pub(super) async fn write_evidence(
         &self,
         tx: &mut sqlx::AnyConnection,
         month: &str,
         parts: &[EncodedPart],
+        generation: i64,
     ) -> Result<()> {
-        let columns = "monthly_evidence_frames (month, kind, part, row_count, frame)";
-        let insert = sql::insert_rows(self.dialect, columns, "?, ?, ?, ?, ?", 1);
+        let columns = "monthly_evidence_frames (month, kind, part, row_count, frame, generation)";
+        let insert = sql::insert_rows(self.dialect, columns, "?, ?, ?, ?, ?, ?", 1);
+        let mut next: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
         for p in parts {
+            let kind = p.kind.as_str();
+            if !next.contains_key(kind) {
+                let last: Option<i64> = sqlx::query_scalar(
+                    &self.sql("SELECT MAX(part) FROM monthly_evidence_frames WHERE month = ? AND kind = ?"),
+                )
+                .bind(month)
+                .bind(kind)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(failed("storing the evidence"))?;
+                next.insert(kind, last.map_or(0, |l| l + 1));
+            }
+            let base = next[kind];
             sqlx::query(&insert)
                 .bind(month)
-                .bind(p.kind.as_str())
-                .bind(p.index as i64)
+                .bind(kind)
+                .bind(base + p.index as i64)
                 .bind(p.rows)
                 .bind(&p.bytes)
+                .bind(generation)
                 .execute(&mut *tx)
                 .await
                 .map_err(failed("storing the evidence"))?;
@@ -108,40 +125,71 @@ impl Store {
         Ok(())
     }
 
-    /// Everything one partner's month rests on, sorted as `explain` lists it: the month's parts
-    /// are read one at a time and only the partner's rows are kept.
-    pub(crate) async fn partner_evidence(&self, month: Month, partner: &str) -> Result<Vec<Evidence>> {
+    /// Everything some partners' month rests on, each partner's rows sorted as `explain` lists
+    /// them. Each part a partner's rows may be in is read and decoded once, whatever the number
+    /// of partners: a publication of 500 partners costs one pass over the month.
+    pub(crate) async fn evidence_of(
+        &self,
+        month: Month,
+        partners: &std::collections::BTreeSet<String>,
+    ) -> Result<std::collections::BTreeMap<String, Vec<Evidence>>> {
+        use std::collections::{BTreeMap, BTreeSet};
         let what = "monthly_evidence_frames";
-        let sql = self.sql(
-            "SELECT kind, part FROM monthly_evidence_frames WHERE month = ? AND kind <> 'data_quality' ORDER BY kind, part",
+        let m = month.to_string();
+        let mut by_generation: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+        let rows = sqlx::query(
+            &self.sql("SELECT partner_id, evidence_generation FROM monthly_partner_results WHERE month = ?"),
+        )
+        .bind(&m)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading the partners' evidence"))?;
+        for r in &rows {
+            let partner = text_req(r, 0, "monthly_partner_results")?;
+            if partners.contains(&partner) {
+                by_generation.entry(get::<i64>(r, 1, "monthly_partner_results")?).or_default().insert(partner);
+            }
+        }
+        let mut out: BTreeMap<String, Vec<Evidence>> = partners.iter().map(|p| (p.clone(), Vec::new())).collect();
+        let list = self.sql(
+            "SELECT kind, part FROM monthly_evidence_frames WHERE month = ? AND generation = ? AND kind <> 'data_quality' \
+             ORDER BY kind, part",
         );
-        let parts: Vec<(String, i64)> = sqlx::query(&sql)
-            .bind(month.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("reading the partner's evidence"))?
-            .iter()
-            .map(|r| Ok((text_req(r, 0, what)?, get::<i64>(r, 1, what)?)))
-            .collect::<Result<_>>()?;
         let one = self.sql("SELECT frame FROM monthly_evidence_frames WHERE month = ? AND kind = ? AND part = ?");
-        let mut rows = Vec::new();
-        for (kind, index) in parts {
-            let row = sqlx::query(&one)
-                .bind(month.to_string())
-                .bind(&kind)
-                .bind(index)
-                .fetch_one(&self.pool)
+        for (generation, wanted) in &by_generation {
+            let parts: Vec<(String, i64)> = sqlx::query(&list)
+                .bind(&m)
+                .bind(*generation)
+                .fetch_all(&self.pool)
                 .await
-                .map_err(failed("reading the partner's evidence"))?;
-            let kind = PartKind::parse(&kind)
-                .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
-            let (frame, words) = decode(get(&row, 0, what)?).map_err(|e| corrupt(what, e))?;
-            let part = EvidencePart { kind, index: index as usize, frame };
-            rows.extend(rows_of(&part, &words, partner).map_err(|e| corrupt(what, e))?);
+                .map_err(failed("reading the partners' evidence"))?
+                .iter()
+                .map(|r| Ok((text_req(r, 0, what)?, get::<i64>(r, 1, what)?)))
+                .collect::<Result<_>>()?;
+            for (kind, index) in parts {
+                let row = sqlx::query(&one)
+                    .bind(&m)
+                    .bind(&kind)
+                    .bind(index)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(failed("reading the partners' evidence"))?;
+                let kind = PartKind::parse(&kind)
+                    .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
+                let (frame, words) = decode(get(&row, 0, what)?).map_err(|e| corrupt(what, e))?;
+                let part = EvidencePart { kind, index: index as usize, frame };
+                for e in rows_of_partners(&part, &words, wanted).map_err(|e| corrupt(what, e))? {
+                    if let Some(rows) = out.get_mut(&e.partner_id) {
+                        rows.push(e);
+                    }
+                }
+            }
         }
         // Sorted here rather than in SQL: the backends disagree on where NULLs go.
-        rows.sort_by(|a, b| (&a.indicator, a.started_at, &a.row_id).cmp(&(&b.indicator, b.started_at, &b.row_id)));
-        Ok(rows)
+        for rows in out.values_mut() {
+            rows.sort_by(|a, b| (&a.indicator, a.started_at, &a.row_id).cmp(&(&b.indicator, b.started_at, &b.row_id)));
+        }
+        Ok(out)
     }
 
     /// Moves a store's old row-per-ticket evidence into frames, one month at a time, each in a
@@ -186,7 +234,7 @@ impl Store {
                 .map(|part| encoded(part, &words).map_err(|e| corrupt(what, e)))
                 .collect::<Result<Vec<_>>>()?;
             let mut tx = self.begin("converting the old evidence").await?;
-            self.write_evidence(&mut tx, &month, &parts).await?;
+            self.write_evidence(&mut tx, &month, &parts, 0).await?;
             sqlx::query(&self.sql("DELETE FROM monthly_evidence WHERE month = ?"))
                 .bind(&month)
                 .execute(&mut *tx)

@@ -7,7 +7,9 @@
 //! own, and a value that does not read (a NULL or a type drift in a store edited by hand) is a
 //! named error, never a panic.
 
+pub(crate) mod annual;
 pub(crate) mod approval;
+mod audit;
 pub(crate) mod disputes;
 mod evidence;
 pub(crate) mod ledger;
@@ -17,6 +19,7 @@ pub(crate) mod presales;
 pub(crate) mod records;
 pub(crate) mod rules_versions;
 mod sql;
+pub(crate) mod units;
 
 use crate::db::{self, redact_url, DbError, Dialect, PoolSettings};
 use rust_decimal::Decimal;
@@ -34,6 +37,9 @@ static MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./sql/migrations/mysql")
 pub(crate) enum StoreError {
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A command that only looks found no store (the first run creates it): nothing was changed.
+    #[error("there is no results store at {0} yet (the first run creates it); nothing was changed")]
+    NoStore(String),
     /// A stored value does not read as its type: a NULL where there should be none, or a column
     /// whose type drifted (a store edited or migrated by hand).
     #[error("the results store holds an unreadable value in {what}")]
@@ -47,7 +53,7 @@ pub(crate) enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     /// An act the period's state does not allow (approve a draft only, reopen an approved one…).
     #[error(transparent)]
-    State(#[from] approval::StateError),
+    State(#[from] crate::domain::refusal::StateError),
     /// Another process holds the job period.
     #[error(transparent)]
     Held(#[from] Box<ledger::Held>),
@@ -201,14 +207,7 @@ impl Store {
                 let file = options.get_filename();
                 if access == Access::ReadOnly {
                     if !file.exists() {
-                        return Err(DbError::unavailable(
-                            what,
-                            format!(
-                                "there is no results store at {} yet (the first run creates it); nothing was changed",
-                                file.display()
-                            ),
-                        )
-                        .into());
+                        return Err(StoreError::NoStore(file.display().to_string()));
                     }
                     format!("{}?mode=ro", raw.split('?').next().unwrap_or(&raw))
                 } else {
@@ -320,6 +319,8 @@ impl Store {
         })?;
         // A store written before the evidence became frames gets its old rows moved now.
         self.convert_row_evidence().await?;
+        // A store that approved whole periods gets each period's decision onto its units.
+        self.convert_period_approvals().await?;
         if self.dialect == Dialect::Sqlite {
             // The store holds partners' money: owner and group only.
             if let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(raw) {

@@ -5,11 +5,12 @@
 use super::{commit, decimal, failed, get, insert_all, join, opt2, parsed, split, sql, text, text_req, Result, Store};
 use crate::domain::job::JobKind;
 use crate::domain::money::fmt2;
-use crate::domain::monthly::{Evidence, GradeHistory, MonthResult};
+use crate::domain::monthly::{Assessment, Evidence, Flag, GradeHistory, IndicatorResult, MonthResult, PartnerResult};
 use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::Grade;
 use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Whether a stored partner was assessed or put on hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,14 +72,6 @@ pub(crate) struct StoredExplanation {
     pub(crate) evidence: Vec<Evidence>,
 }
 
-/// A partner of a stored month with its settlement (finance export, scorecards).
-#[derive(Debug, Clone)]
-pub(crate) struct MonthPartner {
-    pub(crate) partner_id: String,
-    pub(crate) partner_name: String,
-    pub(crate) settlement: Option<Decimal>,
-}
-
 fn grade(value: Option<String>, what: &str) -> Result<Option<Grade>> {
     value.map(|g| parsed(&g, what, |s| Grade::parse(s).ok_or_else(|| format!("not a grade: {s:?}")))).transpose()
 }
@@ -119,10 +112,13 @@ impl Store {
     }
 
     /// Replaces the month's results, indicators, evidence and data-quality rows in one
-    /// transaction, which commits only while `run_id` still holds the period.
+    /// transaction, which commits only while `run_id` still holds the period. The partners in
+    /// `keep` (of units approved or published) keep their stored rows exactly as they were: the
+    /// others' rows are replaced, and their evidence goes into a new generation of parts.
     pub(crate) async fn save_month(
         &self,
         result: &MonthResult,
+        keep: &BTreeSet<String>,
         rules_hash: &str,
         computed_at: &str,
         run_id: Option<&str>,
@@ -139,26 +135,90 @@ impl Store {
         );
         let mut tx = self.begin("starting the store write").await?;
         self.ensure_claim(&mut tx, run_id).await?;
-        for table in [
-            "monthly_evidence_frames",
-            "monthly_evidence",
-            "monthly_data_quality",
-            "monthly_indicator_results",
-            "monthly_partner_results",
-            "monthly_runs",
-        ] {
-            sqlx::query(&self.sql(&format!("DELETE FROM {table} WHERE month = ?")))
-                .bind(&m)
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("replacing the month"))?;
-        }
+        let generation = if keep.is_empty() {
+            for table in [
+                "monthly_evidence_frames",
+                "monthly_evidence",
+                "monthly_data_quality",
+                "monthly_indicator_results",
+                "monthly_partner_results",
+                "monthly_runs",
+            ] {
+                sqlx::query(&self.sql(&format!("DELETE FROM {table} WHERE month = ?")))
+                    .bind(&m)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed("replacing the month"))?;
+            }
+            0
+        } else {
+            let stored: Vec<String> =
+                sqlx::query(&self.sql("SELECT partner_id FROM monthly_partner_results WHERE month = ?"))
+                    .bind(&m)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(failed("replacing the month"))?
+                    .iter()
+                    .map(|r| text_req(r, 0, "monthly_partner_results"))
+                    .collect::<Result<_>>()?;
+            for partner in stored.iter().filter(|p| !keep.contains(*p)) {
+                for table in ["monthly_indicator_results", "monthly_partner_results"] {
+                    sqlx::query(&self.sql(&format!("DELETE FROM {table} WHERE month = ? AND partner_id = ?")))
+                        .bind(&m)
+                        .bind(partner)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("replacing the month"))?;
+                }
+            }
+            for (table, condition) in [
+                ("monthly_evidence_frames", " AND kind = 'data_quality'"),
+                ("monthly_evidence", ""),
+                ("monthly_data_quality", ""),
+            ] {
+                sqlx::query(&self.sql(&format!("DELETE FROM {table} WHERE month = ?{condition}")))
+                    .bind(&m)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed("replacing the month"))?;
+            }
+            let last: Option<i64> =
+                sqlx::query_scalar(&self.sql("SELECT MAX(generation) FROM monthly_evidence_frames WHERE month = ?"))
+                    .bind(&m)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(failed("replacing the month"))?;
+            last.map_or(0, |g| g + 1)
+        };
         let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count() as i64;
-        sqlx::query(&sql::insert_rows(
+        // The kept partners' rows refer to the month's run row: it is replaced in place.
+        sqlx::query(&self.sql(
+            "DELETE FROM monthly_runs WHERE month = ? AND NOT EXISTS \
+             (SELECT 1 FROM monthly_partner_results WHERE month = ?)",
+        ))
+        .bind(&m)
+        .bind(&m)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed("replacing the month"))?;
+        sqlx::query(&self.sql(
+            "UPDATE monthly_runs SET rules_hash = ?, computed_at = ?, partners = ?, on_hold = ?, quarantined = ?, \
+             missing_history_months = ? WHERE month = ?",
+        ))
+        .bind(rules_hash)
+        .bind(computed_at)
+        .bind(result.partners.len() as i64)
+        .bind(on_hold)
+        .bind(result.data_quality.len() as i64)
+        .bind(result.missing_history_months.len() as i64)
+        .bind(&m)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed("storing the month"))?;
+        sqlx::query(&sql::insert_ignore(
             d,
             "monthly_runs (month, rules_hash, computed_at, partners, on_hold, quarantined, missing_history_months)",
-            "?, ?, ?, ?, ?, ?, ?",
-            1,
+            "(?, ?, ?, ?, ?, ?, ?)",
         ))
         .bind(&m)
         .bind(rules_hash)
@@ -170,14 +230,15 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(failed("storing the month"))?;
+        let partners: Vec<&PartnerResult> = result.partners.iter().filter(|p| !keep.contains(&p.partner_id)).collect();
         insert_all(
             &mut tx,
             d,
             "monthly_partner_results (month, partner_id, partner_name, status, effectiveness, credit_deduction, \
              score, grade, fees_total, fees_excluded, settlement, c_grades_window, flags, hold_reasons, \
-             departments, rules_hash)",
-            "?, ?, ?, ?, {M}, {M}, {M}, ?, {M}, {M}, {M}, ?, ?, ?, ?, ?",
-            &result.partners,
+             departments, rules_hash, evidence_generation)",
+            "?, ?, ?, ?, {M}, {M}, {M}, ?, {M}, {M}, {M}, ?, ?, ?, ?, ?, ?",
+            &partners,
             500,
             |q, p| {
                 let a = p.assessment.as_ref();
@@ -198,16 +259,19 @@ impl Store {
                     .bind(join(&p.hold_reasons))
                     .bind(join(&p.departments))
                     .bind(rules_hash.to_string())
+                    .bind(generation)
             },
         )
         .await
         .map_err(failed("storing the partner results"))?;
+        let indicators: Vec<&IndicatorResult> =
+            result.indicators.iter().filter(|i| !keep.contains(&i.partner_id)).collect();
         insert_all(
             &mut tx,
             d,
             "monthly_indicator_results (month, partner_id, indicator, measured, counted, points, weight)",
             "?, ?, ?, {M}, ?, {M}, {M}",
-            &result.indicators,
+            &indicators,
             1000,
             |q, i| {
                 q.bind(m.clone())
@@ -221,9 +285,98 @@ impl Store {
         )
         .await
         .map_err(failed("storing the indicator results"))?;
-        self.write_evidence(&mut tx, &m, &frames).await?;
+        self.write_evidence(&mut tx, &m, &frames, generation).await?;
+        // Parts no partner row points at any more go.
+        sqlx::query(&self.sql(
+            "DELETE FROM monthly_evidence_frames WHERE month = ? AND kind <> 'data_quality' AND generation NOT IN \
+             (SELECT DISTINCT evidence_generation FROM monthly_partner_results WHERE month = ?)",
+        ))
+        .bind(&m)
+        .bind(&m)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed("replacing the month"))?;
         self.mark_draft(&mut tx, JobKind::Monthly, &m, computed_at).await?;
         commit(tx, "committing the month").await
+    }
+
+    /// The stored results of some partners of a month, as the assessment gives them: what a
+    /// rerun keeps for the partners of approved units.
+    pub(crate) async fn stored_results(
+        &self,
+        month_: Month,
+        partners: &BTreeSet<String>,
+    ) -> Result<(Vec<PartnerResult>, Vec<IndicatorResult>)> {
+        let m = month_.to_string();
+        let what = "monthly_partner_results";
+        let rows = sqlx::query(&self.sql(
+            "SELECT partner_id, partner_name, status, {m:effectiveness}, {m:credit_deduction}, {m:score}, grade, \
+             {m:fees_total}, {m:fees_excluded}, {m:settlement}, c_grades_window, flags, hold_reasons, departments \
+             FROM monthly_partner_results WHERE month = ? ORDER BY partner_id",
+        ))
+        .bind(&m)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading the kept results"))?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let partner_id = text_req(r, 0, what)?;
+            if !partners.contains(&partner_id) {
+                continue;
+            }
+            let status = parsed(&text_req(r, 2, what)?, what, PartnerStatus::parse)?;
+            let money = |i| decimal(r, i, what).map(Option::unwrap_or_default);
+            let assessment = match (status, grade(text(r, 6, what)?, what)?) {
+                (PartnerStatus::Assessed, Some(g)) => Some(Assessment {
+                    effectiveness: money(3)?,
+                    credit_deduction: money(4)?,
+                    score: money(5)?,
+                    grade: g,
+                    fees_total: money(7)?,
+                    fees_excluded: money(8)?,
+                    settlement: money(9)?,
+                }),
+                _ => None,
+            };
+            let flags = split(text(r, 11, what)?)
+                .iter()
+                .map(|f| parsed(f, what, |s| Flag::parse(s).ok_or_else(|| format!("not a flag: {s:?}"))))
+                .collect::<Result<_>>()?;
+            out.push(PartnerResult {
+                partner_id,
+                partner_name: text(r, 1, what)?.unwrap_or_default(),
+                assessment,
+                c_grades_window: get::<i64>(r, 10, what)? as u32,
+                flags,
+                hold_reasons: split(text(r, 12, what)?),
+                departments: split(text(r, 13, what)?),
+            });
+        }
+        let what = "monthly_indicator_results";
+        let rows = sqlx::query(&self.sql(
+            "SELECT partner_id, indicator, {m:measured}, counted, {m:points}, {m:weight} FROM monthly_indicator_results \
+             WHERE month = ? ORDER BY partner_id, indicator",
+        ))
+        .bind(&m)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading the kept results"))?;
+        let mut indicators = Vec::new();
+        for r in &rows {
+            let partner_id = text_req(r, 0, what)?;
+            if !partners.contains(&partner_id) {
+                continue;
+            }
+            indicators.push(IndicatorResult {
+                partner_id,
+                indicator: text_req(r, 1, what)?,
+                measured: decimal(r, 2, what)?,
+                counted: get::<i64>(r, 3, what)? as u64,
+                points: decimal(r, 4, what)?.unwrap_or_default(),
+                weight: decimal(r, 5, what)?.unwrap_or_default(),
+            });
+        }
+        Ok((out, indicators))
     }
 
     /// Stored monthly rows of the months in `[first, last]`.
@@ -255,79 +408,84 @@ impl Store {
 
     /// Everything stored about one partner's month; `None` when it was not assessed then.
     pub(crate) async fn explanation(&self, month_: Month, partner: &str) -> Result<Option<StoredExplanation>> {
-        let m = month_.to_string();
-        let what = "monthly_partner_results";
-        let Some(row) = sqlx::query(&self.sql(
-            "SELECT partner_name, status, {m:effectiveness}, {m:credit_deduction}, {m:score}, grade, {m:fees_total}, \
-             {m:fees_excluded}, {m:settlement}, flags, hold_reasons, rules_hash FROM monthly_partner_results \
-             WHERE month = ? AND partner_id = ?",
-        ))
-        .bind(&m)
-        .bind(partner)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(failed("reading the partner's month"))?
-        else {
-            return Ok(None);
-        };
-        let stored = StoredPartner {
-            partner_name: text(&row, 0, what)?.unwrap_or_default(),
-            status: parsed(&text_req(&row, 1, what)?, what, PartnerStatus::parse)?,
-            effectiveness: decimal(&row, 2, what)?,
-            credit_deduction: decimal(&row, 3, what)?,
-            score: decimal(&row, 4, what)?,
-            grade: grade(text(&row, 5, what)?, what)?,
-            fees_total: decimal(&row, 6, what)?,
-            fees_excluded: decimal(&row, 7, what)?,
-            settlement: decimal(&row, 8, what)?,
-            flags: text(&row, 9, what)?.unwrap_or_default(),
-            hold_reasons: text(&row, 10, what)?.unwrap_or_default(),
-            rules_hash: text(&row, 11, what)?.unwrap_or_default(),
-        };
-        let what = "monthly_indicator_results";
-        let indicators = sqlx::query(&self.sql(
-            "SELECT indicator, {m:measured}, counted, {m:points}, {m:weight} FROM monthly_indicator_results \
-             WHERE month = ? AND partner_id = ? ORDER BY {seq}",
-        ))
-        .bind(&m)
-        .bind(partner)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("reading the partner's indicators"))?
-        .iter()
-        .map(|r| {
-            Ok(StoredIndicator {
-                indicator: text_req(r, 0, what)?,
-                measured: decimal(r, 1, what)?,
-                counted: get(r, 2, what)?,
-                points: decimal(r, 3, what)?.unwrap_or_default(),
-                weight: decimal(r, 4, what)?.unwrap_or_default(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let evidence = self.partner_evidence(month_, partner).await?;
-        Ok(Some(StoredExplanation { partner: stored, indicators, evidence }))
+        Ok(self.explanations(month_, &BTreeSet::from([partner.to_string()])).await?.remove(partner))
     }
 
-    /// Partners of a stored month with their settlement (for the finance export and scorecards).
-    pub(crate) async fn month_partners(&self, month_: Month) -> Result<Vec<MonthPartner>> {
+    /// Everything stored about some partners' month (those assessed then): their rows and
+    /// indicators in one query each, their evidence in one pass over the month's parts.
+    pub(crate) async fn explanations(
+        &self,
+        month_: Month,
+        partners: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, StoredExplanation>> {
+        let m = month_.to_string();
         let what = "monthly_partner_results";
-        sqlx::query(&self.sql(
-            "SELECT partner_id, partner_name, {m:settlement} FROM monthly_partner_results WHERE month = ? \
-             ORDER BY partner_id",
+        let mut stored: BTreeMap<String, StoredPartner> = BTreeMap::new();
+        for row in sqlx::query(&self.sql(
+            "SELECT partner_id, partner_name, status, {m:effectiveness}, {m:credit_deduction}, {m:score}, grade, \
+             {m:fees_total}, {m:fees_excluded}, {m:settlement}, flags, hold_reasons, rules_hash \
+             FROM monthly_partner_results WHERE month = ?",
         ))
-        .bind(month_.to_string())
+        .bind(&m)
         .fetch_all(&self.pool)
         .await
-        .map_err(failed("reading the month's partners"))?
-        .iter()
-        .map(|r| {
-            Ok(MonthPartner {
-                partner_id: text_req(r, 0, what)?,
-                partner_name: text(r, 1, what)?.unwrap_or_default(),
-                settlement: decimal(r, 2, what)?,
+        .map_err(failed("reading the partners' month"))?
+        {
+            let partner = text_req(&row, 0, what)?;
+            if !partners.contains(&partner) {
+                continue;
+            }
+            let p = StoredPartner {
+                partner_name: text(&row, 1, what)?.unwrap_or_default(),
+                status: parsed(&text_req(&row, 2, what)?, what, PartnerStatus::parse)?,
+                effectiveness: decimal(&row, 3, what)?,
+                credit_deduction: decimal(&row, 4, what)?,
+                score: decimal(&row, 5, what)?,
+                grade: grade(text(&row, 6, what)?, what)?,
+                fees_total: decimal(&row, 7, what)?,
+                fees_excluded: decimal(&row, 8, what)?,
+                settlement: decimal(&row, 9, what)?,
+                flags: text(&row, 10, what)?.unwrap_or_default(),
+                hold_reasons: text(&row, 11, what)?.unwrap_or_default(),
+                rules_hash: text(&row, 12, what)?.unwrap_or_default(),
+            };
+            stored.insert(partner, p);
+        }
+        let what = "monthly_indicator_results";
+        let mut indicators: BTreeMap<String, Vec<StoredIndicator>> = BTreeMap::new();
+        for r in sqlx::query(&self.sql(
+            "SELECT partner_id, indicator, {m:measured}, counted, {m:points}, {m:weight} \
+             FROM monthly_indicator_results WHERE month = ? ORDER BY {seq}",
+        ))
+        .bind(&m)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading the partners' indicators"))?
+        {
+            let partner = text_req(&r, 0, what)?;
+            if !stored.contains_key(&partner) {
+                continue;
+            }
+            indicators.entry(partner).or_default().push(StoredIndicator {
+                indicator: text_req(&r, 1, what)?,
+                measured: decimal(&r, 2, what)?,
+                counted: get(&r, 3, what)?,
+                points: decimal(&r, 4, what)?.unwrap_or_default(),
+                weight: decimal(&r, 5, what)?.unwrap_or_default(),
+            });
+        }
+        let found: BTreeSet<String> = stored.keys().cloned().collect();
+        let mut evidence = self.evidence_of(month_, &found).await?;
+        Ok(stored
+            .into_iter()
+            .map(|(id, partner)| {
+                let e = StoredExplanation {
+                    partner,
+                    indicators: indicators.remove(&id).unwrap_or_default(),
+                    evidence: evidence.remove(&id).unwrap_or_default(),
+                };
+                (id, e)
             })
-        })
-        .collect()
+            .collect())
     }
 }

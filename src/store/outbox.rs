@@ -2,7 +2,8 @@
 //! once the server (or the outbox folder) has it, so a message goes out at most once per
 //! (job, period, recipient, kind), and one that could not be sent waits for the next run.
 
-use super::{approval, commit, failed, get, sql, text, text_req, Result, Store};
+use super::audit::audit;
+use super::{commit, failed, get, sql, text, text_req, Result, Store};
 use std::collections::BTreeSet;
 
 /// A message to record and send.
@@ -82,6 +83,29 @@ impl Store {
         now: &str,
         actor: &str,
     ) -> Result<usize> {
+        let mut tx = self.begin("starting the outbox write").await?;
+        let added = self.enqueue_in(&mut tx, messages, resend, now).await?;
+        if resend {
+            let periods: BTreeSet<(&String, &String)> = messages.iter().map(|m| (&m.job, &m.period)).collect();
+            for (job, period) in periods {
+                let n = messages.iter().filter(|m| &m.job == job && &m.period == period).count();
+                let detail = format!("{n} messages queued again");
+                audit(&mut tx, self.dialect, [now, actor, "resend", job, period, &detail]).await?;
+            }
+        }
+        commit(tx, "committing the outbox").await?;
+        Ok(added)
+    }
+
+    /// Records messages inside a caller's transaction (a publication queues its messages with
+    /// the decision that makes them due). Returns how many were new.
+    pub(super) async fn enqueue_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        messages: &[OutboxMessage],
+        resend: bool,
+        now: &str,
+    ) -> Result<usize> {
         let columns = "outbox (job, period, recipient, kind, subject, message_id, eml, status, created_at)";
         let values = "(?, ?, ?, ?, ?, ?, ?, 'queued', ?)";
         let insert = if resend {
@@ -90,7 +114,6 @@ impl Store {
             sql::insert_ignore(self.dialect, columns, values)
         };
         let delete = self.sql("DELETE FROM outbox WHERE job = ? AND period = ? AND recipient = ? AND kind = ?");
-        let mut tx = self.begin("starting the outbox write").await?;
         let mut added = 0;
         for m in messages {
             if resend {
@@ -117,15 +140,6 @@ impl Store {
                 .map_err(failed("recording a message"))?;
             added += r.rows_affected() as usize;
         }
-        if resend {
-            let periods: BTreeSet<(&String, &String)> = messages.iter().map(|m| (&m.job, &m.period)).collect();
-            for (job, period) in periods {
-                let n = messages.iter().filter(|m| &m.job == job && &m.period == period).count();
-                let detail = format!("{n} messages queued again");
-                approval::audit(&mut tx, self.dialect, [now, actor, "resend", job, period, &detail]).await?;
-            }
-        }
-        commit(tx, "committing the outbox").await?;
         Ok(added)
     }
 

@@ -5,11 +5,12 @@ use super::{commit, decimal, failed, insert_all, join, sql, text, text_req, Resu
 use crate::domain::job::JobKind;
 use crate::domain::money::fmt2;
 use crate::domain::period::Quarter;
-use crate::domain::presales::QuarterResult;
+use crate::domain::presales::{PresalesRow, QuarterResult, Share, Status};
 use crate::domain::renewal::RenewalRow;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
 
 /// A settled presales share of a quarter (the finance export).
 #[derive(Debug, Clone)]
@@ -34,10 +35,12 @@ impl Store {
     }
 
     /// Replaces the quarter's presales rows in one transaction, which commits only while `run_id`
-    /// still holds the period.
+    /// still holds the period. The rows of the commissioning units in `keep` (approved or
+    /// published) stay exactly as stored.
     pub(crate) async fn save_quarter(
         &self,
         result: &QuarterResult,
+        keep: &BTreeSet<String>,
         rules_hash: &str,
         computed_at: &str,
         run_id: Option<&str>,
@@ -46,14 +49,41 @@ impl Store {
         let d = self.dialect;
         let mut tx = self.begin("starting the store write").await?;
         self.ensure_claim(&mut tx, run_id).await?;
-        for table in ["presales_results", "quarterly_runs"] {
-            sqlx::query(&self.sql(&format!("DELETE FROM {table} WHERE quarter = ?")))
+        let units: Vec<String> =
+            sqlx::query(&self.sql("SELECT DISTINCT commissioning_unit FROM presales_results WHERE quarter = ?"))
                 .bind(&q)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(failed("replacing the quarter"))?
+                .iter()
+                .map(|r| Ok(text(r, 0, "presales_results")?.unwrap_or_default()))
+                .collect::<Result<_>>()?;
+        for unit in units.iter().filter(|u| !keep.contains(*u)) {
+            sqlx::query(&self.sql("DELETE FROM presales_results WHERE quarter = ? AND commissioning_unit = ?"))
+                .bind(&q)
+                .bind(unit)
                 .execute(&mut *tx)
                 .await
                 .map_err(failed("replacing the quarter"))?;
         }
-        sqlx::query(&sql::insert_rows(d, "quarterly_runs (quarter, rules_hash, computed_at)", "?, ?, ?", 1))
+        let rows: Vec<&PresalesRow> = result.rows.iter().filter(|r| !keep.contains(&r.commissioning_unit)).collect();
+        // The kept units' rows refer to the quarter's run row: it is replaced in place.
+        sqlx::query(&self.sql(
+            "DELETE FROM quarterly_runs WHERE quarter = ? AND NOT EXISTS (SELECT 1 FROM presales_results WHERE quarter = ?)",
+        ))
+        .bind(&q)
+        .bind(&q)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed("replacing the quarter"))?;
+        sqlx::query(&self.sql("UPDATE quarterly_runs SET rules_hash = ?, computed_at = ? WHERE quarter = ?"))
+            .bind(rules_hash)
+            .bind(computed_at)
+            .bind(&q)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("storing the quarter"))?;
+        sqlx::query(&sql::insert_ignore(d, "quarterly_runs (quarter, rules_hash, computed_at)", "(?, ?, ?)"))
             .bind(&q)
             .bind(rules_hash)
             .bind(computed_at)
@@ -66,7 +96,7 @@ impl Store {
             "presales_results (quarter, project_id, partner_id, project_name, commissioning_unit, project_class, \
              fee_type, base_fee, coefficient, workload_share, assessment_score, amount, status, reason)",
             "?, ?, ?, ?, ?, ?, ?, {M}, ?, ?, {M}, {M}, ?, ?",
-            &result.rows,
+            &rows,
             500,
             |b, r| {
                 let s = r.share.as_ref();
@@ -90,6 +120,62 @@ impl Store {
         .map_err(failed("storing the presales rows"))?;
         self.mark_draft(&mut tx, JobKind::Quarterly, &q, computed_at).await?;
         commit(tx, "committing the quarter").await
+    }
+
+    /// The quarter's stored rows as the settlement gives them (a rerun keeps the rows of its
+    /// approved units; a publication builds its forms from them).
+    pub(crate) async fn quarter_result(&self, quarter: Quarter) -> Result<QuarterResult> {
+        let what = "presales_results";
+        let rows = sqlx::query(&self.sql(
+            "SELECT project_id, partner_id, project_name, commissioning_unit, project_class, fee_type, {m:base_fee}, \
+             coefficient, workload_share, {m:assessment_score}, {m:amount}, status, reason FROM presales_results \
+             WHERE quarter = ? ORDER BY project_id, partner_id",
+        ))
+        .bind(quarter.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading the quarter"))?;
+        let number = |r: &sqlx::any::AnyRow, i: usize| -> Result<Decimal> {
+            let t = text(r, i, what)?.unwrap_or_default();
+            super::parsed(&t, what, |s| Decimal::from_str(s).map_err(|e| e.to_string()))
+        };
+        let mut out = Vec::new();
+        for r in &rows {
+            let status = match text_req(r, 11, what)?.as_str() {
+                "settled" => Status::Settled,
+                "held" => Status::Held,
+                "not_payable" => Status::NotPayable,
+                other => {
+                    return Err(super::StoreError::Corrupt {
+                        what: what.into(),
+                        source: Box::new(std::io::Error::other(format!("not a status: {other:?}"))),
+                    })
+                }
+            };
+            let share = if status == Status::Settled {
+                Some(Share {
+                    partner_id: text_req(r, 1, what)?,
+                    fee_type: text(r, 5, what)?.unwrap_or_default(),
+                    base_fee: decimal(r, 6, what)?.unwrap_or_default(),
+                    coefficient: number(r, 7)?,
+                    workload_share: number(r, 8)?,
+                    assessment_score: decimal(r, 9, what)?.unwrap_or_default(),
+                    amount: decimal(r, 10, what)?.unwrap_or_default(),
+                })
+            } else {
+                None
+            };
+            out.push(PresalesRow {
+                project_id: text_req(r, 0, what)?,
+                project_name: text(r, 2, what)?.unwrap_or_default(),
+                commissioning_unit: text(r, 3, what)?.unwrap_or_default(),
+                project_class: text(r, 4, what)?.unwrap_or_default(),
+                status,
+                share,
+                reasons: super::split(text(r, 12, what)?),
+            });
+        }
+        Ok(QuarterResult { quarter, rows: out })
     }
 
     /// Projects the most recent quarterly run listed as held.
@@ -159,6 +245,97 @@ impl Store {
                 Ok((text_req(r, 0, what)?, day))
             })
             .collect()
+    }
+
+    /// The content each department's last renewal list was sent with.
+    pub(crate) async fn renewal_lists(&self) -> Result<BTreeMap<String, String>> {
+        let what = "renewal_lists";
+        sqlx::query("SELECT department, content_hash FROM renewal_lists")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading renewal lists"))?
+            .iter()
+            .map(|r| Ok((text_req(r, 0, what)?, text_req(r, 1, what)?)))
+            .collect()
+    }
+
+    /// What each partner must still clear before it leaves (第三十八条), besides its tickets and
+    /// held projects: its periods not yet settled with finance, and its disputes still open.
+    pub(crate) async fn outstanding(
+        &self,
+        partners: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, (Vec<String>, Vec<String>)>> {
+        let mut out: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        let months = sqlx::query(
+            "SELECT r.partner_id, r.month FROM monthly_partner_results r WHERE r.status = 'assessed' AND NOT EXISTS \
+             (SELECT 1 FROM settled_items s WHERE s.job = 'monthly' AND s.period = r.month AND s.item = r.partner_id) \
+             ORDER BY r.month",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading what is outstanding"))?;
+        for r in &months {
+            let partner = text_req(r, 0, "monthly_partner_results")?;
+            if partners.contains(&partner) {
+                out.entry(partner).or_default().0.push(text_req(r, 1, "monthly_partner_results")?);
+            }
+        }
+        // Quarters are matched here: the item key is built in code (MySQL reads `||` as OR).
+        let settled: BTreeSet<(String, String)> =
+            sqlx::query("SELECT period, item FROM settled_items WHERE job = 'quarterly'")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(failed("reading what is outstanding"))?
+                .iter()
+                .map(|r| Ok((text_req(r, 0, "settled_items")?, text_req(r, 1, "settled_items")?)))
+                .collect::<Result<_>>()?;
+        let shares = sqlx::query(
+            "SELECT partner_id, quarter, project_id FROM presales_results WHERE status = 'settled' ORDER BY quarter",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading what is outstanding"))?;
+        for r in &shares {
+            let what = "presales_results";
+            let (partner, quarter, project) = (text_req(r, 0, what)?, text_req(r, 1, what)?, text_req(r, 2, what)?);
+            if partners.contains(&partner) && !settled.contains(&(quarter.clone(), format!("{project}/{partner}"))) {
+                let periods = &mut out.entry(partner).or_default().0;
+                if !periods.contains(&quarter) {
+                    periods.push(quarter);
+                }
+            }
+        }
+        for d in self.disputes(None, true).await? {
+            if partners.contains(&d.partner_id) {
+                out.entry(d.partner_id.clone()).or_default().1.push(d.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the content of the lists sent this run, per department.
+    pub(crate) async fn record_renewal_lists(&self, sent: &[(String, String)], as_of: NaiveDate) -> Result<()> {
+        let mut tx = self.begin("starting the store write").await?;
+        for (department, hash) in sent {
+            sqlx::query(&self.sql("DELETE FROM renewal_lists WHERE department = ?"))
+                .bind(department)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("recording renewal lists"))?;
+            sqlx::query(&sql::insert_rows(
+                self.dialect,
+                "renewal_lists (department, content_hash, as_of)",
+                "?, ?, ?",
+                1,
+            ))
+            .bind(department)
+            .bind(hash)
+            .bind(as_of.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("recording renewal lists"))?;
+        }
+        commit(tx, "committing renewal lists").await
     }
 
     /// Records the notices of this run; a contract noticed before keeps its first day.

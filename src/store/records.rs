@@ -2,12 +2,13 @@
 //! (dataset, period, department) in one transaction, with every row's change in the audit trail;
 //! jobs read the entered rows as frames of the contract's columns.
 
-use super::approval::{audit, StateError};
+use super::audit::audit;
 use super::ledger::Held;
 use super::{commit, failed, sql, text_req, Result, Store, StoreError};
 use crate::domain::inputs::Dataset;
 use crate::domain::job::JobKind;
 use crate::domain::records::{Entered, RecordKind};
+use crate::domain::refusal::StateError;
 use polars::prelude::{Column, DataFrame, IntoColumn, NewChunkedArray, StringChunked};
 use std::collections::BTreeMap;
 

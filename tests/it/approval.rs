@@ -17,37 +17,59 @@ fn approve_refuse_reopen_rerun_reapprove_shows_the_diff() {
     for m in ["2026-01", "2026-02", "2026-03"] {
         env.ok(&["run", "monthly", "--month", m]);
     }
-    let out = env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "张经理", "--comment", "已核对"]);
-    assert!(out.contains("approved by 张经理"), "{out}");
+    let out =
+        env.ok(&["approve", "monthly", "--month", "2026-03", "--all-units", "--by", "张经理", "--comment", "已核对"]);
+    assert!(out.contains("已由 张经理 审批"), "{out}");
 
-    let refused = env.run(&["run", "monthly", "--month", "2026-03"]);
-    assert_eq!(code(&refused), 1);
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("approved") && err.contains("reopen"), "{err}");
-
-    env.ok(&["reopen", "monthly", "--month", "2026-03", "--by", "张经理", "--reason", "支撑配合分录入有误"]);
-    // The manager corrects P02's cooperation score: 15.00 → 10.00.
+    // A rerun keeps what the units approved: P02's correction waits for a reopening.
+    let before = env.read("monthly/2026-03/scores.csv");
     make_db(&ops, "UPDATE manual_scores SET points = '10' WHERE partner_id = 'P02' AND month = '2026-03';");
     env.ok(&["run", "monthly", "--month", "2026-03"]);
-    let out = env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    assert_eq!(env.read("monthly/2026-03/scores.csv"), before, "the approved results stay as they were");
+
+    env.ok(&[
+        "reopen",
+        "monthly",
+        "--month",
+        "2026-03",
+        "--all-units",
+        "--by",
+        "张经理",
+        "--reason",
+        "支撑配合分录入有误",
+    ]);
+    // The manager's correction of P02's cooperation score (15.00 → 10.00) counts now.
+    env.ok(&["run", "monthly", "--month", "2026-03"]);
+    let out = env.ok(&["approve", "monthly", "--month", "2026-03", "--all-units", "--by", "张经理"]);
     // 93.17 − 5.00 = 88.17: grade A → B; settlement 36461.25 × 88.17 / 100 = 32147.88.
-    assert!(out.contains("changes since the last approval (1;"), "{out}");
+    assert!(out.contains("与上次审批相比有 1 处变化"), "{out}");
     assert!(out.contains("P02: 93.17 A 33970.95 → 88.17 B 32147.88"), "{out}");
 
     // With no dispute window (0 working days) publication settles at once.
     let rules = no_dispute_window(work.path());
-    env.ok(&["--rules", &rules, "publish", "monthly", "--month", "2026-03", "--by", "李总"]);
+    env.ok(&["--rules", &rules, "publish", "monthly", "--month", "2026-03", "--all-units", "--by", "李总"]);
     let export = env.read("monthly/2026-03/finance_settlement.csv");
-    assert!(export.lines().any(|l| l.starts_with("P02,") && l.contains(",32147.88,张经理,")), "{export}");
+    assert!(export.lines().any(|l| l.starts_with("P02,") && l.contains(",32147.88,政企客户部,张经理 ")), "{export}");
     let actions = query_strings(&env.store(), "SELECT action || ':' || actor FROM audit_trail ORDER BY rowid");
+    let actions: Vec<&str> = actions.iter().map(|a| a.split(" (").next().unwrap()).collect();
+    // One approval and one reopening for both units at once; each unit publishes and settles.
     assert_eq!(
         actions,
-        ["approve:张经理", "reopen:张经理", "approve:张经理", "publish:李总", "publish_windows:李总", "settle:李总"]
+        [
+            "approve:张经理",
+            "reopen:张经理",
+            "approve:张经理",
+            "publish:李总",
+            "settle:李总",
+            "publish:李总",
+            "settle:李总"
+        ]
     );
     let book = std::fs::read(env.out().join("monthly/2026-03/finance_settlement.xlsx")).unwrap();
     assert_eq!(&book[..2], b"PK");
     let reason = query_strings(&env.store(), "SELECT detail FROM audit_trail WHERE action = 'reopen'");
-    assert_eq!(reason, ["支撑配合分录入有误"]);
+    assert_eq!(reason.len(), 1);
+    assert!(reason[0].ends_with(": 支撑配合分录入有误"), "{reason:?}");
 
     // Each partner's notice holds its own result and no one else's.
     let outbox = env.out().join("outbox");
@@ -197,17 +219,26 @@ fn quarters_are_approved_before_finance_gets_them() {
     let env = Env::new(&ops());
     env.ok(&["run", "quarterly", "--quarter", "2026-Q1"]);
     assert_eq!(
-        code(&env.run(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"])),
+        code(&env.run(&["publish", "quarterly", "--quarter", "2026-Q1", "--all-units", "--by", "李总"])),
         1,
         "not approved yet"
     );
-    env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "王主任"]);
-    assert_eq!(code(&env.run(&["run", "quarterly", "--quarter", "2026-Q1"])), 1, "an approved quarter is frozen");
+    env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--all-units", "--by", "王主任"]);
+    // A rerun keeps what the units approved.
+    let before = env.read("quarterly/2026-Q1/presales.csv");
+    env.ok(&["run", "quarterly", "--quarter", "2026-Q1"]);
+    assert_eq!(env.read("quarterly/2026-Q1/presales.csv"), before, "an approved quarter keeps its rows");
     let work = tempfile::tempdir().unwrap();
     let rules = no_dispute_window(work.path());
-    env.ok(&["--rules", &rules, "publish", "quarterly", "--quarter", "2026-Q1", "--by", "李总"]);
+    env.ok(&["--rules", &rules, "publish", "quarterly", "--quarter", "2026-Q1", "--all-units", "--by", "李总"]);
     let export = env.read("quarterly/2026-Q1/finance_settlement.csv");
     // PJ0001 (A1 dedicated line, 15,000,000 → 1.5): P09 0.4 × 74 → 1332.00, P12 0.6 × 69 → 1863.00.
-    assert!(export.contains("P09,PJ0001,德阳分公司政企客户部,2026-Q1,1332.00,王主任,"), "{export}");
-    assert!(export.contains("P12,PJ0001,德阳分公司政企客户部,2026-Q1,1863.00,王主任,"), "{export}");
+    assert!(
+        export.contains("P09,PJ0001,德阳分公司政企客户部,2026-Q1,1332.00,德阳分公司政企客户部,王主任 "),
+        "{export}"
+    );
+    assert!(
+        export.contains("P12,PJ0001,德阳分公司政企客户部,2026-Q1,1863.00,德阳分公司政企客户部,王主任 "),
+        "{export}"
+    );
 }

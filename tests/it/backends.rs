@@ -37,9 +37,9 @@ fn run_all(source: &str, store: Option<String>) -> (Env, String) {
     env.ok(&["run", "quarterly", "--quarter", "2026-Q1"]);
     env.ok(&["run", "quarterly", "--quarter", "2026-Q2"]);
     env.ok(&["run", "renewal", "--as-of", "2026-07-01"]);
-    env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "王经理"]);
-    env.ok(&["publish", "monthly", "--month", "2026-03", "--by", "王经理"]);
-    env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "王经理"]);
+    env.ok(&["approve", "monthly", "--month", "2026-03", "--all-units", "--by", "王经理"]);
+    env.ok(&["publish", "monthly", "--month", "2026-03", "--all-units", "--by", "王经理"]);
+    env.ok(&["approve", "quarterly", "--quarter", "2026-Q1", "--all-units", "--by", "王经理"]);
     let scores = env.read("monthly/2026-03/scores.csv");
     let partner = scores.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
     let explained = env.ok(&["explain", "--partner", &partner, "--month", "2026-03"]);

@@ -168,12 +168,12 @@ fn read_only_commands_never_create_a_store() {
         let o = c.output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(code(&o), 69, "{args:?}: {err}");
-        assert!(err.contains("no results store"), "{args:?}: {err}");
+        assert!(err.contains("尚无结果库"), "{args:?}: {err}");
         assert!(!env.store().exists(), "{args:?} created the store");
     }
     // Once a run made it, they read it.
     env.ok(&["run", "monthly", "--month", "2026-03"]);
-    assert!(env.ok(&["runs"]).contains("monthly"));
+    assert!(env.ok(&["runs"]).contains("月度考核"));
     assert!(env.ok(&["explain", "--partner", "P01", "--month", "2026-03"]).contains("P01"));
     assert!(env.ok(&["mail", "list"]).contains("messages listed"));
 }
@@ -186,7 +186,7 @@ fn a_what_if_never_replaces_the_official_files() {
     for m in ["2026-01", "2026-02", "2026-03"] {
         env.ok(&["run", "monthly", "--month", m]);
     }
-    env.ok(&["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
+    env.ok(&["approve", "monthly", "--month", "2026-03", "--all-units", "--by", "张经理"]);
     let official: Vec<(String, String)> = ["scores.csv", "indicators.csv", "summary.html", "assessment.xlsx"]
         .iter()
         .map(|f| {
@@ -350,7 +350,12 @@ fn human_outputs_sit_beside_the_csvs() {
     assert!(form.contains("部门分管领导(签章)") && form.contains("人民币"));
     let renewal = std::fs::read_dir(out.join("renewal")).unwrap().next().unwrap().unwrap().path();
     let csv = std::fs::read_to_string(renewal.join("renewals.csv")).unwrap();
-    let notices = std::fs::read_dir(renewal.join("notices")).unwrap().count();
+    // Renewal notices, besides the notices to terminate a banned partner's contract (ban-*.html).
+    let notices = std::fs::read_dir(renewal.join("notices"))
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with("ban-"))
+        .count();
     assert_eq!(notices, csv.lines().filter(|l| l.ends_with(",sent")).count(), "one notice per newly noticed contract");
     assert!(renewal.join("list-01.html").exists());
     let annual = std::fs::read_to_string(out.join("annual/2026/annual.html")).unwrap();

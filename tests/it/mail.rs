@@ -99,7 +99,7 @@ fn monthly_mail_arrives_once_and_survives_a_server_outage() {
     let scores_csv = env.read("monthly/2026-01/scores.csv");
     for m in &mails {
         let subject = m["subject"].as_str().unwrap();
-        assert!(subject.starts_with("【ICT支撑合作伙伴月度考核"), "subject decodes to Chinese: {subject}");
+        assert!(subject.starts_with("【草稿】【ICT支撑合作伙伴月度考核"), "subject decodes to Chinese: {subject}");
         let types: Vec<&str> = m["types"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
         assert!(
             types.contains(&"multipart/alternative") && types.contains(&"text/plain") && types.contains(&"text/html")

@@ -257,24 +257,24 @@ fn reimport_replaces_with_an_audit_trail_and_an_approved_month_is_refused() {
     );
 
     e.ok(&["run", "monthly", "--month", month]);
-    e.ok(&["approve", "monthly", "--month", month, "--by", "张经理"]);
+    e.ok(&["approve", "monthly", "--month", month, "--all-units", "--by", "张经理"]);
     let o = e.run(&["import", "manual-scores", first.to_str().unwrap(), "--by", "张经理"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("reopen"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("撤销审批"), "{}", stderr(&o));
     assert!(
         stored().len() == 3 && stored().iter().all(|f| f.contains("\"16.5\"")),
         "nothing changed after the refusal"
     );
-    e.ok(&["reopen", "monthly", "--month", month, "--by", "张经理", "--reason", "补录支撑配合评分"]);
+    e.ok(&["reopen", "monthly", "--month", month, "--all-units", "--by", "张经理", "--reason", "补录支撑配合评分"]);
     let out = e.ok(&["import", "manual-scores", first.to_str().unwrap(), "--by", "张经理"]);
     assert!(stored().len() == 3 && stored().iter().all(|f| f.contains("\"15\"")));
     assert!(out.contains("ict-partners run monthly --month 2026-03"), "the import says to rerun: {out}");
     // The stored results predate the import: approving them is refused until the month is rerun.
-    let o = e.run(&["approve", "monthly", "--month", month, "--by", "张经理"]);
+    let o = e.run(&["approve", "monthly", "--month", month, "--all-units", "--by", "张经理"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("Rerun it first"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("请先重新计算"), "{}", stderr(&o));
     e.ok(&["run", "monthly", "--month", month]);
-    e.ok(&["approve", "monthly", "--month", month, "--by", "张经理"]);
+    e.ok(&["approve", "monthly", "--month", month, "--all-units", "--by", "张经理"]);
 }
 
 #[test]

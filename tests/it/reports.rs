@@ -25,10 +25,10 @@ fn run_everything() -> Env {
     run(&["run", "quarterly", "--quarter", "2026-Q1"]);
     run(&["run", "renewal", "--as-of", "2026-04-01"]);
     run(&["run", "annual", "--year", "2026", "--preview"]);
-    run(&["approve", "monthly", "--month", "2026-03", "--by", "张经理"]);
-    run(&["publish", "monthly", "--month", "2026-03", "--by", "张经理"]);
-    run(&["approve", "quarterly", "--quarter", "2026-Q1", "--by", "张经理"]);
-    run(&["publish", "quarterly", "--quarter", "2026-Q1", "--by", "张经理"]);
+    run(&["approve", "monthly", "--month", "2026-03", "--all-units", "--by", "张经理"]);
+    run(&["publish", "monthly", "--month", "2026-03", "--all-units", "--by", "张经理"]);
+    run(&["approve", "quarterly", "--quarter", "2026-Q1", "--all-units", "--by", "张经理"]);
+    run(&["publish", "quarterly", "--quarter", "2026-Q1", "--all-units", "--by", "张经理"]);
     for settled in ["monthly/2026-03/finance_settlement.xlsx", "quarterly/2026-Q1/finance_settlement.xlsx"] {
         assert!(env.out().join(settled).exists(), "{settled}");
     }

@@ -92,7 +92,7 @@ fn an_approved_period_is_done_and_a_failure_stops_its_job_but_not_the_others() {
     let config = config_with(dir.path(), "first_period = \"2026-02\"\nretry_attempts = 2\nretry_backoff_seconds = 0");
     let cfg = config.to_str().unwrap();
     env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
-    env.ok(&["--config", cfg, "approve", "monthly", "--month", "2026-02", "--by", "王经理"]);
+    env.ok(&["--config", cfg, "approve", "monthly", "--month", "2026-02", "--all-units", "--by", "王经理"]);
     // March cannot be completed (its output folder is a file); April builds on it and waits;
     // renewal goes on. (The quarter started before `first_period`: never due.)
     std::fs::create_dir_all(env.out().join("monthly")).unwrap();
@@ -144,7 +144,7 @@ fn two_runs_of_one_period_on_each_store_backend_one_computes_the_other_says_who_
         let second = second_env.run(&["run", "monthly", "--month", "2026-03"]);
         let err = String::from_utf8_lossy(&second.stderr);
         assert_eq!(code(&second), 69, "{store}: {err}");
-        assert!(err.contains("monthly 2026-03 is being computed by run monthly-2026-03-"), "{store}: {err}");
+        assert!(err.contains("月度考核 2026-03 正在由运行 monthly-2026-03-"), "{store}: {err}");
         assert!(err.contains(&format!("pid {}", first.id())), "{store}: the holder is named: {err}");
         assert!(!second_env.out().join("monthly/2026-03/scores.csv").exists(), "{store}: the second wrote nothing");
         let status = first.wait().unwrap();
@@ -214,7 +214,7 @@ fn a_killed_run_leaves_nothing_and_its_period_is_taken_over() {
     let o = env.run(&["run", "monthly", "--month", "2026-03"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code(&o), 69, "{err}");
-    assert!(err.contains("other-host (pid 4242"), "{err}");
+    assert!(err.contains("主机 other-host，进程 pid 4242"), "{err}");
     claim("2000-01-01 00:00:00");
     env.ok(&["run", "monthly", "--month", "2026-03"]);
     let store = sqlite_url(&env.store());

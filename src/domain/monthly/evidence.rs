@@ -399,22 +399,51 @@ pub(crate) fn data_quality_rows(part: &EvidencePart) -> PolarsResult<Vec<DataQua
         .collect())
 }
 
-/// One partner's rows of a part (what `explain` prints).
+/// One partner's rows of a part.
+#[cfg(test)]
 pub(crate) fn rows_of(part: &EvidencePart, words: &Words, partner: &str) -> PolarsResult<Vec<Evidence>> {
     if part.kind == PartKind::DataQuality {
         return Ok(vec![]);
     }
     let Some(code) = partner_code(&words.partners, partner) else { return Ok(vec![]) };
     let mask = part.frame.column("partner")?.u32()?.equal(code);
-    let df = part.frame.filter(&mask)?;
-    match part.kind {
-        PartKind::Timeliness => timeliness_rows(partner, &df, words),
-        PartKind::Events => event_rows(partner, &df, words),
+    rows_in(part.kind, &part.frame.filter(&mask)?, words)
+}
+
+/// The rows of a part that belong to any of `partners`, each with its partner: a command that
+/// needs many partners' rows (a publication, a settlement) decodes each part once and splits it.
+pub(crate) fn rows_of_partners(
+    part: &EvidencePart,
+    words: &Words,
+    partners: &std::collections::BTreeSet<String>,
+) -> PolarsResult<Vec<Evidence>> {
+    if part.kind == PartKind::DataQuality {
+        return Ok(vec![]);
+    }
+    let wanted: Vec<bool> = words.partners.iter().map(|p| partners.contains(p)).collect();
+    if !wanted.iter().any(|w| *w) {
+        return Ok(vec![]);
+    }
+    let codes = part.frame.column("partner")?.u32()?;
+    let mask: BooleanChunked = BooleanChunked::from_iter_values(
+        "keep".into(),
+        (0..codes.len()).map(|k| codes.get(k).and_then(|c| wanted.get(c as usize).copied()).unwrap_or(false)),
+    );
+    rows_in(part.kind, &part.frame.filter(&mask)?, words)
+}
+
+/// Every row of a (filtered) part as evidence.
+fn rows_in(kind: PartKind, df: &DataFrame, words: &Words) -> PolarsResult<Vec<Evidence>> {
+    let codes = df.column("partner")?.u32()?;
+    let partner = |k: usize| codes.get(k).and_then(|c| words.partners.get(c as usize)).cloned().unwrap_or_default();
+    match kind {
+        PartKind::Timeliness => timeliness_rows(partner, df, words),
+        PartKind::Events => event_rows(partner, df, words),
         PartKind::DataQuality => Ok(vec![]),
     }
 }
 
-fn timeliness_rows(partner: &str, df: &DataFrame, words: &Words) -> PolarsResult<Vec<Evidence>> {
+fn timeliness_rows(partner: impl Fn(usize) -> String, df: &DataFrame, words: &Words) -> PolarsResult<Vec<Evidence>> {
     let (order, late) = (df.column("order")?.bool()?, df.column("late")?.bool()?);
     let row_id = df.column("row_id")?.str()?;
     let started = df.column("started_at")?.i64()?;
@@ -427,7 +456,7 @@ fn timeliness_rows(partner: &str, df: &DataFrame, words: &Words) -> PolarsResult
         let is_order = order.get(k).unwrap_or(false);
         let class_name = class.get(k).and_then(|c| words.classes.get(c as usize)).map_or("", String::as_str);
         out.push(Evidence {
-            partner_id: partner.to_string(),
+            partner_id: partner(k),
             indicator: words.indicators.get(usize::from(is_order)).cloned().unwrap_or_default(),
             source: if is_order { "orders" } else { "tickets" }.to_string(),
             row_id: row_id.get(k).unwrap_or("").to_string(),
@@ -446,7 +475,7 @@ fn timeliness_rows(partner: &str, df: &DataFrame, words: &Words) -> PolarsResult
     Ok(out)
 }
 
-fn event_rows(partner: &str, df: &DataFrame, words: &Words) -> PolarsResult<Vec<Evidence>> {
+fn event_rows(partner: impl Fn(usize) -> String, df: &DataFrame, words: &Words) -> PolarsResult<Vec<Evidence>> {
     let s = |name: &str| df.column(name).and_then(|c| c.str().cloned());
     let i = |name: &str| df.column(name).and_then(|c| c.i64().cloned());
     let u = |name: &str| df.column(name).and_then(|c| c.u32().cloned());
@@ -463,7 +492,7 @@ fn event_rows(partner: &str, df: &DataFrame, words: &Words) -> PolarsResult<Vec<
         let start = started.get(k);
         let after = |d: Option<i64>| Some(instant(start? + d?));
         out.push(Evidence {
-            partner_id: partner.to_string(),
+            partner_id: partner(k),
             indicator: word(&words.indicators, indicator.get(k)),
             source: fixed(&SOURCES, source.get(k)).to_string(),
             row_id: row_id.get(k).unwrap_or("").to_string(),

@@ -4,7 +4,9 @@
 mod evidence;
 mod timeliness;
 
-pub(crate) use evidence::{data_quality_parts, events_parts_of, rows_of, EvidencePart, MonthEvidence, PartKind, Words};
+pub(crate) use evidence::{
+    data_quality_parts, events_parts_of, rows_of_partners, EvidencePart, MonthEvidence, PartKind, Words,
+};
 #[cfg(test)]
 pub(crate) use evidence::{data_quality_rows, ROWS_PER_PART};
 
@@ -59,6 +61,12 @@ pub(crate) enum Flag {
 }
 
 impl Flag {
+    pub(crate) const ALL: [Flag; 3] = [Flag::TwoCGrades, Flag::ClassOneViolation, Flag::BlacklistRecommended];
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Flag::TwoCGrades => "two_c_grades",
