@@ -261,14 +261,37 @@ pub(crate) enum TemplateOf {
         #[arg(long, value_name = "FILE.xlsx")]
         out: PathBuf,
     },
+    /// 不良信用记录名单 decisions: those entered so far, and the partners and contracts.
+    Blacklist {
+        /// The workbook to write (a path that exists must be a regular file).
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+    /// 退出申请: those entered so far, and the partners' contracts.
+    ExitRequests {
+        /// The workbook to write (a path that exists must be a regular file).
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+    /// 稽核剔除: the month's fee items, to write the reason of those excluded.
+    AuditExclusions {
+        /// The month of the fee items (YYYY-MM).
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+        /// The workbook to write (a path that exists must be a regular file).
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
 }
 
 /// The file and who imports it (recorded in the audit trail).
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ImportArgs {
+    /// The filled workbook (a regular file of at most 20 MiB).
     #[arg(value_name = "FILE.xlsx")]
     pub(crate) file: PathBuf,
-    #[arg(long)]
+    /// Who imports it (recorded in the audit trail).
+    #[arg(long, value_name = "NAME")]
     pub(crate) by: String,
     /// Check the workbook and print what would change; store nothing.
     #[arg(long)]
@@ -283,9 +306,18 @@ pub(crate) struct ImportArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImportOf {
+    /// 支撑配合 points of a month (a template of `template manual-scores`, filled).
     ManualScores(ImportArgs),
+    /// 信用考核 violation determinations of a month.
     Violations(ImportArgs),
+    /// 附件二 assessment scores of a quarter's presales supports.
     PresalesScores(ImportArgs),
+    /// 不良信用记录名单 decisions (of no period: they take effect at each period's next run).
+    Blacklist(ImportArgs),
+    /// Partners' exit requests (of no period).
+    ExitRequests(ImportArgs),
+    /// Fee items the audit excluded from a month's settlement.
+    AuditExclusions(ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -95,6 +95,11 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
                 TemplateOf::PresalesScores { quarter, out } => {
                     (RecordKind::PresalesScores, Period::Quarter(quarter), None, out)
                 }
+                TemplateOf::Blacklist { out } => (RecordKind::Blacklist, Period::Standing, None, out),
+                TemplateOf::ExitRequests { out } => (RecordKind::ExitRequests, Period::Standing, None, out),
+                TemplateOf::AuditExclusions { month, out } => {
+                    (RecordKind::AuditExclusions, Period::Month(month), None, out)
+                }
             };
             println!("{}", records::template(cx, kind, period, department.as_deref(), &out).await?);
             Ok(())
@@ -104,11 +109,16 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
                 ImportOf::ManualScores(a) => (RecordKind::ManualScores, a),
                 ImportOf::Violations(a) => (RecordKind::Violations, a),
                 ImportOf::PresalesScores(a) => (RecordKind::PresalesScores, a),
+                ImportOf::Blacklist(a) => (RecordKind::Blacklist, a),
+                ImportOf::ExitRequests(a) => (RecordKind::ExitRequests, a),
+                ImportOf::AuditExclusions(a) => (RecordKind::AuditExclusions, a),
             };
             let period = match (kind, args.month, args.quarter) {
                 (_, None, None) => None,
                 (RecordKind::PresalesScores, None, Some(q)) => Some(Period::Quarter(q)),
-                (RecordKind::ManualScores | RecordKind::Violations, Some(m), None) => Some(Period::Month(m)),
+                (RecordKind::ManualScores | RecordKind::Violations | RecordKind::AuditExclusions, Some(m), None) => {
+                    Some(Period::Month(m))
+                }
                 _ => {
                     let which = if kind == RecordKind::PresalesScores { "--quarter" } else { "--month" };
                     return Err(UsageError(format!("{} takes {which}", kind.as_str())).into());
@@ -207,7 +217,15 @@ async fn dispute(cx: &Context, action: DisputeAction) -> anyhow::Result<()> {
 /// A failure people meet at the terminal, in the locale's words where it has some (its exit
 /// code kept); the technical chain goes to the log.
 fn in_words(cx: &Context, error: anyhow::Error) -> anyhow::Error {
-    let Some(text) = report::failures::words(&cx.settings.locale, &error) else { return error };
+    let locale = cx.settings.locale.as_str();
+    // Mail sits above the reports, so its one worded failure is said here.
+    let queued = error.chain().find_map(|c| match c.downcast_ref::<crate::mail::MailError>() {
+        Some(crate::mail::MailError::Undelivered { sent, waiting }) => {
+            Some(label(locale, "failure_mail_waits", &[("sent", &sent.to_string()), ("waiting", &waiting.to_string())]))
+        }
+        _ => None,
+    });
+    let Some(text) = queued.or_else(|| report::failures::words(locale, &error)) else { return error };
     tracing::info!(error = %format!("{error:#}"), "failed");
     crate::exit::Said { code: crate::exit::code(&error), text }.into()
 }

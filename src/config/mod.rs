@@ -272,7 +272,8 @@ pub(crate) fn load(options: &LoadOptions, system: &System) -> Result<Settings, C
     for (dataset, source) in &datasets {
         if source == ENTERED {
             problems.push(format!(
-                "datasets.{dataset}: only manual_scores, violations and presales_scores can be \"{ENTERED}\""
+                "datasets.{dataset}: only {} can be \"{ENTERED}\"",
+                RecordKind::ALL.map(RecordKind::as_str).join(", ")
             ));
             continue;
         }

@@ -16,11 +16,23 @@ pub(crate) enum RecordKind {
     ManualScores,
     Violations,
     PresalesScores,
+    /// 不良信用记录名单 decisions of the department's meeting (第三十六、三十七条).
+    Blacklist,
+    /// 退出申请: a partner's written application to leave (第三十一、三十二条).
+    ExitRequests,
+    /// 稽核剔除: fee items the audit excluded from a month's settlement (第二十条).
+    AuditExclusions,
 }
 
 impl RecordKind {
-    pub(crate) const ALL: [RecordKind; 3] =
-        [RecordKind::ManualScores, RecordKind::Violations, RecordKind::PresalesScores];
+    pub(crate) const ALL: [RecordKind; 6] = [
+        RecordKind::ManualScores,
+        RecordKind::Violations,
+        RecordKind::PresalesScores,
+        RecordKind::Blacklist,
+        RecordKind::ExitRequests,
+        RecordKind::AuditExclusions,
+    ];
 
     /// The name in `[datasets]`, the store and the commands.
     pub(crate) fn as_str(self) -> &'static str {
@@ -28,7 +40,16 @@ impl RecordKind {
             RecordKind::ManualScores => "manual_scores",
             RecordKind::Violations => "violations",
             RecordKind::PresalesScores => "presales_scores",
+            RecordKind::Blacklist => "blacklist_entries",
+            RecordKind::ExitRequests => "exit_requests",
+            RecordKind::AuditExclusions => "audit_exclusions",
         }
+    }
+
+    /// Whether the records belong to a period (blacklist decisions and exit requests do not:
+    /// each takes effect at the next run of every period it touches).
+    pub(crate) fn has_period(self) -> bool {
+        !matches!(self, RecordKind::Blacklist | RecordKind::ExitRequests)
     }
 
     /// The column titles the import reads (in this order of meaning); other columns are for people.
@@ -47,6 +68,11 @@ impl RecordKind {
                 T_DESCRIPTION,
             ],
             RecordKind::PresalesScores => &[T_PERIOD_QUARTER, T_PROJECT, T_PARTNER, T_POINTS],
+            RecordKind::Blacklist => &[T_PARTNER, T_DECIDED_ON, T_REASON],
+            RecordKind::ExitRequests => {
+                &[T_REQUEST, T_PARTNER, T_CONTRACT, T_EXIT_TYPE, T_REQUESTED_ON, T_PLANNED_EXIT_ON]
+            }
+            RecordKind::AuditExclusions => &[T_PERIOD_MONTH, T_FEE, T_REASON, T_FOUND_ON],
         }
     }
 
@@ -57,6 +83,12 @@ impl RecordKind {
             RecordKind::Violations => {
                 &[T_VIOLATION, T_PARTNER, T_CONFIRMED_ON, T_CLASS, T_CATEGORY, T_DEDUCTION, T_SEVERE, T_DESCRIPTION]
             }
+            RecordKind::Blacklist => &[T_PARTNER, T_DECIDED_ON, T_REASON],
+            RecordKind::ExitRequests => {
+                &[T_REQUEST, T_PARTNER, T_CONTRACT, T_EXIT_TYPE, T_REQUESTED_ON, T_PLANNED_EXIT_ON]
+            }
+            // The template lists the month's fee items: a reason makes one an exclusion.
+            RecordKind::AuditExclusions => &[T_REASON, T_FOUND_ON],
         }
     }
 
@@ -68,6 +100,11 @@ impl RecordKind {
                 &[T_PERIOD_MONTH, T_PARTNER, T_CONFIRMED_ON, T_CLASS, T_CATEGORY, T_DEDUCTION, T_SEVERE]
             }
             RecordKind::PresalesScores => &[T_PERIOD_QUARTER, T_PROJECT, T_PARTNER, T_POINTS],
+            RecordKind::Blacklist => &[T_PARTNER, T_DECIDED_ON, T_REASON],
+            RecordKind::ExitRequests => {
+                &[T_REQUEST, T_PARTNER, T_CONTRACT, T_EXIT_TYPE, T_REQUESTED_ON, T_PLANNED_EXIT_ON]
+            }
+            RecordKind::AuditExclusions => &[T_PERIOD_MONTH, T_FEE, T_REASON],
         }
     }
 }
@@ -87,6 +124,24 @@ pub(crate) const T_DEDUCTION: &str = "扣分";
 pub(crate) const T_SEVERE: &str = "情节恶劣";
 pub(crate) const T_DESCRIPTION: &str = "说明";
 pub(crate) const T_PROJECT: &str = "项目编号";
+pub(crate) const T_DECIDED_ON: &str = "列入日期";
+pub(crate) const T_REASON: &str = "原因";
+pub(crate) const T_REQUEST: &str = "申请编号";
+pub(crate) const T_CONTRACT: &str = "合同编号";
+pub(crate) const T_EXIT_TYPE: &str = "退出类型";
+pub(crate) const T_REQUESTED_ON: &str = "申请日期";
+pub(crate) const T_PLANNED_EXIT_ON: &str = "计划退出日期";
+pub(crate) const T_FEE: &str = "费用编号";
+pub(crate) const T_FOUND_ON: &str = "稽核日期";
+
+/// The exit types of the contract (第三十一条), as the template offers them in words.
+pub(crate) const EXIT_TYPES: [(&str, &str); 5] = [
+    ("voluntary", "主动退出"),
+    ("breach", "违约退出"),
+    ("assessment", "考核退出"),
+    ("qualification_change", "资质变化"),
+    ("blacklist", "列入不良名单"),
+];
 
 /// The 信用考核 categories of the regulation (附件四 (二)): class 1, then class 2. The template
 /// offers them in a list; the import accepts other wording too ("包括但不限").
@@ -257,6 +312,19 @@ pub(crate) enum Issue {
         partner: String,
     },
     Duplicate(String),
+    /// No contract of that id, or not the partner's.
+    UnknownContract {
+        contract: String,
+        partner: String,
+    },
+    NotAnExitType(String),
+    /// The planned exit comes before the request.
+    ExitBeforeRequest {
+        requested: NaiveDate,
+        planned: NaiveDate,
+    },
+    /// No fee item of that id in the month.
+    UnknownFee(String),
     /// Another department's import of the month holds this partner's indicator.
     EnteredElsewhere(String),
     TooLong {
@@ -292,6 +360,10 @@ pub(crate) struct Context {
     pub(crate) class_two: (Decimal, Decimal),
     /// The period named on the command line, for a workbook without a period column.
     pub(crate) period: Option<String>,
+    /// Every contract the source knows, with its partner (exit requests).
+    pub(crate) contracts: BTreeMap<String, String>,
+    /// The fee items of the month (audit exclusions).
+    pub(crate) fees: BTreeSet<String>,
 }
 
 /// The period a workbook is for.
@@ -299,6 +371,8 @@ pub(crate) struct Context {
 pub(crate) enum Period {
     Month(Month),
     Quarter(Quarter),
+    /// Records of no period (blacklist decisions, exit requests), stored under the empty period.
+    Standing,
 }
 
 impl std::fmt::Display for Period {
@@ -306,6 +380,7 @@ impl std::fmt::Display for Period {
         match self {
             Period::Month(m) => m.fmt(f),
             Period::Quarter(q) => q.fmt(f),
+            Period::Standing => Ok(()),
         }
     }
 }
@@ -345,6 +420,7 @@ fn bounds(period: Period) -> (NaiveDate, NaiveDate) {
     match period {
         Period::Month(m) => (m.first_day(), m.last_day()),
         Period::Quarter(q) => (q.first_day(), q.last_day()),
+        Period::Standing => (NaiveDate::MIN, NaiveDate::MAX),
     }
 }
 
@@ -512,6 +588,11 @@ impl<'a> Reader<'a> {
         Some(value)
     }
 
+    /// A date of any day (a blacklist decision, an exit request), when the cell has one.
+    fn any_date(&mut self, row: usize, title: &'static str) -> Option<NaiveDate> {
+        self.date(row, title, Period::Standing)
+    }
+
     fn date(&mut self, row: usize, title: &'static str, period: Period) -> Option<NaiveDate> {
         let date = match self.cell(row, title) {
             Cell::Date(d) => *d,
@@ -606,10 +687,11 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
         return Err(r.problems);
     }
     let period_title = if kind == RecordKind::PresalesScores { T_PERIOD_QUARTER } else { T_PERIOD_MONTH };
-    // The period (and department) are the template's: one per workbook.
-    let mut period: Option<(String, Period)> = None;
+    // The period (and department) are the template's: one per workbook; records of no period are
+    // stored under the empty one.
+    let mut period: Option<(String, Period)> = (!kind.has_period()).then(|| (String::new(), Period::Standing));
     let mut department: Option<String> = None;
-    for &i in &filled {
+    for &i in filled.iter().filter(|_| kind.has_period()) {
         let text = match (r.text(i, period_title), &cx.period) {
             (Some(t), _) => t,
             (None, Some(given)) => given.clone(),
@@ -682,6 +764,15 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
             RecordKind::ManualScores => format!("{}/{period_text}/{}", written(T_PARTNER), written(T_INDICATOR)),
             RecordKind::Violations => written(T_VIOLATION),
             RecordKind::PresalesScores => format!("{}/{}", written(T_PROJECT), written(T_PARTNER)),
+            RecordKind::Blacklist => {
+                let day = match r.cell(i, T_DECIDED_ON) {
+                    Cell::Date(d) => d.to_string(),
+                    _ => written(T_DECIDED_ON),
+                };
+                format!("{}/{day}", written(T_PARTNER))
+            }
+            RecordKind::ExitRequests => written(T_REQUEST),
+            RecordKind::AuditExclusions => written(T_FEE),
         };
         if !raw.is_empty() && !raw.starts_with('/') && keys.insert(raw.clone(), i).is_some() {
             r.problem(Some(i), None, Issue::Duplicate(raw));
@@ -691,6 +782,9 @@ pub(crate) fn read(kind: RecordKind, sheet: &Sheet, cx: &Context, by: &str) -> R
             RecordKind::ManualScores => manual_row(&mut r, i, cx, &period_text, &department, by),
             RecordKind::Violations => violation_row(&mut r, i, cx, period, &mut same_day, &written_ids),
             RecordKind::PresalesScores => presales_row(&mut r, i, cx),
+            RecordKind::Blacklist => blacklist_row(&mut r, i, cx),
+            RecordKind::ExitRequests => exit_request_row(&mut r, i, cx),
+            RecordKind::AuditExclusions => exclusion_row(&mut r, i, cx),
         };
         let Some((key, fields)) = row else { continue };
         if rows.contains_key(&key) {
@@ -838,6 +932,102 @@ fn violation_row(
             ("points", points.map(|p: Decimal| p.to_string())),
             ("severe", Some(if severe && class == 1 { "1" } else { "0" }.to_string())),
             ("description", description),
+        ],
+    ))
+}
+
+/// A partner the source knows (a blacklist decision or an exit request may name any).
+fn known_partner(r: &mut Reader, i: usize, cx: &Context) -> Option<String> {
+    let partner = r.required(i, T_PARTNER)?;
+    if cx.known.contains(&partner) {
+        Some(partner)
+    } else {
+        r.problem(Some(i), Some(T_PARTNER), Issue::UnknownPartner(partner));
+        None
+    }
+}
+
+/// A 不良信用记录名单 decision: a known partner, the day of the decision and why.
+fn blacklist_row(r: &mut Reader, i: usize, cx: &Context) -> Option<(String, Fields)> {
+    let partner = known_partner(r, i, cx);
+    let decided = r.any_date(i, T_DECIDED_ON);
+    let reason = r.required_free_text(i, T_REASON, text::MAX_TEXT_CHARS);
+    let (partner, decided, reason) = (partner?, decided?, reason?);
+    let day = decided.format("%Y-%m-%d").to_string();
+    Some((
+        format!("{partner}/{day}"),
+        vec![("partner_id", Some(partner)), ("decided_on", Some(day)), ("reason", Some(reason))],
+    ))
+}
+
+/// An exit request: its number, a known contract of the partner, a known exit type, and a
+/// planned exit on or after the request.
+fn exit_request_row(r: &mut Reader, i: usize, cx: &Context) -> Option<(String, Fields)> {
+    let id = r.required(i, T_REQUEST);
+    let partner = known_partner(r, i, cx);
+    let contract = r.required(i, T_CONTRACT);
+    if let (Some(p), Some(c)) = (&partner, &contract) {
+        if cx.contracts.get(c) != Some(p) {
+            let issue = Issue::UnknownContract { contract: c.clone(), partner: p.clone() };
+            r.problem(Some(i), Some(T_CONTRACT), issue);
+        }
+    }
+    let exit_type = r.required(i, T_EXIT_TYPE).and_then(|t| {
+        let found = EXIT_TYPES.iter().find(|(code, words)| t == *code || t == *words).map(|(code, _)| *code);
+        if found.is_none() {
+            r.problem(Some(i), Some(T_EXIT_TYPE), Issue::NotAnExitType(t));
+        }
+        found
+    });
+    let requested = r.any_date(i, T_REQUESTED_ON);
+    let planned = r.any_date(i, T_PLANNED_EXIT_ON);
+    if let (Some(requested), Some(planned)) = (requested, planned) {
+        if requested > planned {
+            r.problem(Some(i), Some(T_PLANNED_EXIT_ON), Issue::ExitBeforeRequest { requested, planned });
+            return None;
+        }
+    }
+    let (id, partner, contract, exit_type, requested, planned) =
+        (id?, partner?, contract?, exit_type?, requested?, planned?);
+    if cx.contracts.get(&contract) != Some(&partner) {
+        return None;
+    }
+    let day = |d: NaiveDate| Some(d.format("%Y-%m-%d").to_string());
+    Some((
+        id.clone(),
+        vec![
+            ("request_id", Some(id)),
+            ("partner_id", Some(partner)),
+            ("contract_id", Some(contract)),
+            ("exit_type", Some(exit_type.to_string())),
+            ("requested_on", day(requested)),
+            ("planned_exit_on", day(planned)),
+        ],
+    ))
+}
+
+/// An audit exclusion: a fee item of the month and why it is excluded.
+fn exclusion_row(r: &mut Reader, i: usize, cx: &Context) -> Option<(String, Fields)> {
+    let fee = r.required(i, T_FEE).and_then(|f| {
+        if cx.fees.contains(&f) {
+            Some(f)
+        } else {
+            r.problem(Some(i), Some(T_FEE), Issue::UnknownFee(f));
+            None
+        }
+    });
+    let reason = r.required_free_text(i, T_REASON, text::MAX_TEXT_CHARS);
+    let found = match r.cell(i, T_FOUND_ON) {
+        Cell::Empty => Some(None),
+        _ => r.any_date(i, T_FOUND_ON).map(Some),
+    };
+    let (fee, reason, found) = (fee?, reason?, found?);
+    Some((
+        fee.clone(),
+        vec![
+            ("fee_id", Some(fee)),
+            ("reason", Some(reason)),
+            ("found_on", found.map(|d| d.format("%Y-%m-%d").to_string())),
         ],
     ))
 }

@@ -28,6 +28,15 @@ pub(crate) enum StateError {
     /// The name given may not act for the unit.
     #[error("{by} may not act for {unit} (may: {allowed:?})")]
     NotAnApprover { by: String, unit: String, allowed: Vec<String> },
+    /// There is no dispute of that id.
+    #[error("there is no dispute {id}")]
+    NoDispute { id: String },
+    /// The dispute is decided already.
+    #[error("dispute {id} is {state} already (by {by} at {at})")]
+    Decided { id: String, state: String, by: String, at: String },
+    /// Someone else decided the dispute meanwhile.
+    #[error("dispute {id} was decided by someone else meanwhile")]
+    DecidedMeanwhile { id: String },
     /// Any other refusal, already in words.
     #[error("{0}")]
     Other(String),

@@ -8,6 +8,7 @@ use crate::domain::annual::{annual, AnnualInput, AnnualRow};
 use crate::domain::inputs::*;
 use crate::domain::job::{Job, JobKind};
 use crate::domain::period::Month;
+use crate::domain::records::RecordKind;
 use crate::domain::renewal::MonthlyScore;
 use crate::report::{csv, lifecycle};
 use crate::sources::{Sources, Window};
@@ -27,6 +28,8 @@ pub(super) struct Input {
     departments: BTreeMap<String, BTreeSet<String>>,
     keep: BTreeSet<String>,
     kept: Vec<AnnualRow>,
+    /// Departments approved or published: a partner new to one waits for its reopening.
+    frozen: BTreeSet<String>,
 }
 
 pub(super) struct Output {
@@ -59,13 +62,16 @@ impl JobSteps for Annual {
         let window = Window::between(first.start(), last.end());
         let mut f = sources.fetch_all(&[PARTNERS, VIOLATIONS, COMPLAINTS, BLACKLIST], &window).await?;
         let period = self.0.to_string();
-        let (keep, kept) = if run.options.stores() && run.store.computed(JobKind::Annual, &period).await?.is_some() {
+        let (keep, kept, frozen) = if run.options.stores()
+            && run.store.computed(JobKind::Annual, &period).await?.is_some()
+        {
             let membership = run.store.membership(JobKind::Annual, &period).await?;
             let status = run.store.unit_statuses(JobKind::Annual, &period, &membership).await?;
+            let frozen: BTreeSet<String> = status.iter().filter(|(_, s)| s.frozen()).map(|(u, _)| u.clone()).collect();
             let keep = membership.frozen_items(&status);
             let kept =
                 run.store.annual_rows(self.0).await?.into_iter().filter(|r| keep.contains(&r.partner_id)).collect();
-            (keep, kept)
+            (keep, kept, frozen)
         } else {
             Default::default()
         };
@@ -76,12 +82,13 @@ impl JobSteps for Annual {
                 None => f.take(VIOLATIONS),
             },
             complaints: f.take(COMPLAINTS),
-            blacklist: f.take(BLACKLIST),
+            blacklist: super::records::entered_or(run.cx, run.store, RecordKind::Blacklist, f.take(BLACKLIST)).await?,
             monthly: run.store.stored_months(first, last).await?,
             presales_revenue: run.store.presales_revenue(self.0).await?,
             departments: run.store.year_departments(self.0).await?,
             keep,
             kept,
+            frozen,
         })
     }
 
@@ -96,8 +103,11 @@ impl JobSteps for Annual {
             presales_revenue: &i.presales_revenue,
         };
         let mut rows = annual(&input, &run.rules);
-        if !i.keep.is_empty() {
-            rows.retain(|r| !i.keep.contains(&r.partner_id));
+        if !i.frozen.is_empty() {
+            let new_to_frozen = |id: &str| {
+                !i.keep.contains(id) && i.departments.get(id).is_some_and(|ds| ds.iter().any(|d| i.frozen.contains(d)))
+            };
+            rows.retain(|r| !i.keep.contains(&r.partner_id) && !new_to_frozen(&r.partner_id));
             rows.extend(i.kept);
             rows.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
         }

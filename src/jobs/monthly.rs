@@ -68,9 +68,22 @@ impl JobSteps for Monthly {
 
     fn compute(&self, run: &Run<'_>, input: Input) -> anyhow::Result<Output> {
         let mut result = assess(input.month, &run.rules, &input.grades).context("assessing the month")?;
-        if !input.keep.is_empty() {
+        if !input.frozen.is_empty() {
+            // What a unit approved stays as it was: its partners' stored results, and no partner
+            // it has not seen (one new to an approved department waits for its reopening).
             let (partners, indicators) = input.kept;
-            result.partners.retain(|p| !input.keep.contains(&p.partner_id));
+            let frozen = &input.frozen;
+            let held: BTreeSet<String> = result
+                .partners
+                .iter()
+                .filter(|p| !input.keep.contains(&p.partner_id) && p.departments.iter().any(|d| frozen.contains(d)))
+                .map(|p| p.partner_id.clone())
+                .collect();
+            if !held.is_empty() {
+                tracing::info!(partners = %held.iter().cloned().collect::<Vec<_>>().join(","), "new to approved units: held");
+            }
+            result.partners.retain(|p| !input.keep.contains(&p.partner_id) && !held.contains(&p.partner_id));
+            result.indicators.retain(|i| !held.contains(&i.partner_id));
             result.partners.extend(partners);
             result.partners.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
             result.indicators.retain(|i| !input.keep.contains(&i.partner_id));

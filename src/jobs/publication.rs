@@ -23,6 +23,7 @@ use crate::report::{explain, Letter};
 use crate::store::disputes::Window;
 use crate::store::monthly::StoredExplanation;
 use crate::store::outbox::OutboxMessage;
+use crate::store::units::Release;
 use crate::store::Store;
 use chrono::NaiveDateTime;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +31,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Everything a unit's publication records, built before anything is.
 struct Built {
     windows: Vec<Window>,
+    /// Every partner the unit tells (their accepted disputes are put right with it).
+    partners: Vec<String>,
     messages: Vec<OutboxMessage>,
     /// Partners told (scorecards, forms or annual results).
     told: usize,
@@ -82,9 +85,9 @@ pub(crate) async fn publish(
                 c.status.insert(unit.clone(), UnitStatus::Published);
                 let built = build(cx, store, job, unit, &c, now, false).await?;
                 let (at, user) = (stamp(now), cx.system.actor());
-                store
-                    .publish_unit(kind, &period, unit, &built.windows, &built.messages, actor(cx, by, &at, &user))
-                    .await?;
+                let who = actor(cx, by, &at, &user);
+                let release = Release { windows: &built.windows, told: &built.partners, messages: &built.messages };
+                store.publish_unit(kind, &period, unit, release, who).await?;
                 let finance = match kind {
                     JobKind::Monthly | JobKind::Quarterly => match settle(cx, store, job, unit, now, by).await? {
                         Settlement::Written(path, _) => {
@@ -223,7 +226,8 @@ async fn build(
     };
     let corrected = writes.iter().filter(|(_, before)| before.is_some()).count();
     let windows = if resend { vec![] } else { opened.into_iter().map(|(w, _)| w).collect() };
-    Ok(Built { told: writes.len(), corrected, windows, messages })
+    let partners = current.keys().map(|(p, _)| p.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    Ok(Built { told: writes.len(), corrected, windows, partners, messages })
 }
 
 /// A partner's scorecard: its month traced row by row, what changed since it was last told (a
@@ -336,7 +340,10 @@ async fn quarter_messages(
         let all: Vec<&FormFile> = files.iter().collect();
         let recipients = cx.settings.commissioning_units.get(unit).cloned().unwrap_or_default();
         let title = label(locale, "subject_forms", &[("quarter", &period), ("to", unit)]);
-        push(format!("forms_unit:{unit}"), title, recipients, &all)?;
+        // Keyed by their content: forms corrected after a reopening go again, the same ones never.
+        let version =
+            crate::report::short_hash(&files.iter().map(|f| String::from_utf8_lossy(&f.html)).collect::<String>());
+        push(format!("forms_unit:{unit}:v{version}"), title, recipients, &all)?;
     }
     let mut by_partner: BTreeMap<&str, Vec<&FormFile>> = BTreeMap::new();
     for f in &files {
@@ -345,7 +352,9 @@ async fn quarter_messages(
     for (partner, group) in &by_partner {
         let to = group[0].form.partner_name.as_str();
         let title = label(locale, "subject_forms", &[("quarter", &period), ("to", to)]);
-        push(format!("forms_partner:{partner}:{unit}"), title, contacts.email(partner), group)?;
+        let version =
+            crate::report::short_hash(&group.iter().map(|f| String::from_utf8_lossy(&f.html)).collect::<String>());
+        push(format!("forms_partner:{partner}:{unit}:v{version}"), title, contacts.email(partner), group)?;
     }
     Ok(out)
 }
@@ -387,15 +396,9 @@ async fn annual_messages(
             text,
             images: vec![],
         };
-        out.extend(letters_to(
-            cx,
-            "annual",
-            &period,
-            &format!("annual:{}", r.partner_id),
-            &contacts.email(&r.partner_id),
-            &letter,
-            &[],
-        ));
+        // Keyed by its content: a result corrected after a reopening goes again.
+        let kind = format!("annual:{}:v{}", r.partner_id, crate::report::short_hash(&letter.text));
+        out.extend(letters_to(cx, "annual", &period, &kind, &contacts.email(&r.partner_id), &letter, &[]));
     }
     Ok(out)
 }

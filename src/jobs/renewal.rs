@@ -7,6 +7,7 @@ use super::{JobSteps, Outputs, Run};
 use crate::domain::inputs::*;
 use crate::domain::job::Job;
 use crate::domain::period::Month;
+use crate::domain::records::RecordKind;
 use crate::domain::renewal::{
     breaches, count_by_partner, exit_proposals, exits, notice_state, renewals, Breach, ExitProposal, ExitRow,
     MonthlyScore, Notice, RenewalInput, RenewalRow, CONTRACT_IN_FORCE,
@@ -78,7 +79,8 @@ impl JobSteps for Renewal {
             OPEN_TICKETS,
         ];
         let mut f = sources.fetch_all(&datasets, &window).await?;
-        let requests = f.take(EXIT_REQUESTS);
+        let requests =
+            super::records::entered_or(run.cx, run.store, RecordKind::ExitRequests, f.take(EXIT_REQUESTS)).await?;
         let leaving: BTreeSet<String> = values(&requests, "partner_id").flatten().map(str::to_string).collect();
         let outstanding = run.store.outstanding(&leaving).await?;
         let first = Month::new(1900, 1).unwrap_or_else(|| Month::of(as_of));
@@ -91,7 +93,7 @@ impl JobSteps for Renewal {
                 Some(entered) => entered,
                 None => f.take(VIOLATIONS),
             },
-            blacklist: f.take(BLACKLIST),
+            blacklist: super::records::entered_or(run.cx, run.store, RecordKind::Blacklist, f.take(BLACKLIST)).await?,
             requests,
             open_tickets: f.take(OPEN_TICKETS),
             monthly: run.store.stored_months(first, Month::of(as_of)).await?,
@@ -145,7 +147,7 @@ impl JobSteps for Renewal {
             .into_iter()
             .map(|l| {
                 let hash = l.content_hash();
-                let changed = o.lists_before.get(&l.department) != Some(&hash);
+                let changed = o.lists_before.get(&l.department).is_none_or(|before| !hash.starts_with(before.as_str()));
                 (l.department, hash, changed)
             })
             .collect();
@@ -153,10 +155,8 @@ impl JobSteps for Renewal {
     }
 
     async fn store(&self, run: &Run<'_>, output: &Output) -> anyhow::Result<()> {
+        // A list counts as sent when its message is in the outbox (its key carries its content).
         run.store.record_renewal_notices(&output.rows, self.0).await?;
-        let sent: Vec<(String, String)> =
-            output.lists.iter().filter(|(_, _, changed)| *changed).map(|(d, h, _)| (d.clone(), h.clone())).collect();
-        run.store.record_renewal_lists(&sent, self.0).await?;
         Ok(())
     }
 

@@ -274,8 +274,10 @@ pub(crate) async fn settle(
             bytes,
         })
         .collect();
-    let messages =
-        letters_to(cx, kind.as_str(), &period, &format!("finance:{unit}"), &cx.settings.finance, &letter, &attached);
+    // Keyed by the rows it hands over: a unit settled again after a reopening tells finance again.
+    let version = crate::report::short_hash(&format!("{mine:?}"));
+    let key = format!("finance:{unit}:v{version}");
+    let messages = letters_to(cx, kind.as_str(), &period, &key, &cx.settings.finance, &letter, &attached);
     let dir = period_dir(&cx.settings.output_dir, kind.as_str(), &period);
     write_all(&dir, &files)?;
     let user = cx.system.actor();
@@ -317,7 +319,8 @@ pub(crate) async fn settle_due(
             lines.push(waiting(locale, job, &unit, &why));
             continue;
         }
-        let claim_period = format!("{period} {unit}");
+        // The ledger's period is short (16 characters on MySQL): the unit goes in as a hash.
+        let claim_period = format!("{period}/{}", crate::report::short_hash(&unit));
         let span = tracing::info_span!("settle", job = kind.as_str(), %period, %unit, run_id = tracing::field::Empty);
         let result = claimed(cx, store, LedgerJob::Settlement(kind), &claim_period, started_by, |_| {
             settle(cx, store, job, &unit, as_of, started_by.as_str())

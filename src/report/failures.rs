@@ -39,6 +39,12 @@ pub(crate) fn words(locale: &str, error: &anyhow::Error) -> Option<String> {
                 StateError::NotAnApprover { by, unit, allowed } => {
                     l("refusal_not_an_approver", &[("by", by), ("unit", unit), ("allowed", &allowed.join("、"))])
                 }
+                StateError::NoDispute { id } => l("refusal_no_dispute", &[("id", id)]),
+                StateError::Decided { id, state, by, at } => l(
+                    "refusal_dispute_decided",
+                    &[("id", id), ("state", &l(&format!("dispute_state_{state}"), &[])), ("by", by), ("at", at)],
+                ),
+                StateError::DecidedMeanwhile { id } => l("refusal_dispute_meanwhile", &[("id", id)]),
                 StateError::Other(text) => text.clone(),
             });
         }

@@ -5,8 +5,9 @@
 use super::templates::label;
 use crate::domain::records::{
     column_letters, Issue, NotXlsx, Problem, RecordKind, WorkbookError, CLASS_ONE_CATEGORIES, CLASS_TWO_CATEGORIES,
-    MAX_ROWS, NO, T_CATEGORY, T_CLASS, T_CONFIRMED_ON, T_DEDUCTION, T_DEPARTMENT, T_DESCRIPTION, T_INDICATOR,
-    T_PARTNER, T_PERIOD_MONTH, T_PERIOD_QUARTER, T_POINTS, T_PROJECT, T_SEVERE, T_VIOLATION, YES,
+    EXIT_TYPES, MAX_ROWS, NO, T_CATEGORY, T_CLASS, T_CONFIRMED_ON, T_CONTRACT, T_DECIDED_ON, T_DEDUCTION, T_DEPARTMENT,
+    T_DESCRIPTION, T_EXIT_TYPE, T_FEE, T_FOUND_ON, T_INDICATOR, T_PARTNER, T_PERIOD_MONTH, T_PERIOD_QUARTER,
+    T_PLANNED_EXIT_ON, T_POINTS, T_PROJECT, T_REASON, T_REQUEST, T_REQUESTED_ON, T_SEVERE, T_VIOLATION, YES,
 };
 use crate::store::records::{Changes, Fields};
 use chrono::{Datelike, NaiveDate};
@@ -15,6 +16,7 @@ use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DataValidationRule, ExcelDateTime, Format, FormatAlign, FormatBorder,
     Formula, ProtectionOptions, Workbook, Worksheet, XlsxError,
 };
+use std::collections::BTreeMap;
 use unicode_width::UnicodeWidthStr;
 
 /// One row of the manual-scores template: a partner and a `manual` indicator.
@@ -43,6 +45,31 @@ pub(crate) struct PresalesLine {
     pub(crate) score: Option<String>,
 }
 
+/// A contract to choose from (blacklist and exit-request templates).
+#[derive(Debug, Clone)]
+pub(crate) struct ContractLine {
+    pub(crate) contract_id: String,
+    pub(crate) partner_id: String,
+    pub(crate) partner_name: String,
+    pub(crate) kind: String,
+    pub(crate) term: String,
+    pub(crate) department: String,
+}
+
+/// A fee item of the month (audit-exclusions template).
+#[derive(Debug, Clone)]
+pub(crate) struct FeeLine {
+    pub(crate) fee_id: String,
+    pub(crate) contract_id: String,
+    pub(crate) partner_id: String,
+    pub(crate) partner_name: String,
+    pub(crate) amount: String,
+    pub(crate) description: String,
+}
+
+/// A row already entered, to be kept or changed: its values by title.
+pub(crate) type Prefilled = Vec<BTreeMap<&'static str, String>>;
+
 /// What a template is for.
 pub(crate) enum Template<'a> {
     Manual {
@@ -61,6 +88,22 @@ pub(crate) enum Template<'a> {
         quarter: &'a str,
         lines: &'a [PresalesLine],
     },
+    /// The decisions entered so far, and the contracts (their partners) to choose from.
+    Blacklist {
+        entries: &'a Prefilled,
+        contracts: &'a [ContractLine],
+    },
+    /// The requests entered so far, and the contracts to choose from.
+    ExitRequests {
+        requests: &'a Prefilled,
+        contracts: &'a [ContractLine],
+    },
+    /// The month's fee items, with the reasons of those excluded so far.
+    AuditExclusions {
+        month: &'a str,
+        fees: &'a [FeeLine],
+        reasons: &'a BTreeMap<String, (String, String)>,
+    },
 }
 
 impl Template<'_> {
@@ -69,12 +112,18 @@ impl Template<'_> {
             Template::Manual { .. } => RecordKind::ManualScores,
             Template::Violations { .. } => RecordKind::Violations,
             Template::Presales { .. } => RecordKind::PresalesScores,
+            Template::Blacklist { .. } => RecordKind::Blacklist,
+            Template::ExitRequests { .. } => RecordKind::ExitRequests,
+            Template::AuditExclusions { .. } => RecordKind::AuditExclusions,
         }
     }
     fn period(&self) -> &str {
         match self {
-            Template::Manual { month, .. } | Template::Violations { month, .. } => month,
+            Template::Manual { month, .. }
+            | Template::Violations { month, .. }
+            | Template::AuditExclusions { month, .. } => month,
             Template::Presales { quarter, .. } => quarter,
+            Template::Blacklist { .. } | Template::ExitRequests { .. } => "",
         }
     }
 }
@@ -179,6 +228,33 @@ pub(crate) fn template(locale: &str, t: &Template<'_>, day: NaiveDate) -> Result
                 sheet.add_data_validation(rows.0, at(T_PARTNER), rows.1, at(T_PARTNER), &v)?;
             }
         }
+        Template::Blacklist { contracts, .. } | Template::ExitRequests { contracts, .. } => {
+            let at = |title: &str| position(title).unwrap_or(0);
+            let rows = (1, data_rows + SPARE_ROWS);
+            if !contracts.is_empty() {
+                let name = l("records_sheet_contracts");
+                let quoted = name.replace('\'', "''");
+                let partners = DataValidation::new()
+                    .allow_list_formula(Formula::new(format!("='{quoted}'!$B$2:$B${}", contracts.len() + 1)))
+                    .set_error_style(DataValidationErrorStyle::Information)
+                    .set_input_title(T_PARTNER)?
+                    .set_input_message(l("records_input_any_partner"))?;
+                sheet.add_data_validation(rows.0, at(T_PARTNER), rows.1, at(T_PARTNER), &partners)?;
+                if matches!(t, Template::ExitRequests { .. }) {
+                    let list = DataValidation::new()
+                        .allow_list_formula(Formula::new(format!("='{quoted}'!$A$2:$A${}", contracts.len() + 1)))
+                        .set_input_title(T_CONTRACT)?
+                        .set_input_message(l("records_input_contract"))?;
+                    sheet.add_data_validation(rows.0, at(T_CONTRACT), rows.1, at(T_CONTRACT), &list)?;
+                }
+            }
+            if matches!(t, Template::ExitRequests { .. }) {
+                let types: Vec<&str> = EXIT_TYPES.iter().map(|(_, words)| *words).collect();
+                let list = DataValidation::new().allow_list_strings(&types)?;
+                sheet.add_data_validation(rows.0, at(T_EXIT_TYPE), rows.1, at(T_EXIT_TYPE), &list)?;
+            }
+        }
+        Template::AuditExclusions { .. } => {}
         Template::Presales { .. } => {
             let Some(points) = position(T_POINTS) else { return Err(XlsxError::ParameterError("points".into())) };
             let v = DataValidation::new()
@@ -214,6 +290,33 @@ pub(crate) fn template(locale: &str, t: &Template<'_>, day: NaiveDate) -> Result
     }
     instructions.set_portrait().set_paper_size(9).set_print_fit_to_pages(1, 0);
 
+    if let Template::Blacklist { contracts, .. } | Template::ExitRequests { contracts, .. } = t {
+        let list = book.add_worksheet().set_name(l("records_sheet_contracts"))?;
+        let columns = [
+            column(T_CONTRACT, false),
+            column(T_PARTNER, false),
+            column(l("records_col_partner_name"), false),
+            column(l("records_col_contract_kind"), false),
+            column(l("records_col_term"), false),
+            column(l("records_col_departments"), false),
+        ];
+        let rows: Vec<Vec<Value>> = contracts
+            .iter()
+            .map(|c| {
+                vec![
+                    Value::Text(c.contract_id.clone()),
+                    Value::Text(c.partner_id.clone()),
+                    Value::Text(c.partner_name.clone()),
+                    Value::Text(super::words::contract_kind(locale, &c.kind)),
+                    Value::Text(c.term.clone()),
+                    Value::Text(c.department.clone()),
+                ]
+            })
+            .collect();
+        write_sheet(list, &columns, &rows)?;
+        list.set_landscape().set_paper_size(9);
+        list.protect();
+    }
     if let Template::Violations { partners, .. } = t {
         let list = book.add_worksheet().set_name(l("records_sheet_partners"))?;
         let columns = [
@@ -300,6 +403,59 @@ fn layout(locale: &str, t: &Template<'_>) -> (Vec<Column>, Vec<Vec<Value>>) {
                 .collect();
             (columns, rows)
         }
+        Template::Blacklist { entries, .. } => {
+            let columns = vec![
+                column(T_PARTNER, true),
+                Column { format: Some("yyyy-mm-dd"), ..column(T_DECIDED_ON, true) },
+                column(T_REASON, true),
+            ];
+            let rows = prefilled_rows(&columns, entries, SPARE_ROWS);
+            (columns, rows)
+        }
+        Template::ExitRequests { requests, .. } => {
+            let columns = vec![
+                column(T_REQUEST, true),
+                column(T_PARTNER, true),
+                column(T_CONTRACT, true),
+                column(T_EXIT_TYPE, true),
+                Column { format: Some("yyyy-mm-dd"), ..column(T_REQUESTED_ON, true) },
+                Column { format: Some("yyyy-mm-dd"), ..column(T_PLANNED_EXIT_ON, true) },
+            ];
+            let rows = prefilled_rows(&columns, requests, SPARE_ROWS);
+            (columns, rows)
+        }
+        Template::AuditExclusions { month, fees, reasons } => {
+            let columns = vec![
+                column(T_PERIOD_MONTH, false),
+                column(T_FEE, false),
+                column(T_CONTRACT, false),
+                column(T_PARTNER, false),
+                column(l("records_col_partner_name"), false),
+                Column { format: Some("#,##0.00"), ..column(l("records_col_amount"), false) },
+                column(l("records_col_fee_description"), false),
+                column(T_REASON, true),
+                Column { format: Some("yyyy-mm-dd"), ..column(T_FOUND_ON, true) },
+            ];
+            let rows = fees
+                .iter()
+                .map(|f| {
+                    let (reason, found) = reasons.get(&f.fee_id).cloned().unwrap_or_default();
+                    let or_empty = |s: String| if s.is_empty() { Value::Empty } else { Value::Text(s) };
+                    vec![
+                        text(month),
+                        text(&f.fee_id),
+                        text(&f.contract_id),
+                        text(&f.partner_id),
+                        text(&f.partner_name),
+                        Value::Number(f.amount.clone()),
+                        text(&f.description),
+                        or_empty(reason),
+                        or_empty(found),
+                    ]
+                })
+                .collect();
+            (columns, rows)
+        }
         Template::Presales { quarter, lines } => {
             let columns = vec![
                 column(T_PERIOD_QUARTER, false),
@@ -329,6 +485,19 @@ fn layout(locale: &str, t: &Template<'_>) -> (Vec<Column>, Vec<Vec<Value>>) {
             (columns, rows)
         }
     }
+}
+
+/// The rows of a template to add to: the entered ones first (each value under its title), then
+/// empty rows to fill.
+fn prefilled_rows(columns: &[Column], entered: &Prefilled, spare: u32) -> Vec<Vec<Value>> {
+    let mut rows: Vec<Vec<Value>> = entered
+        .iter()
+        .map(|e| {
+            columns.iter().map(|c| e.get(c.title.as_str()).map_or(Value::Empty, |v| Value::Text(v.clone()))).collect()
+        })
+        .collect();
+    rows.extend((0..spare).map(|_| columns.iter().map(|_| Value::Empty).collect()));
+    rows
 }
 
 /// Writes the header and rows: locked grey where nothing is to be typed, unlocked yellow where a
@@ -444,6 +613,15 @@ fn issue(locale: &str, issue: &Issue) -> String {
             l("records_unknown_support", &[("project", project), ("value", partner)])
         }
         Issue::Duplicate(v) => l("records_duplicate", &[("value", v)]),
+        Issue::UnknownContract { contract, partner } => {
+            l("records_unknown_contract", &[("value", contract), ("partner", partner)])
+        }
+        Issue::NotAnExitType(v) => l("records_not_an_exit_type", &[("value", v)]),
+        Issue::ExitBeforeRequest { requested, planned } => l(
+            "records_exit_before_request",
+            &[("planned", &planned.to_string()), ("requested", &requested.to_string())],
+        ),
+        Issue::UnknownFee(v) => l("records_unknown_fee", &[("value", v)]),
         Issue::EnteredElsewhere(d) if d.is_empty() => l("records_entered_by_all", &[]),
         Issue::EnteredElsewhere(d) => l("records_entered_elsewhere", &[("department", d)]),
         Issue::TooLong { chars, max } => {
@@ -472,6 +650,15 @@ fn field_title(locale: &str, kind: RecordKind, field: &str) -> String {
         (_, "severe") => T_SEVERE,
         (_, "description") => T_DESCRIPTION,
         (_, "project_id") => T_PROJECT,
+        (_, "decided_on") => T_DECIDED_ON,
+        (_, "reason") => T_REASON,
+        (_, "request_id") => T_REQUEST,
+        (_, "contract_id") => T_CONTRACT,
+        (_, "exit_type") => T_EXIT_TYPE,
+        (_, "requested_on") => T_REQUESTED_ON,
+        (_, "planned_exit_on") => T_PLANNED_EXIT_ON,
+        (_, "fee_id") => T_FEE,
+        (_, "found_on") => T_FOUND_ON,
         _ => field,
     }
     .to_string()
@@ -587,6 +774,10 @@ mod tests {
             Issue::NotYesNo(v()),
             Issue::UnknownSupport { project: v(), partner: v() },
             Issue::Duplicate(v()),
+            Issue::UnknownContract { contract: v(), partner: v() },
+            Issue::NotAnExitType(v()),
+            Issue::ExitBeforeRequest { requested: day, planned: day },
+            Issue::UnknownFee(v()),
             Issue::EnteredElsewhere(v()),
             Issue::EnteredElsewhere(String::new()),
             Issue::TooLong { chars: 201, max: 100 },
@@ -619,6 +810,10 @@ mod tests {
                 | Issue::NotYesNo(_)
                 | Issue::UnknownSupport { .. }
                 | Issue::Duplicate(_)
+                | Issue::UnknownContract { .. }
+                | Issue::NotAnExitType(_)
+                | Issue::ExitBeforeRequest { .. }
+                | Issue::UnknownFee(_)
                 | Issue::EnteredElsewhere(_)
                 | Issue::TooLong { .. } => {}
             }

@@ -36,6 +36,11 @@ pub(crate) fn hold_reason(locale: &str, reason: &str) -> String {
     }
 }
 
+/// A contract's kind (`aftersales` → 售后运维).
+pub(crate) fn contract_kind(locale: &str, kind: &str) -> String {
+    known_or(locale, &format!("contract_{kind}"), || kind.to_string())
+}
+
 /// A list of codes (as the CSVs join them with `;`) in words, joined for people.
 pub(crate) fn list(locale: &str, codes: &str, each: fn(&str, &str) -> String) -> String {
     let sep = if locale == "en" { "; " } else { "；" };

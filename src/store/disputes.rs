@@ -174,15 +174,15 @@ impl Store {
         at: &str,
     ) -> Result<Dispute> {
         let Some(d) = self.dispute(id).await? else {
-            return Err(StateError::Other(format!("there is no dispute {id}")).into());
+            return Err(StateError::NoDispute { id: id.to_string() }.into());
         };
         if d.state != DisputeState::Open {
-            return Err(StateError::Other(format!(
-                "dispute {id} is {} already (by {} at {})",
-                d.state.as_str(),
-                d.resolved_by.unwrap_or_default(),
-                d.resolved_at.unwrap_or_default()
-            ))
+            return Err(StateError::Decided {
+                id: id.to_string(),
+                state: d.state.as_str().to_string(),
+                by: d.resolved_by.unwrap_or_default(),
+                at: d.resolved_at.unwrap_or_default(),
+            }
             .into());
         }
         let state = if accept { DisputeState::Accepted } else { DisputeState::Rejected };
@@ -201,7 +201,7 @@ impl Store {
         .map_err(failed("deciding the dispute"))?
         .rows_affected();
         if changed != 1 {
-            return Err(StateError::Other(format!("dispute {id} was decided by someone else meanwhile")).into());
+            return Err(StateError::DecidedMeanwhile { id: id.to_string() }.into());
         }
         let action = if accept { "dispute_accept" } else { "dispute_reject" };
         audit(&mut tx, self.dialect, [at, by, action, d.job.as_str(), &d.period, &format!("dispute {id}: {note}")])
@@ -211,14 +211,16 @@ impl Store {
     }
 
     /// Records a publication's windows (only the partners in `windows`: first told, or whose
-    /// figures changed) and marks those partners' accepted disputes put right, inside the
-    /// publication's transaction. Returns how many disputes were put right.
+    /// figures changed) and marks the accepted disputes of every partner it tells put right
+    /// (whether or not the correction changed the figures), inside the publication's
+    /// transaction. Returns how many disputes were put right.
     pub(super) async fn record_windows(
         &self,
         tx: &mut sqlx::AnyConnection,
         job: JobKind,
         period: &str,
         windows: &[Window],
+        told: &[String],
     ) -> Result<u64> {
         let delete =
             self.sql("DELETE FROM dispute_windows WHERE job = ? AND period = ? AND partner_id = ? AND unit = ?");
@@ -255,10 +257,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(failed("recording a dispute window"))?;
+        }
+        for partner in told {
             corrected += sqlx::query(&correct)
                 .bind(job.as_str())
                 .bind(period)
-                .bind(&w.partner_id)
+                .bind(partner)
                 .execute(&mut *tx)
                 .await
                 .map_err(failed("closing the accepted disputes"))?

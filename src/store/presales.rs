@@ -247,16 +247,25 @@ impl Store {
             .collect()
     }
 
-    /// The content each department's last renewal list was sent with.
+    /// The content each department's last renewal list was queued with: the hash its outbox
+    /// key carries (`list:<department>:<hash>`). Read from the outbox itself, so a list counts as
+    /// sent exactly when its message was recorded.
     pub(crate) async fn renewal_lists(&self) -> Result<BTreeMap<String, String>> {
-        let what = "renewal_lists";
-        sqlx::query("SELECT department, content_hash FROM renewal_lists")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("reading renewal lists"))?
-            .iter()
-            .map(|r| Ok((text_req(r, 0, what)?, text_req(r, 1, what)?)))
-            .collect()
+        let what = "outbox";
+        let rows = sqlx::query(
+            "SELECT kind FROM outbox WHERE job = 'renewal' AND kind LIKE 'list:%' ORDER BY created_at, period",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("reading renewal lists"))?;
+        let mut out = BTreeMap::new();
+        for r in &rows {
+            let kind = text_req(r, 0, what)?;
+            if let Some((department, hash)) = kind.strip_prefix("list:").and_then(|k| k.rsplit_once(':')) {
+                out.insert(department.to_string(), hash.to_string());
+            }
+        }
+        Ok(out)
     }
 
     /// What each partner must still clear before it leaves (第三十八条), besides its tickets and
@@ -311,31 +320,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// Records the content of the lists sent this run, per department.
-    pub(crate) async fn record_renewal_lists(&self, sent: &[(String, String)], as_of: NaiveDate) -> Result<()> {
-        let mut tx = self.begin("starting the store write").await?;
-        for (department, hash) in sent {
-            sqlx::query(&self.sql("DELETE FROM renewal_lists WHERE department = ?"))
-                .bind(department)
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("recording renewal lists"))?;
-            sqlx::query(&sql::insert_rows(
-                self.dialect,
-                "renewal_lists (department, content_hash, as_of)",
-                "?, ?, ?",
-                1,
-            ))
-            .bind(department)
-            .bind(hash)
-            .bind(as_of.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(failed("recording renewal lists"))?;
-        }
-        commit(tx, "committing renewal lists").await
     }
 
     /// Records the notices of this run; a contract noticed before keeps its first day.

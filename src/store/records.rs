@@ -130,7 +130,12 @@ impl Store {
     /// transaction: the import recorded, each added, changed or removed row in the audit trail.
     /// What is stored is read under the period's import lock, so the changes returned and
     /// audited are against what this import really replaced.
-    pub(crate) async fn import_entered(&self, entered: &Entered, from: Source<'_>) -> Result<(String, Changes)> {
+    pub(crate) async fn import_entered(
+        &self,
+        entered: &Entered,
+        from: Source<'_>,
+        also_changed: &[(JobKind, String)],
+    ) -> Result<(String, Changes)> {
         let (dataset, period, department) =
             (entered.kind.as_str(), entered.period.as_str(), entered.department.as_str());
         let stamp = from.at.replace([' ', ':', '-'], "");
@@ -195,13 +200,17 @@ impl Store {
         let changes = changes(&before, entered);
         let changed = !(changes.added.is_empty() && changes.changed.is_empty() && changes.removed.is_empty());
         if changed {
-            sqlx::query(&self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?"))
-                .bind(from.at)
-                .bind(job.as_str())
-                .bind(period)
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("recording that the period's records changed"))?;
+            let mark = self.sql("UPDATE period_states SET records_changed_at = ? WHERE job = ? AND period = ?");
+            let own = (job, period.to_string());
+            for (job, period) in std::iter::once(&own).chain(also_changed) {
+                sqlx::query(&mark)
+                    .bind(from.at)
+                    .bind(job.as_str())
+                    .bind(period)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed("recording that the period's records changed"))?;
+            }
         }
 
         sqlx::query(&self.sql("DELETE FROM entered_rows WHERE dataset = ? AND period = ? AND department = ?"))

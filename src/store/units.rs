@@ -57,6 +57,15 @@ pub(crate) struct SettledItem {
     pub(crate) settled_at: String,
 }
 
+/// What a publication releases: the partners' dispute windows (new or changed), every
+/// partner it tells, and the messages that tell them.
+#[derive(Clone, Copy)]
+pub(crate) struct Release<'a> {
+    pub(crate) windows: &'a [Window],
+    pub(crate) told: &'a [String],
+    pub(crate) messages: &'a [OutboxMessage],
+}
+
 impl Store {
     /// The recorded decisions of every unit of a period that has some.
     pub(crate) async fn unit_states(&self, job: JobKind, period: &str) -> Result<BTreeMap<String, UnitState>> {
@@ -153,6 +162,18 @@ impl Store {
         comment: Option<&str>,
     ) -> Result<Vec<Change>> {
         let mut tx = self.begin("starting the approval").await?;
+        // A run computing the period now would store figures nobody approved under it: wait.
+        let running =
+            sqlx::query(&self.sql("SELECT run_id FROM run_ledger WHERE job = ? AND period = ? AND status = 'running'"))
+                .bind(job.as_str())
+                .bind(period)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed("reading the run ledger"))?;
+        if running.is_some() {
+            let held = super::ledger::Held { job: job.into(), period: period.to_string(), holder: None };
+            return Err(super::StoreError::Held(Box::new(held)));
+        }
         // Checked inside the transaction: an import or another approval may have landed.
         let changed =
             sqlx::query(&self.sql("SELECT records_changed_at FROM period_states WHERE job = ? AND period = ?"))
@@ -243,13 +264,26 @@ impl Store {
             if gone == 0 {
                 return Err(StateError::NotApproved { unit: unit.clone() }.into());
             }
-            sqlx::query(&self.sql("DELETE FROM settled_items WHERE job = ? AND period = ? AND unit = ?"))
+            // Every item of the unit goes back: those it released, and those of several units that
+            // another released (a converted store's whole-period settlement among them).
+            let settled = sqlx::query(&self.sql("SELECT item, units FROM settled_items WHERE job = ? AND period = ?"))
                 .bind(job.as_str())
                 .bind(period)
-                .bind(unit)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(failed("withdrawing the unit's settlement"))?;
+            for r in &settled {
+                let (item, units) = (text_req(r, 0, "settled_items")?, split(text(r, 1, "settled_items")?));
+                if units.contains(unit) {
+                    sqlx::query(&self.sql("DELETE FROM settled_items WHERE job = ? AND period = ? AND item = ?"))
+                        .bind(job.as_str())
+                        .bind(period)
+                        .bind(&item)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("withdrawing the unit's settlement"))?;
+                }
+            }
         }
         let detail = format!("units {}: {reason}", units.join(", "));
         audit(&mut tx, self.dialect, [actor.at, &actor.recorded(), "reopen", job.as_str(), period, &detail]).await?;
@@ -264,10 +298,10 @@ impl Store {
         job: JobKind,
         period: &str,
         unit: &str,
-        windows: &[Window],
-        messages: &[OutboxMessage],
+        release: Release<'_>,
         actor: Actor<'_>,
     ) -> Result<usize> {
+        let Release { windows, told, messages } = release;
         let mut tx = self.begin("starting the publication").await?;
         let published = sqlx::query(&self.sql(
             "UPDATE unit_states SET state = 'published', published_by = ?, published_at = ?, published_user = ?, \
@@ -287,10 +321,11 @@ impl Store {
         if published != 1 {
             return Err(StateError::NotApproved { unit: unit.to_string() }.into());
         }
-        let corrected = self.record_windows(&mut tx, job, period, windows).await?;
+        let corrected = self.record_windows(&mut tx, job, period, windows, told).await?;
         let queued = self.enqueue_in(&mut tx, messages, false, actor.at).await?;
         let detail = format!(
-            "unit {unit}: {} partners told, {queued} messages queued, {corrected} accepted disputes put right",
+            "unit {unit}: {} partners told ({} new or changed), {queued} messages queued, {corrected} accepted disputes put right",
+            told.len(),
             windows.len()
         );
         audit(&mut tx, self.dialect, [actor.at, &actor.recorded(), "publish", job.as_str(), period, &detail]).await?;
@@ -452,6 +487,64 @@ impl Store {
                         .await
                         .map_err(failed("converting an approval to units"))?;
                 }
+            }
+            if job == JobKind::Quarterly {
+                // A quarter's partner was told once for all its units: its window is now one per
+                // commissioning unit, each with its shares of that unit.
+                let shares = sqlx::query(&self.sql(
+                    "SELECT partner_id, commissioning_unit, {m:amount} FROM presales_results \
+                     WHERE quarter = ? AND status = 'settled'",
+                ))
+                .bind(&period)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(failed("converting an approval to units"))?;
+                let mut per_unit: BTreeMap<(String, String), rust_decimal::Decimal> = BTreeMap::new();
+                for r in &shares {
+                    let what = "presales_results";
+                    let key = (text_req(r, 0, what)?, text(r, 1, what)?.unwrap_or_default());
+                    *per_unit.entry(key).or_default() += super::decimal(r, 2, what)?.unwrap_or_default();
+                }
+                let old = sqlx::query(&self.sql(
+                    "SELECT partner_id, revision, published_at, closes_at FROM dispute_windows \
+                     WHERE job = 'quarterly' AND period = ? AND unit = ''",
+                ))
+                .bind(&period)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(failed("converting an approval to units"))?;
+                let insert = sql::insert_rows(
+                    self.dialect,
+                    "dispute_windows (job, period, partner_id, unit, revision, published_at, closes_at, amount)",
+                    "'quarterly', ?, ?, ?, ?, ?, ?, {M}",
+                    1,
+                );
+                for r in &old {
+                    let what = "dispute_windows";
+                    let partner = text_req(r, 0, what)?;
+                    let (revision, published, closes) =
+                        (super::get::<i64>(r, 1, what)?, text_req(r, 2, what)?, text_req(r, 3, what)?);
+                    for ((p, unit), amount) in per_unit.iter().filter(|((p, _), _)| *p == partner) {
+                        sqlx::query(&insert)
+                            .bind(&period)
+                            .bind(p)
+                            .bind(unit)
+                            .bind(revision)
+                            .bind(&published)
+                            .bind(&closes)
+                            .bind(crate::domain::money::fmt2(*amount))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed("converting an approval to units"))?;
+                    }
+                }
+                sqlx::query(
+                    &self.sql("DELETE FROM dispute_windows WHERE job = 'quarterly' AND period = ? AND unit = ''"),
+                )
+                .bind(&period)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("converting an approval to units"))?;
             }
             sqlx::query(&self.sql("UPDATE period_states SET state = 'draft' WHERE job = ? AND period = ?"))
                 .bind(job.as_str())

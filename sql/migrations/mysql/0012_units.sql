@@ -47,9 +47,3 @@ CREATE TABLE annual_results (
 
 ALTER TABLE monthly_partner_results ADD COLUMN evidence_generation BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE monthly_evidence_frames ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
-
-CREATE TABLE renewal_lists (
-  department   VARCHAR(191) NOT NULL PRIMARY KEY,
-  content_hash VARCHAR(64) NOT NULL,
-  as_of        VARCHAR(16) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -48,9 +48,3 @@ CREATE TABLE annual_results (
 
 ALTER TABLE monthly_partner_results ADD COLUMN evidence_generation BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE monthly_evidence_frames ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
-
-CREATE TABLE renewal_lists (
-  department   TEXT COLLATE "C" PRIMARY KEY,
-  content_hash TEXT NOT NULL,
-  as_of        TEXT NOT NULL
-);

@@ -74,11 +74,3 @@ CREATE TABLE annual_results (
 -- which generation of the month's evidence parts holds its rows.
 ALTER TABLE monthly_partner_results ADD COLUMN evidence_generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE monthly_evidence_frames ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
-
--- The last renewal list each department was sent, by its content: a list goes again only when
--- it changes (rules.md §12).
-CREATE TABLE renewal_lists (
-  department   TEXT PRIMARY KEY,
-  content_hash TEXT NOT NULL,
-  as_of        TEXT NOT NULL
-);

@@ -23,6 +23,8 @@ fn context() -> Context {
         taken: BTreeMap::new(),
         class_two: (dec!(1), dec!(10)),
         period: None,
+        contracts: BTreeMap::from([("C01".into(), "P01".into())]),
+        fees: BTreeSet::from(["F01".into()]),
     }
 }
 
