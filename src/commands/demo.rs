@@ -56,13 +56,39 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     jobs.push((Job::Annual(DEMO_YEAR), last < Month::new(DEMO_YEAR, 12).expect("valid month")));
     let results = cx.store().await?;
     let records = dir.join("records");
+    // The department meeting's 不良信用记录名单 decision, as the demo database holds it: entered
+    // through its workbook before the run of the month it was taken in (nothing computed earlier
+    // is touched), then held, listed and noticed by the runs that follow.
+    let ban = match decided_ban(&cx, first).await {
+        Ok(ban) => ban,
+        Err(e) => {
+            results.close().await;
+            return Err(e);
+        }
+    };
+    let mut ban_entered = false;
     for (job, preview) in jobs {
-        if let Job::Monthly(month) = job {
-            // The managers' 支撑配合 points come in through the workbook they fill in.
-            if let Err(e) = enter_manual_scores(&cx, month, &records).await {
-                results.close().await;
-                return Err(e);
+        let entered = async {
+            if let (Some((_, decided)), false) = (&ban, ban_entered) {
+                let due = match job {
+                    Job::Monthly(month) => month >= Month::of(*decided),
+                    _ => true,
+                };
+                if due {
+                    enter_blacklist(&cx, &records).await?;
+                    ban_entered = true;
+                }
             }
+            if let Job::Monthly(month) = job {
+                // The managers' 支撑配合 points come in through the workbook they fill in.
+                enter_manual_scores(&cx, month, &records).await?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = entered {
+            results.close().await;
+            return Err(e);
         }
         let summary = run_job(&cx, &results, job, RunOptions { preview, ..RunOptions::default() }).await;
         match summary {
@@ -78,23 +104,25 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     let units = results.membership(crate::domain::job::JobKind::Monthly, &last.to_string()).await?.units();
     results.close().await;
     let unit = units.into_iter().next().unwrap_or_default();
+    let locale = cx.settings.locale.clone();
+    let l = |key: &str, args: &[(&str, &str)]| crate::report::templates::label(&locale, key, args);
+    let (ops_s, store_s, out_s, records_s) = (
+        ops.display().to_string(),
+        store.display().to_string(),
+        out.display().to_string(),
+        records.display().to_string(),
+    );
     println!();
-    println!("demo operations database: {}", ops.display());
-    println!("results store:            {}", store.display());
-    println!("outputs:                  {}", out.display());
-    println!("  index.html          every period's reports, newest first (open it in a browser)");
-    println!("  monthly/YYYY-MM/    summary.html, department-*.html, assessment.xlsx, scores.csv, indicators.csv, data_quality.csv");
-    println!("  quarterly/YYYY-Qn/  presales.csv, confirmation_forms.xlsx, forms/*.html (结算确认表)");
-    println!("  renewal/YYYY-MM-DD/ renewals.csv, exits.csv, blacklist_breaches.csv, notices/*.html, list-NN.html");
-    println!("  annual/{DEMO_YEAR}/        annual.csv, annual.html");
-    println!("  outbox/             the e-mails as .eml files (no SMTP server is configured)");
-    println!("records:                  {}", records.display());
-    println!("  manual-scores-YYYY-MM.xlsx         the 支撑配合 template a department fills in");
-    println!("  manual-scores-YYYY-MM-filled.xlsx  the same, filled in as the managers returned it, imported");
+    println!("{}", l("demo_where", &[("ops", &ops_s), ("store", &store_s), ("out", &out_s), ("records", &records_s)]));
+    if let Some((partner, decided)) = &ban {
+        for line in ban_effect(&out, partner, *decided, last) {
+            println!("{}", l(line.0, &line.1.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()));
+        }
+    }
     let exe = std::env::args().next().filter(|a| a.ends_with("ict-partners")).unwrap_or("ict-partners".into());
-    let config = config_file.display();
+    let config = config_file.display().to_string();
     println!();
-    println!("Try next, in this order (the demo's configuration: {config}):");
+    println!("{}", l("demo_try_next", &[("config", &config)]));
     println!("  {exe} --config {config} explain --partner P01 --month {last}");
     println!("  {exe} --config {config} approve monthly --month {last} --unit {unit} --by 张经理");
     println!("  {exe} --config {config} publish monthly --month {last} --unit {unit} --by 张经理");
@@ -124,7 +152,8 @@ fn write_config(
         "# Written by `ict-partners demo`: the shipped configuration with the demo's files.\n{text}\n\
          # The managing departments enter their 支撑配合 points through workbooks\n\
          # (ict-partners template manual-scores / import manual-scores), not the operations database.\n\
-         [datasets]\nmanual_scores = \"entered\"\n"
+         # So is the department meeting's 不良信用记录名单 (ict-partners template|import blacklist).\n\
+         [datasets]\nmanual_scores = \"entered\"\nblacklist_entries = \"entered\"\n"
     );
     let path = dir.join("ict-partners.toml");
     crate::files::write_atomic(&path, text.as_bytes())?;
@@ -160,4 +189,79 @@ async fn enter_manual_scores(cx: &Context, month: Month, records: &Path) -> anyh
         println!("{summary}");
     }
     Ok(())
+}
+
+/// The demo database's first 不良信用记录名单 decision: the partner and the day.
+async fn decided_ban(cx: &Context, first: Month) -> anyhow::Result<Option<(String, chrono::NaiveDate)>> {
+    use crate::domain::inputs::{values, BLACKLIST};
+    let mut plain = cx.settings.clone();
+    plain.entered.clear();
+    let sources = crate::sources::Sources::connect(&plain).await?;
+    let read = sources.fetch_all(&[BLACKLIST], &crate::sources::Window::month(first)).await;
+    sources.close().await;
+    let entries = read?.take(BLACKLIST);
+    Ok(values(&entries, "partner_id")
+        .zip(values(&entries, "decided_on"))
+        .filter_map(|(p, d)| Some((p?.to_string(), d?.parse().ok()?)))
+        .min_by_key(|(_, d): &(String, chrono::NaiveDate)| *d))
+}
+
+/// The meeting's decisions in through the blacklist workbook: the template, the same filled in as
+/// the department returned it (the decisions the demo database holds), and its import.
+async fn enter_blacklist(cx: &Context, records: &Path) -> anyhow::Result<()> {
+    use crate::domain::records::{Period, RecordKind};
+    std::fs::create_dir_all(records)?;
+    let empty = records.join("blacklist.xlsx");
+    let filled = records.join("blacklist-filled.xlsx");
+    jobs::records::template(cx, RecordKind::Blacklist, Period::Standing, None, &empty).await?;
+    // A template starts from the decisions already known: read from the demo database, that is
+    // the filled-in workbook.
+    let mut plain = cx.settings.clone();
+    plain.entered.clear();
+    let from_source = Context { settings: plain, system: cx.system.clone() };
+    jobs::records::template(&from_source, RecordKind::Blacklist, Period::Standing, None, &filled).await?;
+    let lines = jobs::records::import(cx, RecordKind::Blacklist, &filled, "演示部门会议", None, false).await?;
+    if let Some(summary) = lines.last() {
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+/// What the entered ban did, read back from the outputs: the first month held `banned`, the
+/// contracts listed as still held, the owners' notices. Each line: a label and its arguments.
+fn ban_effect(
+    out: &Path,
+    partner: &str,
+    decided: chrono::NaiveDate,
+    last: Month,
+) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let mut lines =
+        vec![("demo_ban_entered", vec![("partner", partner.to_string()), ("decided", decided.to_string())])];
+    let mut month = Month::of(decided);
+    while month <= last {
+        let scores = std::fs::read_to_string(out.join(format!("monthly/{month}/scores.csv"))).unwrap_or_default();
+        if scores.lines().any(|l| l.starts_with(&format!("{partner},")) && l.contains("banned")) {
+            let file = format!("monthly/{month}/scores.csv");
+            lines.push((
+                "demo_ban_held",
+                vec![("partner", partner.to_string()), ("month", month.to_string()), ("file", file)],
+            ));
+            break;
+        }
+        month = month.next();
+    }
+    let renewal = format!("renewal/{}", last.next().first_day());
+    let breaches = std::fs::read_to_string(out.join(&renewal).join("blacklist_breaches.csv")).unwrap_or_default();
+    let held: Vec<&str> = breaches
+        .lines()
+        .filter(|l| l.starts_with(&format!("{partner},contract_in_force,")))
+        .filter_map(|l| l.split(',').nth(2))
+        .collect();
+    if !held.is_empty() {
+        let file = format!("{renewal}/blacklist_breaches.csv");
+        lines.push(("demo_ban_breach", vec![("contracts", held.join("、")), ("file", file)]));
+        let notices = format!("{renewal}/notices/ban-*.html");
+        lines.push(("demo_ban_notice", vec![("files", notices)]));
+    }
+    lines
 }

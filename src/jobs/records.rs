@@ -468,7 +468,8 @@ pub(crate) async fn import(
                 "records_imported",
                 &[
                     ("kind", &label(locale, &format!("records_sheet_{}", kind.as_str()), &[])),
-                    ("period", &entered.period),
+                    // A standing kind (a ban, an exit request) belongs to no period.
+                    ("period", &if entered.period.is_empty() { String::new() } else { format!(" {}", entered.period) }),
                     ("department", &department),
                     ("added", &changes.added.len().to_string()),
                     ("changed", &changes.changed.len().to_string()),
@@ -500,6 +501,16 @@ pub(crate) async fn import(
             let flag = if job == JobKind::Quarterly { "quarter" } else { "month" };
             let command = format!("ict-partners run {job} --{flag} {}", entered.period);
             lines.push(label(locale, "records_rerun", &[("command", &command)]));
+        }
+        // A ban changes the months computed since it was decided: each waits for its rerun.
+        if let Some((job, first)) = marks.first() {
+            let periods: Vec<&str> = marks.iter().map(|(_, p)| p.as_str()).collect();
+            let command = format!("ict-partners run {job} --month {first}");
+            lines.push(label(
+                locale,
+                "records_rerun_months",
+                &[("periods", &periods.join("、")), ("command", &command)],
+            ));
         }
         Ok(lines)
     }

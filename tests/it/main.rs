@@ -14,6 +14,7 @@ mod crash;
 mod deploy;
 mod disputes;
 mod hostile;
+mod lifecycle;
 mod mail;
 mod plans;
 mod records;

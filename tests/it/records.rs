@@ -8,35 +8,35 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// An environment whose configuration routes `datasets` to the entered records.
-struct Entered {
-    env: Env,
+pub(crate) struct Entered {
+    pub(crate) env: Env,
     config: String,
 }
 
 impl Entered {
-    fn new(ops: &Path, datasets: &[&str], store_url: Option<String>) -> Self {
+    pub(crate) fn new(ops: &Path, datasets: &[&str], store_url: Option<String>) -> Self {
         let mut env = Env::new(ops);
         env.store_url = store_url;
         let routes: String = datasets.iter().map(|d| format!("{d} = \"entered\"\n")).collect();
         let config = config_with(env.dir.path(), &format!("\n[datasets]\n{routes}")).display().to_string();
         Entered { env, config }
     }
-    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+    pub(crate) fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut all = vec!["--config", self.config.as_str()];
         all.extend_from_slice(args);
         all
     }
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.env.run_at("2026-11-20 10:00:00", &self.args(args))
     }
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         self.env.ok_at("2026-11-20 10:00:00", &self.args(args))
     }
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.env.dir.path().join(name)
     }
     /// The template of `args`, filled by openpyxl with `spec`.
-    fn filled(&self, template: &[&str], spec: serde_json::Value, name: &str) -> PathBuf {
+    pub(crate) fn filled(&self, template: &[&str], spec: serde_json::Value, name: &str) -> PathBuf {
         let empty = self.path(&format!("{name}-template.xlsx"));
         let mut args = template.to_vec();
         args.extend(["--out", empty.to_str().unwrap()]);
@@ -46,7 +46,7 @@ impl Entered {
 }
 
 /// openpyxl fills `template` as `spec` says (tests/helpers/fill_workbook.py).
-fn fill(template: &Path, spec: serde_json::Value, out: &Path) -> PathBuf {
+pub(crate) fn fill(template: &Path, spec: serde_json::Value, out: &Path) -> PathBuf {
     let spec_path = out.with_extension("json");
     std::fs::write(&spec_path, spec.to_string()).unwrap();
     let o = python().arg(helper("fill_workbook.py")).arg(template).arg(out).arg(&spec_path).output().unwrap();
@@ -54,7 +54,7 @@ fn fill(template: &Path, spec: serde_json::Value, out: &Path) -> PathBuf {
     out.to_path_buf()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
@@ -78,7 +78,7 @@ fn from_source(args: &[&str], files: &[&str]) -> Vec<String> {
 
 /// A copy of the example's operations database without the tables (or columns) the entered
 /// records replace: a run that still read them would fail (exit 65) or differ.
-fn without(dir: &Path, sql: &str) -> PathBuf {
+pub(crate) fn without(dir: &Path, sql: &str) -> PathBuf {
     let copy = dir.join("ops-without.sqlite");
     std::fs::copy(ops(), &copy).unwrap();
     make_db(&copy, sql);
