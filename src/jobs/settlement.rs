@@ -97,7 +97,7 @@ async fn export_rows(
     match job {
         Job::Monthly(month) => {
             let partners: BTreeSet<String> = settled.iter().map(|s| s.item.clone()).collect();
-            let stored = store.explanations(month, &partners).await?;
+            let stored = store.explanations(month, &partners, crate::domain::monthly::Rows::Events).await?;
             let rows = settled
                 .iter()
                 .filter_map(|s| {

@@ -5,7 +5,7 @@
 use super::{commit, failed, get, sql, text, text_req, Result, Store, StoreError};
 use crate::domain::monthly::{
     data_quality_parts, events_parts_of, rows_of_partners, DataQualityRow, Evidence, EvidencePart, MonthEvidence,
-    PartKind, Words,
+    PartKind, Rows, Words,
 };
 use crate::domain::period::Month;
 use polars::polars_utils::compression::ZstdLevel;
@@ -132,6 +132,7 @@ impl Store {
         &self,
         month: Month,
         partners: &std::collections::BTreeSet<String>,
+        which: Rows,
     ) -> Result<std::collections::BTreeMap<String, Vec<Evidence>>> {
         use std::collections::{BTreeMap, BTreeSet};
         let what = "monthly_evidence_frames";
@@ -167,18 +168,21 @@ impl Store {
                 .map(|r| Ok((text_req(r, 0, what)?, get::<i64>(r, 1, what)?)))
                 .collect::<Result<_>>()?;
             for (kind, index) in parts {
+                let kind = PartKind::parse(&kind)
+                    .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
+                if !which.reads(kind) {
+                    continue;
+                }
                 let row = sqlx::query(&one)
                     .bind(&m)
-                    .bind(&kind)
+                    .bind(kind.as_str())
                     .bind(index)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(failed("reading the partners' evidence"))?;
-                let kind = PartKind::parse(&kind)
-                    .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
                 let (frame, words) = decode(get(&row, 0, what)?).map_err(|e| corrupt(what, e))?;
                 let part = EvidencePart { kind, index: index as usize, frame };
-                for e in rows_of_partners(&part, &words, wanted).map_err(|e| corrupt(what, e))? {
+                for e in rows_of_partners(&part, &words, wanted, which).map_err(|e| corrupt(what, e))? {
                     if let Some(rows) = out.get_mut(&e.partner_id) {
                         rows.push(e);
                     }
@@ -256,8 +260,18 @@ mod tests {
     #[test]
     fn parts_written_with_offsets_are_still_read() {
         let rows = vec![
-            DataQualityRow { source: "tickets".into(), row_id: "T-2026-10-000000123456".into(), problem: "x".into() },
-            DataQualityRow { source: "orders".into(), row_id: "O1".into(), problem: "无法解析".into() },
+            DataQualityRow {
+                source: "tickets".into(),
+                partner_id: String::new(),
+                row_id: "T-2026-10-000000123456".into(),
+                problem: "x".into(),
+            },
+            DataQualityRow {
+                source: "orders".into(),
+                partner_id: String::new(),
+                row_id: "O1".into(),
+                problem: "无法解析".into(),
+            },
         ];
         let mut part = data_quality_parts(&rows).next().unwrap().unwrap();
         let mut old = Vec::new();
@@ -281,6 +295,7 @@ mod tests {
         let rows: Vec<DataQualityRow> = (0..(crate::domain::monthly::ROWS_PER_PART + 3))
             .map(|i| DataQualityRow {
                 source: if i % 3 == 0 { "ticket_pauses" } else { "tickets" }.into(),
+                partner_id: String::new(),
                 row_id: format!("T{i}@2026-10-0{} 08:00:00", i % 9 + 1),
                 problem: ["partner_not_assessed", "unknown_sla_class", "换行\n与\"引号\""][i % 3].into(),
             })

@@ -393,6 +393,7 @@ pub(crate) fn data_quality_rows(part: &EvidencePart) -> PolarsResult<Vec<DataQua
     Ok((0..part.frame.height())
         .map(|k| DataQualityRow {
             source: source.get(k).unwrap_or("").to_string().into(),
+            partner_id: String::new(),
             row_id: row_id.get(k).unwrap_or("").to_string(),
             problem: problem.get(k).unwrap_or("").to_string().into(),
         })
@@ -410,14 +411,42 @@ pub(crate) fn rows_of(part: &EvidencePart, words: &Words, partner: &str) -> Pola
     rows_in(part.kind, &part.frame.filter(&mask)?, words)
 }
 
+/// Which of a month's rows a command needs. A 10M-ticket month holds millions of tickets on time
+/// that no scorecard lists: decoding them into rows would cost gigabytes for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Every row (the rows a dispute may name).
+    All,
+    /// What a reader is shown: the late tickets and orders, and every event, survey, violation
+    /// and fee line. The counts come from the stored indicator results.
+    Exceptions,
+    /// Only the events part (fee lines, violations): no ticket at all.
+    Events,
+    /// No row: the stored figures alone (last month's, to compare with).
+    Figures,
+}
+
+impl Rows {
+    /// Whether a part of this kind holds any row wanted.
+    pub(crate) fn reads(self, kind: PartKind) -> bool {
+        match kind {
+            _ if self == Rows::Figures => false,
+            PartKind::DataQuality => false,
+            PartKind::Timeliness => self != Rows::Events,
+            PartKind::Events => true,
+        }
+    }
+}
+
 /// The rows of a part that belong to any of `partners`, each with its partner: a command that
 /// needs many partners' rows (a publication, a settlement) decodes each part once and splits it.
 pub(crate) fn rows_of_partners(
     part: &EvidencePart,
     words: &Words,
     partners: &std::collections::BTreeSet<String>,
+    which: Rows,
 ) -> PolarsResult<Vec<Evidence>> {
-    if part.kind == PartKind::DataQuality {
+    if !which.reads(part.kind) {
         return Ok(vec![]);
     }
     let wanted: Vec<bool> = words.partners.iter().map(|p| partners.contains(p)).collect();
@@ -425,9 +454,16 @@ pub(crate) fn rows_of_partners(
         return Ok(vec![]);
     }
     let codes = part.frame.column("partner")?.u32()?;
+    let late = match (part.kind, which) {
+        (PartKind::Timeliness, Rows::Exceptions) => Some(part.frame.column("late")?.bool()?),
+        _ => None,
+    };
     let mask: BooleanChunked = BooleanChunked::from_iter_values(
         "keep".into(),
-        (0..codes.len()).map(|k| codes.get(k).and_then(|c| wanted.get(c as usize).copied()).unwrap_or(false)),
+        (0..codes.len()).map(|k| {
+            let of_partner = codes.get(k).and_then(|c| wanted.get(c as usize).copied()).unwrap_or(false);
+            of_partner && late.is_none_or(|l| l.get(k).unwrap_or(false))
+        }),
     );
     rows_in(part.kind, &part.frame.filter(&mask)?, words)
 }
