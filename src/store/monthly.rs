@@ -5,7 +5,9 @@
 use super::{commit, decimal, failed, get, insert_all, join, opt2, parsed, split, sql, text, text_req, Result, Store};
 use crate::domain::job::JobKind;
 use crate::domain::money::fmt2;
-use crate::domain::monthly::{Assessment, Evidence, Flag, GradeHistory, IndicatorResult, MonthResult, PartnerResult};
+use crate::domain::monthly::{
+    Assessment, Evidence, Flag, GradeHistory, IndicatorResult, MonthResult, PartnerResult, Rows,
+};
 use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::Grade;
@@ -307,6 +309,19 @@ impl Store {
         month_: Month,
         partners: &BTreeSet<String>,
     ) -> Result<(Vec<PartnerResult>, Vec<IndicatorResult>)> {
+        self.stored_results_of(month_, |p| partners.contains(p)).await
+    }
+
+    /// Every stored result of a month (a what-if compares with them).
+    pub(crate) async fn stored_month(&self, month_: Month) -> Result<(Vec<PartnerResult>, Vec<IndicatorResult>)> {
+        self.stored_results_of(month_, |_| true).await
+    }
+
+    async fn stored_results_of(
+        &self,
+        month_: Month,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<(Vec<PartnerResult>, Vec<IndicatorResult>)> {
         let m = month_.to_string();
         let what = "monthly_partner_results";
         let rows = sqlx::query(&self.sql(
@@ -321,7 +336,7 @@ impl Store {
         let mut out = Vec::new();
         for r in &rows {
             let partner_id = text_req(r, 0, what)?;
-            if !partners.contains(&partner_id) {
+            if !wanted(&partner_id) {
                 continue;
             }
             let status = parsed(&text_req(r, 2, what)?, what, PartnerStatus::parse)?;
@@ -364,7 +379,7 @@ impl Store {
         let mut indicators = Vec::new();
         for r in &rows {
             let partner_id = text_req(r, 0, what)?;
-            if !partners.contains(&partner_id) {
+            if !wanted(&partner_id) {
                 continue;
             }
             indicators.push(IndicatorResult {
@@ -408,7 +423,8 @@ impl Store {
 
     /// Everything stored about one partner's month; `None` when it was not assessed then.
     pub(crate) async fn explanation(&self, month_: Month, partner: &str) -> Result<Option<StoredExplanation>> {
-        Ok(self.explanations(month_, &BTreeSet::from([partner.to_string()])).await?.remove(partner))
+        let partners = BTreeSet::from([partner.to_string()]);
+        Ok(self.explanations(month_, &partners, Rows::Exceptions).await?.remove(partner))
     }
 
     /// Everything stored about some partners' month (those assessed then): their rows and
@@ -417,6 +433,7 @@ impl Store {
         &self,
         month_: Month,
         partners: &BTreeSet<String>,
+        which: Rows,
     ) -> Result<BTreeMap<String, StoredExplanation>> {
         let m = month_.to_string();
         let what = "monthly_partner_results";
@@ -475,7 +492,7 @@ impl Store {
             });
         }
         let found: BTreeSet<String> = stored.keys().cloned().collect();
-        let mut evidence = self.evidence_of(month_, &found).await?;
+        let mut evidence = self.evidence_of(month_, &found, which).await?;
         Ok(stored
             .into_iter()
             .map(|(id, partner)| {
