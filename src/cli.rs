@@ -37,6 +37,17 @@ pub(crate) enum Command {
         #[command(subcommand)]
         job: RunJob,
     },
+    /// Try a rules revision over months (第三十九条): `--rules` names the candidate; every month
+    /// of the range is recomputed under it, in order, and compared with the stored results.
+    /// Stores nothing, sends nothing.
+    WhatIf {
+        /// Inclusive range of months that are over, e.g. 2025-11..2026-10.
+        #[arg(long, value_parser = parse_month_range)]
+        months: (Month, Month),
+        /// Folder for the outputs (default what-if/<candidate hash>/ in the output directory).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Make a demo operations database and store under a folder, run every job, say where to look.
     Demo {
         /// Folder for the demo database, store and outputs.
@@ -89,8 +100,10 @@ pub(crate) enum Command {
     },
     /// Every point of a partner's month, traced to its rows, and the arithmetic.
     Explain {
+        /// The partner id (合作伙伴编号), as in the operations database.
         #[arg(long)]
         partner: String,
+        /// The month, YYYY-MM.
         #[arg(long, value_parser = parse_month)]
         month: Month,
     },
@@ -189,6 +202,7 @@ pub(crate) struct UnitArgs {
 #[derive(Debug, Args, Clone, Copy)]
 #[group(multiple = false)]
 pub(crate) struct PublishedPeriod {
+    /// A month's result (YYYY-MM).
     #[arg(long, value_parser = parse_month)]
     pub(crate) month: Option<Month>,
     /// A quarter's presales settlement (its 结算确认表), instead of a month.
@@ -202,8 +216,10 @@ pub(crate) enum DisputeAction {
     Open {
         #[command(flatten)]
         period: PublishedPeriod,
+        /// The partner id (合作伙伴编号), as in the operations database.
         #[arg(long)]
         partner: String,
+        /// Why the partner objects, in its words (one line, at most 2,000 characters).
         #[arg(long)]
         reason: String,
         /// Who records it.
@@ -223,13 +239,18 @@ pub(crate) enum DisputeAction {
     },
     /// Decide a dispute; the partner is told.
     Resolve {
+        /// The dispute id (printed by `dispute open`, listed by `dispute list`).
         id: String,
+        /// Accept it: the result is to be corrected (reopen, correct, approve and publish again).
         #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
         accept: bool,
+        /// Reject it: the result stands.
         #[arg(long)]
         reject: bool,
+        /// Who does it (recorded in the audit trail).
         #[arg(long)]
         by: String,
+        /// Why it was decided so (the partner is told).
         #[arg(long)]
         note: String,
     },
@@ -239,25 +260,31 @@ pub(crate) enum DisputeAction {
 pub(crate) enum TemplateOf {
     /// 支撑配合评分: one row per assessed partner and manual indicator of the month.
     ManualScores {
+        /// The month, YYYY-MM.
         #[arg(long, value_parser = parse_month)]
         month: Month,
         /// Only the partners this managing department (归口部门) manages.
         #[arg(long)]
         department: Option<String>,
+        /// The workbook to write (a path that exists must be a regular file).
         #[arg(long, value_name = "FILE.xlsx")]
         out: PathBuf,
     },
     /// 信用考核 violation determinations of the month.
     Violations {
+        /// The month, YYYY-MM.
         #[arg(long, value_parser = parse_month)]
         month: Month,
+        /// The workbook to write (a path that exists must be a regular file).
         #[arg(long, value_name = "FILE.xlsx")]
         out: PathBuf,
     },
     /// 附件二 assessment scores of the supports the quarterly run would consider.
     PresalesScores {
+        /// The quarter, YYYY-Qn (2026-Q3).
         #[arg(long, value_parser = parse_quarter)]
         quarter: Quarter,
+        /// The workbook to write (a path that exists must be a regular file).
         #[arg(long, value_name = "FILE.xlsx")]
         out: PathBuf,
     },
@@ -351,6 +378,7 @@ pub(crate) struct PeriodFlags {
 pub(crate) enum RunJob {
     /// Monthly assessment, grading, settlement and flags.
     Monthly {
+        /// The month, YYYY-MM.
         #[arg(long, value_parser = parse_month)]
         month: Month,
         #[command(flatten)]
@@ -358,6 +386,7 @@ pub(crate) enum RunJob {
     },
     /// Quarterly presales fee settlement.
     Quarterly {
+        /// The quarter, YYYY-Qn (2026-Q3).
         #[arg(long, value_parser = parse_quarter)]
         quarter: Quarter,
         #[command(flatten)]
@@ -365,6 +394,7 @@ pub(crate) enum RunJob {
     },
     /// Pre-expiry renewal summary, exits and blacklist breaches as of a day (default today).
     Renewal {
+        /// The day to look from, YYYY-MM-DD (default today).
         #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
         #[command(flatten)]
@@ -372,6 +402,7 @@ pub(crate) enum RunJob {
     },
     /// Annual grades, credit points and tiers.
     Annual {
+        /// The year, YYYY.
         #[arg(long, value_parser = clap::value_parser!(i32).range(1900..=9999))]
         year: i32,
         #[command(flatten)]
@@ -391,13 +422,16 @@ pub(crate) struct GenDataArgs {
     /// SQLite file to write (replaced if it exists).
     #[arg(long)]
     pub(crate) out: PathBuf,
+    /// How many partners to generate.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub(crate) partners: u32,
+    /// How many fault tickets each month (orders, surveys and events scale with it).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=100_000_000))]
     pub(crate) tickets_per_month: u32,
     /// Inclusive month range, e.g. 2026-01..2026-10.
     #[arg(long, default_value = "2026-01..2026-10", value_parser = parse_month_range)]
     pub(crate) months: (Month, Month),
+    /// The random seed: the same seed writes the same database.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
 }
@@ -429,18 +463,16 @@ fn parse_month_range(s: &str) -> Result<(Month, Month), String> {
 
 /// The exit code of a command line clap refused: 64 (bad usage), or 0 for `--help` and `--version`.
 impl Cli {
-    /// The log level on standard error: the progress of each step (info) by default, as the
-    /// journal and an operator want it; the demo, which a newcomer reads, shows only its summary
-    /// lines and warnings unless asked with `-v`.
-    /// How much log: a person at a terminal reads the command's own lines (in the locale's
-    /// language) and only warnings beside them unless they ask with `-v`; the journal or a log
-    /// collector (`--log-format json`) gets each step's progress.
+    /// How much log: a person at a terminal reads the command's own lines, in the locale's
+    /// language, and the log only when something failed (what a person must know is said in
+    /// those lines) unless they ask with `-v`; the journal or a log collector (`--log-format
+    /// json`, `serve`, `run due`) gets each step's progress and the warnings.
     pub fn log_level(&self) -> &'static str {
         // The daemon and `run due` log their progress: their stderr is the journal.
         let unattended = matches!(self.command, Command::Serve | Command::Run { job: RunJob::Due { .. } });
         let quiet = matches!(self.command, Command::Demo { .. }) || (self.log_format == LogFormat::Text && !unattended);
         match (self.verbose, quiet) {
-            (0, true) => "warn",
+            (0, true) => "error",
             (0, false) | (1, _) => "info",
             _ => "debug",
         }

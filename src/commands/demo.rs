@@ -38,7 +38,7 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
     let last = Month::of(now.date()).prev().min(Month::new(DEMO_YEAR, 12).expect("valid month"));
     let args =
         GenDataArgs { out: ops.clone(), partners: 12, tickets_per_month: 300, months: (first, last), seed: 2026 };
-    println!("{}", super::gen_data::generate(&args).await?);
+    say!("{}", super::gen_data::generate(&args).await?);
     let mut jobs = Vec::new();
     let mut month = first;
     while month <= last {
@@ -92,7 +92,7 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
         }
         let summary = run_job(&cx, &results, job, RunOptions { preview, ..RunOptions::default() }).await;
         match summary {
-            Ok(summary) => summary.lines.iter().for_each(|l| println!("{l}")),
+            Ok(summary) => summary.lines.iter().for_each(|l| say!("{l}")),
             Err(e) => {
                 results.close().await;
                 return Err(e);
@@ -112,20 +112,20 @@ pub(super) async fn run(dir: &Path, load: &LoadOptions, system: &System) -> anyh
         out.display().to_string(),
         records.display().to_string(),
     );
-    println!();
-    println!("{}", l("demo_where", &[("ops", &ops_s), ("store", &store_s), ("out", &out_s), ("records", &records_s)]));
+    say!();
+    say!("{}", l("demo_where", &[("ops", &ops_s), ("store", &store_s), ("out", &out_s), ("records", &records_s)]));
     if let Some((partner, decided)) = &ban {
         for line in ban_effect(&out, partner, *decided, last) {
-            println!("{}", l(line.0, &line.1.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()));
+            say!("{}", l(line.0, &line.1.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()));
         }
     }
     let exe = std::env::args().next().filter(|a| a.ends_with("ict-partners")).unwrap_or("ict-partners".into());
     let config = config_file.display().to_string();
-    println!();
-    println!("{}", l("demo_try_next", &[("config", &config)]));
-    println!("  {exe} --config {config} explain --partner P01 --month {last}");
-    println!("  {exe} --config {config} approve monthly --month {last} --unit {unit} --by 张经理");
-    println!("  {exe} --config {config} publish monthly --month {last} --unit {unit} --by 张经理");
+    say!();
+    say!("{}", l("demo_try_next", &[("config", &config)]));
+    say!("  {exe} --config {config} explain --partner P01 --month {last}");
+    say!("  {exe} --config {config} approve monthly --month {last} --unit {unit} --by 张经理");
+    say!("  {exe} --config {config} publish monthly --month {last} --unit {unit} --by 张经理");
     Ok(())
 }
 
@@ -186,7 +186,7 @@ async fn enter_manual_scores(cx: &Context, month: Month, records: &Path) -> anyh
     jobs::records::template_with(cx, RecordKind::ManualScores, period, None, &filled, &prefill).await?;
     let lines = jobs::records::import(cx, RecordKind::ManualScores, &filled, "演示部门经理", None, false).await?;
     if let Some(summary) = lines.last() {
-        println!("{summary}");
+        say!("{summary}");
     }
     Ok(())
 }
@@ -222,7 +222,7 @@ async fn enter_blacklist(cx: &Context, records: &Path) -> anyhow::Result<()> {
     jobs::records::template(&from_source, RecordKind::Blacklist, Period::Standing, None, &filled).await?;
     let lines = jobs::records::import(cx, RecordKind::Blacklist, &filled, "演示部门会议", None, false).await?;
     if let Some(summary) = lines.last() {
-        println!("{summary}");
+        say!("{summary}");
     }
     Ok(())
 }

@@ -2,6 +2,18 @@
 //! is parsed. They load the settings once, open the store once (read only where they only look)
 //! and hand both down to the jobs.
 
+/// Prints a line on standard output; a reader that went away (`| head`) ends nothing badly.
+macro_rules! say {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod check_config;
 mod demo;
 pub(crate) mod gen_data;
@@ -24,10 +36,22 @@ pub async fn run(cli: Cli, system: System) -> anyhow::Result<()> {
     let load = LoadOptions { config: cli.config.clone(), rules: cli.rules.clone() };
     match cli.command {
         Command::GenData(args) => {
-            println!("{}", gen_data::generate(&args).await?);
+            say!("{}", gen_data::generate(&args).await?);
             Ok(())
         }
         Command::Demo { dir } => demo::run(&dir, &load, &system).await,
+        Command::WhatIf { months, out } => {
+            // `--rules` names the candidate: the settings keep the configured rules (the months'
+            // own, for the "before" side).
+            let Some(candidate) = cli.rules.clone() else {
+                return Err(UsageError("what-if needs --rules FILE (the candidate rules)".into()).into());
+            };
+            let load = LoadOptions { rules: None, ..load };
+            let cx = Context { settings: config::load(&load, &system)?, system };
+            let lines = crate::jobs::whatif::run(&cx, &candidate, months, out).await.map_err(|e| in_words(&cx, e))?;
+            print_lines(lines);
+            Ok(())
+        }
         command => {
             let cx = Context { settings: config::load(&load, &system)?, system };
             run_with_settings(&cx, command).await.map_err(|e| in_words(&cx, e))
@@ -101,7 +125,7 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
                     (RecordKind::AuditExclusions, Period::Month(month), None, out)
                 }
             };
-            println!("{}", records::template(cx, kind, period, department.as_deref(), &out).await?);
+            say!("{}", records::template(cx, kind, period, department.as_deref(), &out).await?);
             Ok(())
         }
         Command::Import { records: of } => {
@@ -132,14 +156,14 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             let store = cx.store().await?;
             let line = mailing::flush_outbox(cx, &store).await;
             store.close().await;
-            println!("{}", line?);
+            say!("{}", line?);
             Ok(())
         }
         Command::Mail { action: MailAction::List { queued, limit } } => {
             let store = cx.store_read_only().await?;
             let rows = store.outbox_entries(queued, limit).await;
             store.close().await;
-            print_page(&report::ledger::outbox_table(&rows?));
+            print_page(&report::ledger::outbox_table(&cx.settings.locale, &rows?));
             Ok(())
         }
         Command::Runs { limit } => {
@@ -150,14 +174,16 @@ async fn run_with_settings(cx: &Context, command: Command) -> anyhow::Result<()>
             print_page(&report::ledger::table(&cx.settings.locale, &rows?));
             let units = units?;
             if !units.is_empty() {
-                println!();
+                say!();
                 let header = report::ledger::unit_header(&cx.settings.locale);
                 let header: Vec<&str> = header.iter().map(String::as_str).collect();
                 print_page(&report::ledger::aligned(&header, &units));
             }
             Ok(())
         }
-        Command::GenData(_) | Command::Demo { .. } => unreachable!("dispatched before the settings are loaded"),
+        Command::GenData(_) | Command::Demo { .. } | Command::WhatIf { .. } => {
+            unreachable!("dispatched before the settings are loaded")
+        }
     }
 }
 
@@ -177,7 +203,7 @@ async fn run_one(cx: &Context, job: RunJob) -> anyhow::Result<()> {
     store.close().await;
     let summary = summary?;
     print_lines(summary.lines);
-    println!("outputs: {}", summary.output_dir.display());
+    say!("{}", label(&cx.settings.locale, "outputs_line", &[("path", &summary.output_dir.display().to_string())]));
     Ok(())
 }
 
@@ -280,11 +306,14 @@ fn text_arg(cx: &Context, value: Option<String>, what: &str) -> Result<String, U
 /// Prints lines for a terminal: what came from a store or another system shows escaped.
 fn print_lines(lines: Vec<String>) {
     for line in lines {
-        println!("{}", text::escape(&line, false));
+        say!("{}", text::escape(&line, false));
     }
 }
 
 /// Prints a page of lines (a table, an explanation) with the same escaping, line breaks kept.
 fn print_page(page: &str) {
-    print!("{}", text::escape(page, true));
+    {
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), "{}", text::escape(page, true));
+    }
 }

@@ -6,6 +6,7 @@ mod app;
 mod calendar;
 pub(crate) mod jobs;
 mod rules;
+pub(crate) mod rules_diff;
 pub(crate) use rules::DEFAULT_RULES;
 mod secret;
 mod toml;
@@ -88,20 +89,12 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The warning to give when the working calendar runs out within `calendar_warning_days` of
-    /// `today`: which year is missing and which file to edit.
-    pub(crate) fn calendar_warning(&self, today: NaiveDate) -> Option<String> {
+    /// When the working calendar runs out within `calendar_warning_days` of `today`: the year
+    /// missing, the days left and the file to edit (none: the built-in calendar). The jobs say it
+    /// in the locale's words.
+    pub(crate) fn calendar_running_out(&self, today: NaiveDate) -> Option<(i32, i64, Option<&Path>)> {
         let (year, left) = self.rules.calendar.running_out(today, self.calendar_warning_days)?;
-        let file = self.calendar_file.as_ref().map_or_else(
-            || "the built-in calendar (copy config/calendar-cn.toml, set [rules] calendar in the configuration)".into(),
-            |p| p.display().to_string(),
-        );
-        let when = if left > 0 { format!("runs out in {left} days") } else { "has run out".into() };
-        Some(format!(
-            "the working calendar has no data for {year} and {when}: add [years.{year}] to {file} from the State Council \
-             (国务院办公厅) notice on {year}'s holidays (holidays: the weekdays off; working_weekends: the 调休 \
-             Saturdays and Sundays worked); until then every working-clock ticket that needs a day of {year} is quarantined"
-        ))
+        Some((year, left, self.calendar_file.as_deref()))
     }
 }
 

@@ -21,3 +21,4 @@ pub(crate) mod rules;
 pub(crate) mod sla;
 pub(crate) mod text;
 pub(crate) mod units;
+pub(crate) mod whatif;

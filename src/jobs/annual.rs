@@ -127,13 +127,17 @@ impl JobSteps for Annual {
         let files =
             vec![("annual.csv".to_string(), csv::annual(rows)), ("annual.html".to_string(), report.into_bytes())];
         let tiers = |t| rows.iter().filter(|r| r.tier == t).count();
-        let line = format!(
-            "annual {year}: {} partners, tiers A {} / B {} / C {} / D {}",
-            rows.len(),
-            tiers('A'),
-            tiers('B'),
-            tiers('C'),
-            tiers('D')
+        let line = crate::report::templates::label(
+            run.locale(),
+            "summary_annual",
+            &[
+                ("year", &year.to_string()),
+                ("count", &rows.len().to_string()),
+                ("a", &tiers('A').to_string()),
+                ("b", &tiers('B').to_string()),
+                ("c", &tiers('C').to_string()),
+                ("d", &tiers('D').to_string()),
+            ],
         );
         Ok(Outputs { files, messages: vec![], lines: vec![line] })
     }

@@ -42,7 +42,7 @@ async fn mail_line(
 async fn quotable_rows(store: &Store, job: Job, partner: &str) -> anyhow::Result<BTreeSet<String>> {
     Ok(match job {
         Job::Monthly(month) => store
-            .evidence_of(month, &BTreeSet::from([partner.to_string()]))
+            .evidence_of(month, &BTreeSet::from([partner.to_string()]), crate::domain::monthly::Rows::All)
             .await?
             .remove(partner)
             .unwrap_or_default()

@@ -65,7 +65,11 @@ pub(crate) async fn pending(cx: &Context, store: &Store, as_of: NaiveDateTime) -
 /// history, settled projects); the same after a period fails for good. Other jobs go on.
 pub(crate) async fn run_due(cx: &Context, as_of: NaiveDateTime, started_by: StartedBy, stop: &StopFlag) -> DuePass {
     let mut pass = DuePass::default();
-    if let Some(warning) = cx.settings.calendar_warning(as_of.date()) {
+    let locale = cx.settings.locale.as_str();
+    let l = |key: &str, args: &[(&str, &str)]| crate::report::templates::label(locale, key, args);
+    // An error in the locale's words where it has some, else its chain.
+    let said = |e: &anyhow::Error| crate::report::failures::words(locale, e).unwrap_or_else(|| format!("{e:#}"));
+    if let Some(warning) = cx.calendar_warning(as_of.date()) {
         // Once a day (the alert rule), not at every timer tick: the operators must add next year's
         // holidays in time.
         let year = cx.settings.rules.calendar.running_out(as_of.date(), cx.settings.calendar_warning_days);
@@ -73,7 +77,7 @@ pub(crate) async fn run_due(cx: &Context, as_of: NaiveDateTime, started_by: Star
         let subject = format!("[ict-partners] the working calendar has no data for {year}");
         if notify_once_a_day(cx, "calendar", &year.to_string(), &subject, &format!("{warning}.\n")).await {
             tracing::warn!("{warning}");
-            pass.lines.push(format!("warning: {warning}"));
+            pass.lines.push(l("due_warning", &[("warning", &warning)]));
         }
     }
     let opened = match cx.store().await {
@@ -87,7 +91,8 @@ pub(crate) async fn run_due(cx: &Context, as_of: NaiveDateTime, started_by: Star
         Ok(opened) => opened,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "run due could not start");
-            pass.lines.push(format!("FAILED before any job period (exit {}): {e:#}", exit::code(&e)));
+            let code = exit::code(&e).to_string();
+            pass.lines.push(l("due_failed_start", &[("code", &code), ("error", &said(&e))]));
             alert(cx, None, &e).await;
             pass.failure = Some(e);
             ping(&cx.settings, false).await;
@@ -95,38 +100,42 @@ pub(crate) async fn run_due(cx: &Context, as_of: NaiveDateTime, started_by: Star
         }
     };
     if pending.is_empty() {
-        pass.lines.push(format!("nothing due as of {}", as_of.format("%Y-%m-%d %H:%M")));
+        pass.lines.push(l("due_nothing", &[("as_of", &as_of.format("%Y-%m-%d %H:%M").to_string())]));
     }
     let mut blocked: Vec<&'static str> = Vec::new();
     for due in pending {
         let job = due.job;
-        let what = job.to_string();
+        let job_words = l(&format!("job_{}", job.name()), &[]);
+        let what = format!("{job_words} {}", job.period());
         if stop.is_stopped() {
-            pass.lines.push(format!("{what}: not started (stopping)"));
+            pass.lines.push(l("due_not_started_stopping", &[("what", &what)]));
             continue;
         }
         if blocked.contains(&job.name()) {
-            pass.lines.push(format!("{what}: not started (an earlier {} period did not complete)", job.name()));
+            pass.lines.push(l("due_not_started_blocked", &[("what", &what), ("job", &job_words)]));
             continue;
         }
         match run_with_retries(cx, &store, job, started_by, stop).await {
             Ok(summary) => {
-                let prefix = format!("{what}: ");
+                let (sep, colon) = if locale == "en" { ("; ", ": ") } else { ("；", "：") };
+                // The job's own summary starts with what it is: said once.
+                let prefix = format!("{what}{colon}");
                 let detail: Vec<&str> = summary.lines.iter().map(|l| l.strip_prefix(&prefix).unwrap_or(l)).collect();
-                pass.lines.push(format!("{what}: done ({})", detail.join("; ")));
+                pass.lines.push(l("due_done", &[("what", &what), ("detail", &detail.join(sep))]));
             }
             Err(e) if exit::is_held(&e) => {
                 tracing::warn!(job = job.name(), period = %job.period(), "{e:#}");
-                pass.lines.push(format!("{what}: skipped, {e:#}"));
+                pass.lines.push(l("due_skipped", &[("what", &what), ("error", &said(&e))]));
                 blocked.push(job.name());
             }
             Err(e) if exit::is_mail_queued(&e) => {
-                pass.lines.push(format!("{what}: done, but {e:#}"));
+                pass.lines.push(l("due_done_but", &[("what", &what), ("error", &said(&e))]));
                 pass.failure.get_or_insert(e);
             }
             Err(e) => {
                 tracing::error!(job = job.name(), period = %job.period(), error = %format!("{e:#}"), "the run failed");
-                pass.lines.push(format!("{what}: FAILED (exit {}): {e:#}", exit::code(&e)));
+                let code = exit::code(&e).to_string();
+                pass.lines.push(l("due_failed", &[("what", &what), ("code", &code), ("error", &said(&e))]));
                 alert(cx, Some(job), &e).await;
                 blocked.push(job.name());
                 pass.failure.get_or_insert(e);
@@ -170,7 +179,7 @@ async fn run_with_retries(
             // The results are stored: only the mail is tried again, not the computation.
             return flush_until_sent(cx, store, job, attempt, attempts, stop).await.map(|line| RunSummary {
                 output_dir: cx.settings.output_dir.clone(),
-                lines: vec![format!("results stored; queued {line}")],
+                lines: vec![crate::report::templates::label(&cx.settings.locale, "due_mail_retry", &[("line", &line)])],
             });
         }
     }

@@ -41,10 +41,17 @@ pub(crate) async fn send(
         let waiting = MailError::Undelivered { sent: delivered.sent, waiting: delivered.failed };
         return Err(anyhow::Error::new(waiting).context("the results are stored and written, but mail waits"));
     }
-    Ok(format!(
-        "mail: {queued} new messages queued, {} delivered ({})",
-        delivered.sent,
-        if cx.settings.smtp_url.is_some() { "SMTP" } else { "written to outbox/" }
+    let locale = cx.settings.locale.as_str();
+    let how = crate::report::templates::label(
+        locale,
+        if cx.settings.smtp_url.is_some() { "mail_how_smtp" } else { "mail_how_outbox" },
+        &[],
+    );
+    let (queued, sent) = (queued.to_string(), delivered.sent.to_string());
+    Ok(crate::report::templates::label(
+        locale,
+        "mail_sent_line",
+        &[("queued", &queued), ("sent", &sent), ("how", &how)],
     ))
 }
 
@@ -65,7 +72,7 @@ pub(crate) async fn flush_outbox(cx: &Context, store: &Store) -> anyhow::Result<
     if done.failed > 0 {
         return Err(MailError::Undelivered { sent: done.sent, waiting: done.failed }.into());
     }
-    Ok(format!("mail: {} delivered, 0 waiting", done.sent))
+    Ok(crate::report::templates::label(&cx.settings.locale, "mail_flushed", &[("sent", &done.sent.to_string())]))
 }
 
 /// Builds one outbox message per recipient of a letter; recipients that are not addresses are
@@ -144,5 +151,8 @@ pub(super) async fn overview(
         .map(|(name, bytes)| AttachedFile { ascii_name: name, name, content_type: "text/csv; charset=utf-8", bytes })
         .collect();
     let messages = letters_to(cx, job.name(), &job.period(), "overview", &def.recipients, &letter, &attached);
-    send(cx, store, &messages, options, now).await.map(|line| Some(format!("overview {line}")))
+    let locale = cx.settings.locale.as_str();
+    send(cx, store, &messages, options, now)
+        .await
+        .map(|line| Some(crate::report::templates::label(locale, "overview_line", &[("line", &line)])))
 }

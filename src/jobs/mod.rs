@@ -20,6 +20,7 @@ pub(crate) mod serve;
 pub(crate) mod settlement;
 pub(crate) mod standing;
 mod units;
+pub(crate) mod whatif;
 mod windows;
 
 use crate::config::{ConfigError, Settings};
@@ -44,6 +45,20 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// The warning to give when the working calendar runs out soon, in the locale's words: which
+    /// year is missing and which file to edit.
+    pub(crate) fn calendar_warning(&self, today: chrono::NaiveDate) -> Option<String> {
+        let (year, left, file) = self.settings.calendar_running_out(today)?;
+        let l = |key: &str, args: &[(&str, &str)]| crate::report::templates::label(&self.settings.locale, key, args);
+        let file = file.map_or_else(|| l("calendar_builtin", &[]), |p| p.display().to_string());
+        let when = if left > 0 {
+            l("calendar_when_left", &[("days", &left.to_string())])
+        } else {
+            l("calendar_when_out", &[])
+        };
+        Some(l("calendar_warning", &[("year", &year.to_string()), ("when", &when), ("file", &file)]))
+    }
+
     /// Local time now in the rules' time zone.
     pub(crate) fn now(&self) -> NaiveDateTime {
         self.system.now_local(self.settings.rules.timezone)
@@ -325,9 +340,9 @@ async fn execute<J: JobSteps>(
         lines.push(mailing::send(cx, store, &outputs.messages, options, now).await?);
     }
     if options.preview {
-        lines.push("preview: nothing was stored as final".into());
+        lines.push(crate::report::templates::label(&cx.settings.locale, "line_preview", &[]));
     } else if options.dry_run {
-        lines.push("dry run: nothing was stored".into());
+        lines.push(crate::report::templates::label(&cx.settings.locale, "line_dry_run", &[]));
     }
     Ok(RunSummary { output_dir: dir, lines })
 }

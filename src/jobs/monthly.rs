@@ -103,7 +103,7 @@ impl JobSteps for Monthly {
             );
         }
         // A dry run is a what-if: how each partner would differ from what is stored for the month.
-        let what_if = if run.options.dry_run { what_if(&result, &input.stored) } else { vec![] };
+        let what_if = if run.options.dry_run { what_if(run.locale(), &result, &input.stored) } else { vec![] };
         let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
         let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
         tracing::info!(
@@ -134,6 +134,7 @@ impl JobSteps for Monthly {
             grades: run.rules.grades,
             locale: run.locale(),
             preview: run.options.preview,
+            period_over: month.last_day() < run.now.date(),
             drafts: &drafts,
         };
         let reports = report::monthly::reports(&input)?;
@@ -158,11 +159,24 @@ impl JobSteps for Monthly {
         let messages = if run.options.stores() { messages(run, month, &written, &workbook) } else { vec![] };
         let on_hold = result.partners.iter().filter(|p| p.assessment.is_none()).count();
         let flagged = result.partners.iter().filter(|p| !p.flags.is_empty()).count();
-        let mut lines = vec![format!(
-            "monthly {month}: {} partners assessed ({on_hold} on hold, {flagged} flagged), {} rows quarantined or ignored",
-            result.partners.len(),
-            result.data_quality.len()
+        let mut lines = vec![report::templates::label(
+            run.locale(),
+            "summary_monthly",
+            &[
+                ("month", &month.to_string()),
+                ("count", &result.partners.len().to_string()),
+                ("on_hold", &on_hold.to_string()),
+                ("flagged", &flagged.to_string()),
+                ("quarantined", &result.data_quality.len().to_string()),
+            ],
         )];
+        if let (Some(first), Some(last)) = (result.missing_history_months.first(), result.missing_history_months.last())
+        {
+            let (count, first, last) =
+                (result.missing_history_months.len().to_string(), first.to_string(), last.to_string());
+            let args = [("count", count.as_str()), ("first", first.as_str()), ("last", last.as_str())];
+            lines.push(report::templates::label(run.locale(), "summary_missing_months", &args));
+        }
         lines.extend(output.what_if.iter().cloned());
         Ok(Outputs { files, messages, lines })
     }
@@ -209,9 +223,10 @@ fn messages(run: &Run<'_>, month: Month, reports: &[&Report], workbook: &[u8]) -
 }
 
 /// Per partner whose score, grade or settlement would change: stored → computed.
-fn what_if(result: &MonthResult, stored: &[MonthlyScore]) -> Vec<String> {
+fn what_if(locale: &str, result: &MonthResult, stored: &[MonthlyScore]) -> Vec<String> {
+    let l = |key: &str, args: &[(&str, &str)]| report::templates::label(locale, key, args);
     if stored.is_empty() {
-        return vec!["what-if: nothing is stored for this month to compare with".into()];
+        return vec![l("whatif_nothing", &[])];
     }
     let show = |s: Option<rust_decimal::Decimal>| s.map(fmt2).unwrap_or_else(|| "—".into());
     let grade = |g: Option<Grade>| g.map_or("—", |g| g.as_str());
@@ -224,23 +239,22 @@ fn what_if(result: &MonthResult, stored: &[MonthlyScore]) -> Vec<String> {
         let (ns, ng, nset) = (a.map(|a| a.score), a.map(|a| a.grade), a.map(|a| a.settlement));
         if (os, og, oset) != (ns, ng, nset) {
             grade_changes += usize::from(og != ng);
-            lines.push(format!(
-                "  {}: score {} → {}, grade {} → {}{}, settlement {} → {}",
-                p.partner_id,
-                show(os),
-                show(ns),
-                grade(og),
-                grade(ng),
-                if og != ng { " (grade changes)" } else { "" },
-                show(oset),
-                show(nset)
+            lines.push(l(
+                "whatif_line",
+                &[
+                    ("partner", &p.partner_id),
+                    ("score_before", &show(os)),
+                    ("score_after", &show(ns)),
+                    ("grade_before", grade(og)),
+                    ("grade_after", grade(ng)),
+                    ("pay_before", &show(oset)),
+                    ("pay_after", &show(nset)),
+                ],
             ));
         }
     }
-    let mut out = vec![format!(
-        "what-if against the stored results: {} partners differ, {grade_changes} change grade",
-        lines.len()
-    )];
+    let mut out =
+        vec![l("whatif_head", &[("count", &lines.len().to_string()), ("grades", &grade_changes.to_string())])];
     out.extend(lines);
     out
 }

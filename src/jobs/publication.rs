@@ -13,6 +13,7 @@ use super::units::{chosen, Chosen};
 use super::{stamp, Context, RunOptions};
 use crate::domain::job::{Job, JobKind};
 use crate::domain::money::fmt2;
+use crate::domain::monthly::Rows;
 use crate::domain::refusal::StateError;
 use crate::domain::units::{Change, Figures, UnitChoice, UnitStatus};
 use crate::files::safe_name;
@@ -197,13 +198,24 @@ async fn build(
     let messages = match job {
         Job::Monthly(month) => {
             let partners: BTreeSet<String> = writes.iter().map(|(w, _)| w.partner_id.clone()).collect();
-            // One pass over the month's evidence for every partner written to.
-            let stored = store.explanations(month, &partners).await?;
+            // One pass over the month's evidence for every partner written to, and last month's
+            // figures to say what changed.
+            let stored = store.explanations(month, &partners, Rows::Exceptions).await?;
+            let before = store.explanations(month.prev(), &partners, Rows::Figures).await?;
             let mut out = Vec::new();
-            for (window, before) in &writes {
+            for (window, corrected) in &writes {
                 let Some(s) = stored.get(&window.partner_id) else { continue };
                 let published_at = crate::domain::period::parse_timestamp(&window.published_at).unwrap_or(now);
-                let letter = scorecard(cx, &window.partner_id, s, &period, &approved, before.as_ref(), published_at)?;
+                let card = Scorecard {
+                    partner: &window.partner_id,
+                    stored: s,
+                    previous: before.get(&window.partner_id),
+                    period: &period,
+                    approved: &approved,
+                    corrected: corrected.as_ref(),
+                    published_at,
+                };
+                let letter = scorecard(cx, &card)?;
                 let kind = match window.revision {
                     1 => format!("scorecard:{}", window.partner_id),
                     r => format!("scorecard:{}:r{r}", window.partner_id),
@@ -230,22 +242,32 @@ async fn build(
     Ok(Built { told: writes.len(), corrected, windows, partners, messages })
 }
 
-/// A partner's scorecard: its month traced row by row, what changed since it was last told (a
-/// correction), and how and until when it may dispute (rules.md §11).
-fn scorecard(
-    cx: &Context,
-    partner: &str,
-    stored: &StoredExplanation,
-    period: &str,
-    approved: &str,
-    before: Option<&Figures>,
+/// What a partner's scorecard is made of.
+struct Scorecard<'a> {
+    partner: &'a str,
+    stored: &'a StoredExplanation,
+    /// The month before, when stored: the change and its cause.
+    previous: Option<&'a StoredExplanation>,
+    period: &'a str,
+    approved: &'a str,
+    /// The figures last told, when this corrects them.
+    corrected: Option<&'a Figures>,
     published_at: NaiveDateTime,
-) -> anyhow::Result<Letter> {
+}
+
+/// The rows of each kind a scorecard lists; `explain` and the department's workbook have all.
+const SCORECARD_ROWS: usize = 20;
+
+/// A partner's scorecard: the result first (score, grade, payment, the change and its cause, the
+/// dispute deadline), the indicators in words, the rows behind them, the arithmetic last; what
+/// changed since it was last told (a correction), and how and until when it may dispute (§11).
+fn scorecard(cx: &Context, c: &Scorecard) -> anyhow::Result<Letter> {
     let settings = &cx.settings;
     let locale = settings.locale.as_str();
-    let args = [("period", period), ("name", stored.partner.partner_name.as_str()), ("partner", partner)];
-    let text = explain::explain(partner, period, stored, &settings.rules, locale);
-    let changes = before.map(|old| {
+    let (partner, stored) = (c.partner, c.stored);
+    let args = [("period", c.period), ("name", stored.partner.partner_name.as_str()), ("partner", partner)];
+    let card = explain::card(partner, c.period, stored, c.previous, &settings.rules, locale, Some(SCORECARD_ROWS));
+    let changes = c.corrected.map(|old| {
         let after = Figures {
             score: stored.partner.score,
             grade: stored.partner.grade.map(|g| g.as_str().to_string()),
@@ -264,24 +286,39 @@ fn scorecard(
     if quotable.is_empty() {
         quotable = stored.evidence.iter().map(|e| e.row_id.as_str()).collect();
     }
-    let examples = quotable.iter().take(3).copied().collect::<Vec<_>>().join(", ");
-    let dispute = match super::windows::last_day(cx, published_at)? {
-        Some(day) => label(
-            locale,
-            "scorecard_dispute",
-            &[("deadline", &day.format("%Y-%m-%d").to_string()), ("examples", &examples)],
-        ),
-        None => label(locale, "scorecard_dispute_closed", &[]),
+    let examples = quotable.iter().take(3).copied().collect::<Vec<_>>().join("、");
+    let (deadline, dispute) = match super::windows::last_day(cx, c.published_at)? {
+        Some(day) => {
+            let day = day.format("%Y-%m-%d").to_string();
+            let text = label(locale, "scorecard_dispute", &[("deadline", &day), ("examples", &examples)]);
+            (Some(label(locale, "scorecard_deadline", &[("deadline", &day)])), text)
+        }
+        None => (None, label(locale, "scorecard_dispute_closed", &[])),
     };
-    let key = if before.is_some() { "scorecard_corrected_subject" } else { "scorecard_subject" };
+    let key = if c.corrected.is_some() { "scorecard_corrected_subject" } else { "scorecard_subject" };
     let title = label(locale, key, &args);
-    let html = templates::render("scorecard.html", minijinja::context! { title, text, approved, changes, dispute })?;
+    let text = explain::text(&card, locale);
+    let approved = c.approved;
+    let html =
+        templates::render("scorecard.html", minijinja::context! { title, card, approved, changes, deadline, dispute })?;
     let mut plain = text;
+    if let Some(deadline) = &deadline {
+        plain = insert_after_result(&plain, deadline);
+    }
     if let Some(changes) = &changes {
         plain = format!("{changes}\n\n{plain}");
     }
     plain.push_str(&format!("\n{dispute}\n"));
     Ok(Letter { subject: label(locale, key, &args), html, text: plain, images: vec![] })
+}
+
+/// The text with `line` after its first two lines (the heading and the result).
+fn insert_after_result(text: &str, line: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(lines.len().min(2), line);
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
 }
 
 /// A form as an attachment: an ASCII name for every client, the Chinese one for those that read it.

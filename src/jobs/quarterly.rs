@@ -105,13 +105,17 @@ impl JobSteps for Quarterly {
         // Nothing is mailed now: each unit's forms go out when the unit publishes them.
         let count = |s| result.rows.iter().filter(|r| r.status == s).count();
         let total: rust_decimal::Decimal = result.rows.iter().filter_map(|r| r.share.as_ref()).map(|s| s.amount).sum();
-        let line = format!(
-            "quarterly {quarter}: {} shares settled ({} CNY, {} confirmation forms), {} projects held, {} not payable",
-            count(Status::Settled),
-            crate::domain::money::fmt2(total),
-            forms.len(),
-            count(Status::Held),
-            count(Status::NotPayable)
+        let line = crate::report::templates::label(
+            run.locale(),
+            "summary_quarterly",
+            &[
+                ("quarter", &quarter.to_string()),
+                ("settled", &count(Status::Settled).to_string()),
+                ("total", &crate::domain::money::fmt2(total)),
+                ("forms", &forms.len().to_string()),
+                ("held", &count(Status::Held).to_string()),
+                ("not_payable", &count(Status::NotPayable).to_string()),
+            ],
         );
         Ok(Outputs { files, messages: vec![], lines: vec![line] })
     }

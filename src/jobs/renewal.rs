@@ -267,11 +267,17 @@ impl JobSteps for Renewal {
             messages.clear();
         }
         let eligible = o.rows.iter().filter(|r| r.eligible).count();
-        let line = format!(
-            "renewal {as_of}: {} contracts in the notice window ({eligible} eligible), {} exit requests, {} blacklist breaches",
-            o.rows.len(),
-            o.exit_rows.len(),
-            o.breach_rows.len()
+        let line = label(
+            run.locale(),
+            "summary_renewal",
+            &[
+                ("as_of", &as_of.to_string()),
+                ("window", &o.rows.len().to_string()),
+                ("eligible", &eligible.to_string()),
+                ("exits", &o.exit_rows.len().to_string()),
+                ("proposals", &o.proposals.len().to_string()),
+                ("breaches", &o.breach_rows.len().to_string()),
+            ],
         );
         Ok(Outputs { files, messages, lines: vec![line] })
     }

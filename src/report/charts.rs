@@ -1,8 +1,10 @@
 //! Charts as PNG (so that mail clients that block SVG still show them), built to read at any
 //! number of partners: the score distribution per month (box plots), the grade mix per month
 //! (stacked bars), the month's highest and lowest scores, and a line per partner only where a page
-//! has few partners. Text in the images is ASCII (ids, months, numbers) drawn with the embedded
-//! DejaVu Sans; the captions and legends, in the locale's words, live in the HTML around them.
+//! has few partners. Each is drawn twice, at the size it is shown: for a desk (900 px wide, 13 px
+//! text) and for a phone (720 px shown at 360 CSS px, 24 px text: 12 px as read). Text in the
+//! images is ASCII (ids, months, numbers) drawn with the embedded DejaVu Sans; the captions and
+//! legends, in the locale's words, live in the HTML around them.
 
 use plotters::prelude::*;
 use std::sync::Once;
@@ -37,6 +39,39 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError
     Ok(out)
 }
 
+/// The size a chart is drawn at: its width in pixels, and how much larger than on a desk its
+/// text, margins and lines are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Canvas {
+    pub(crate) width: u32,
+    pub(crate) scale: f64,
+}
+
+impl Canvas {
+    /// A desk: 900 px shown at 900 CSS px.
+    pub(crate) const DESK: Canvas = Canvas { width: 900, scale: 1.0 };
+    /// A phone: 720 px shown at 360 CSS px (two device pixels each), text twice as large as
+    /// read: 13 × 1.85 = 24 px, 12 px on the screen.
+    pub(crate) const PHONE: Canvas = Canvas { width: 720, scale: 1.85 };
+
+    fn px(self, v: u32) -> u32 {
+        (f64::from(v) * self.scale).round() as u32
+    }
+
+    fn font(self, size: u32) -> (&'static str, u32) {
+        ("sans-serif", self.px(size))
+    }
+
+    /// The drawn height of a chart `height` px tall on a desk: a phone's is taller for its text.
+    pub(crate) fn height(self, height: u32) -> u32 {
+        if self == Canvas::DESK {
+            height
+        } else {
+            (f64::from(height) * 1.6).round() as u32
+        }
+    }
+}
+
 /// One line per partner: (label, score per month slot; `None` where the month has no score).
 pub(crate) struct Trend {
     pub(crate) months: Vec<String>,
@@ -45,19 +80,36 @@ pub(crate) struct Trend {
     pub(crate) a_min: f64,
 }
 
-pub(crate) fn trend_png(trend: &Trend) -> Result<Vec<u8>, ChartError> {
+/// Twelve colours a reader tells apart (Tableau 10 and two more), each line also marked by its
+/// id at its last point.
+const LINE_COLORS: [RGBColor; 12] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(0, 0, 128),
+    RGBColor(128, 128, 0),
+];
+
+pub(crate) fn trend_png(trend: &Trend, canvas: Canvas) -> Result<Vec<u8>, ChartError> {
     register_font();
-    let (w, h) = (900u32, 420u32);
+    let (w, h) = (canvas.width, canvas.height(420));
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let n = trend.months.len().max(1);
         let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .right_y_label_area_size(0)
+            .margin(canvas.px(12))
+            .x_label_area_size(canvas.px(30))
+            .y_label_area_size(canvas.px(40))
+            .right_y_label_area_size(canvas.px(44))
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..100f64)
             .map_err(err)?;
         let months = trend.months.clone();
@@ -66,7 +118,7 @@ pub(crate) fn trend_png(trend: &Trend) -> Result<Vec<u8>, ChartError> {
             .x_labels(n)
             .x_label_formatter(&|x| months.get(x.round().max(0.0) as usize).cloned().unwrap_or_default())
             .y_labels(11)
-            .label_style(("sans-serif", 13))
+            .label_style(canvas.font(13))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
@@ -75,26 +127,21 @@ pub(crate) fn trend_png(trend: &Trend) -> Result<Vec<u8>, ChartError> {
                 .draw_series(LineSeries::new([(-0.5, threshold), (n as f64 - 0.5, threshold)], color.stroke_width(1)))
                 .map_err(err)?;
         }
+        let stroke = canvas.px(2);
+        let dot = canvas.px(3);
         for (k, (label, points)) in trend.series.iter().enumerate() {
-            let color = Palette99::pick(k).to_rgba();
+            let color = LINE_COLORS[k % LINE_COLORS.len()];
             let pts: Vec<(f64, f64)> =
                 points.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(err)?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
-            chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled()))).map_err(err)?;
-        }
-        if !trend.series.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .label_font(("sans-serif", 12))
-                .draw()
-                .map_err(err)?;
+            chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(stroke))).map_err(err)?;
+            chart.draw_series(pts.iter().map(|p| Circle::new(*p, dot, color.filled()))).map_err(err)?;
+            // The line says whose it is where it ends, instead of a legend matched by colour.
+            if let Some(last) = pts.last() {
+                let style = TextStyle::from(canvas.font(12)).color(&color);
+                let at = chart.backend_coord(last);
+                root.draw(&Text::new(label.clone(), (at.0 + dot as i32 + 3, at.1 - canvas.px(7) as i32), style))
+                    .map_err(err)?;
+            }
         }
         root.present().map_err(err)?;
     }
@@ -135,6 +182,7 @@ fn month_axis<'a, DB: DrawingBackend + 'a>(
     root: &'a DrawingArea<DB, plotters::coord::Shift>,
     n: usize,
     y: std::ops::Range<f64>,
+    canvas: Canvas,
 ) -> Result<
     ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
     ChartError,
@@ -143,22 +191,22 @@ where
     DB::ErrorType: 'static,
 {
     ChartBuilder::on(root)
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
+        .margin(canvas.px(12))
+        .x_label_area_size(canvas.px(30))
+        .y_label_area_size(canvas.px(40))
         .build_cartesian_2d(-0.5f64..(n.max(1) as f64 - 0.5), y)
         .map_err(err)
 }
 
-pub(crate) fn distribution_png(d: &Distribution) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn distribution_png(d: &Distribution, canvas: Canvas) -> Result<Vec<u8>, ChartError> {
     register_font();
-    let (w, h) = (900u32, 380u32);
+    let (w, h) = (canvas.width, canvas.height(380));
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let n = d.months.len();
-        let mut chart = month_axis(&root, n, 0f64..100f64)?;
+        let mut chart = month_axis(&root, n, 0f64..100f64, canvas)?;
         let months = d.months.clone();
         chart
             .configure_mesh()
@@ -166,7 +214,7 @@ pub(crate) fn distribution_png(d: &Distribution) -> Result<Vec<u8>, ChartError> 
             .x_label_formatter(&|x| months.get(x.round().max(0.0) as usize).cloned().unwrap_or_default())
             .y_labels(11)
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .label_style(("sans-serif", 13))
+            .label_style(canvas.font(13))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;
@@ -179,19 +227,20 @@ pub(crate) fn distribution_png(d: &Distribution) -> Result<Vec<u8>, ChartError> 
             let Some([low, q1, median, q3, high]) = *five else { continue };
             let x = i as f64;
             let ink = RGBColor(31, 78, 121);
-            chart.draw_series([PathElement::new([(x, low), (x, q1)], ink.stroke_width(1))]).map_err(err)?;
-            chart.draw_series([PathElement::new([(x, q3), (x, high)], ink.stroke_width(1))]).map_err(err)?;
+            let (thin, thick) = (canvas.px(1), canvas.px(3));
+            chart.draw_series([PathElement::new([(x, low), (x, q1)], ink.stroke_width(thin))]).map_err(err)?;
+            chart.draw_series([PathElement::new([(x, q3), (x, high)], ink.stroke_width(thin))]).map_err(err)?;
             for y in [low, high] {
                 chart
-                    .draw_series([PathElement::new([(x - 0.12, y), (x + 0.12, y)], ink.stroke_width(1))])
+                    .draw_series([PathElement::new([(x - 0.12, y), (x + 0.12, y)], ink.stroke_width(thin))])
                     .map_err(err)?;
             }
             chart
                 .draw_series([Rectangle::new([(x - 0.3, q1), (x + 0.3, q3)], RGBColor(189, 215, 238).filled())])
                 .map_err(err)?;
-            chart.draw_series([Rectangle::new([(x - 0.3, q1), (x + 0.3, q3)], ink.stroke_width(1))]).map_err(err)?;
+            chart.draw_series([Rectangle::new([(x - 0.3, q1), (x + 0.3, q3)], ink.stroke_width(thin))]).map_err(err)?;
             chart
-                .draw_series([PathElement::new([(x - 0.3, median), (x + 0.3, median)], ink.stroke_width(3))])
+                .draw_series([PathElement::new([(x - 0.3, median), (x + 0.3, median)], ink.stroke_width(thick))])
                 .map_err(err)?;
         }
         root.present().map_err(err)?;
@@ -200,16 +249,16 @@ pub(crate) fn distribution_png(d: &Distribution) -> Result<Vec<u8>, ChartError> 
 }
 
 /// The grade mix per month: A, B, C and on hold stacked, bottom to top.
-pub(crate) fn grade_mix_png(months: &[String], counts: &[[usize; 4]]) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn grade_mix_png(months: &[String], counts: &[[usize; 4]], canvas: Canvas) -> Result<Vec<u8>, ChartError> {
     register_font();
-    let (w, h) = (900u32, 320u32);
+    let (w, h) = (canvas.width, canvas.height(320));
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let n = months.len();
         let top = counts.iter().map(|c| c.iter().sum::<usize>()).max().unwrap_or(0).max(1) as f64;
-        let mut chart = month_axis(&root, n, 0f64..top * 1.05)?;
+        let mut chart = month_axis(&root, n, 0f64..top * 1.05, canvas)?;
         let labels = months.to_vec();
         chart
             .configure_mesh()
@@ -218,7 +267,7 @@ pub(crate) fn grade_mix_png(months: &[String], counts: &[[usize; 4]]) -> Result<
             .x_label_formatter(&|x| labels.get(x.round().max(0.0) as usize).cloned().unwrap_or_default())
             .y_labels(6)
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .label_style(("sans-serif", 13))
+            .label_style(canvas.font(13))
             .draw()
             .map_err(err)?;
         for (i, c) in counts.iter().enumerate() {
@@ -239,20 +288,83 @@ pub(crate) fn grade_mix_png(months: &[String], counts: &[[usize; 4]]) -> Result<
     encode_png(&buf, w, h)
 }
 
+/// The grade mix per month before and after a rules revision: two stacked bars a month, the
+/// stored rules on the left (pale), the candidate on the right.
+pub(crate) fn grade_mix_pair_png(
+    months: &[String],
+    before: &[[usize; 4]],
+    after: &[[usize; 4]],
+    canvas: Canvas,
+) -> Result<Vec<u8>, ChartError> {
+    register_font();
+    let (w, h) = (canvas.width, canvas.height(320));
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let n = months.len();
+        let top = before.iter().chain(after).map(|c| c.iter().sum::<usize>()).max().unwrap_or(0).max(1) as f64;
+        let mut chart = month_axis(&root, n, 0f64..top * 1.05, canvas)?;
+        // Twelve month labels do not fit a phone: every second one there.
+        let step = if canvas.scale > 1.0 && n > 6 { 2 } else { 1 };
+        let labels = months.to_vec();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n.max(1))
+            .x_label_formatter(&|x| {
+                let i = x.round().max(0.0) as usize;
+                if i % step == 0 {
+                    labels.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_labels(6)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(canvas.font(13))
+            .draw()
+            .map_err(err)?;
+        for (side, counts) in [(0, before), (1, after)] {
+            for (i, c) in counts.iter().enumerate() {
+                let x = i as f64 + if side == 0 { -0.2 } else { 0.2 };
+                let mut base = 0f64;
+                for (k, color) in [A_COLOR, B_COLOR, C_COLOR, HOLD_COLOR].into_iter().enumerate() {
+                    let v = c[k] as f64;
+                    let color = if side == 0 { color.mix(0.45) } else { color.mix(1.0) };
+                    if v > 0.0 {
+                        chart
+                            .draw_series([Rectangle::new([(x - 0.17, base), (x + 0.17, base + v)], color.filled())])
+                            .map_err(err)?;
+                    }
+                    base += v;
+                }
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    encode_png(&buf, w, h)
+}
+
 /// Horizontal bars of a month's highest and lowest scores (partner ids on the left), coloured by
 /// grade; the page lists the names beside it.
-pub(crate) fn ranking_png(bars: &[(String, f64, char)], a_min: f64, b_min: f64) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn ranking_png(
+    bars: &[(String, f64, char)],
+    a_min: f64,
+    b_min: f64,
+    canvas: Canvas,
+) -> Result<Vec<u8>, ChartError> {
     register_font();
     let rows = bars.len().max(1);
-    let (w, h) = (900u32, (40 + 22 * rows as u32).max(120));
+    let (w, h) = (canvas.width, ranking_height(rows, canvas));
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(24)
-            .y_label_area_size(110)
+            .margin(canvas.px(10))
+            .x_label_area_size(canvas.px(24))
+            .y_label_area_size(canvas.px(110))
             .build_cartesian_2d(0f64..100f64, -0.5f64..(rows as f64 - 0.5))
             .map_err(err)?;
         let names: Vec<String> = bars.iter().map(|(id, v, _)| format!("{id}  {v:.2}")).collect();
@@ -267,10 +379,10 @@ pub(crate) fn ranking_png(bars: &[(String, f64, char)], a_min: f64, b_min: f64) 
                 }
                 names.get(rows - 1 - i as usize).cloned().unwrap_or_default()
             })
-            .x_labels(11)
+            .x_labels(if canvas == Canvas::DESK { 11 } else { 6 })
             .x_label_formatter(&|x| format!("{x:.0}"))
             .light_line_style(WHITE.mix(0.0))
-            .label_style(("sans-serif", 12))
+            .label_style(canvas.font(12))
             .draw()
             .map_err(err)?;
         for (k, (_, v, grade)) in bars.iter().enumerate() {
@@ -295,6 +407,11 @@ pub(crate) fn ranking_png(bars: &[(String, f64, char)], a_min: f64, b_min: f64) 
     encode_png(&buf, w, h)
 }
 
+/// The height of a ranking of `rows` bars.
+pub(crate) fn ranking_height(rows: usize, canvas: Canvas) -> u32 {
+    canvas.px((40 + 22 * rows.max(1) as u32).max(120))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,15 +424,22 @@ mod tests {
             b_min: 75.0,
             a_min: 90.0,
         };
-        let png = trend_png(&trend).unwrap();
-        assert_eq!(&png[1..4], b"PNG");
-        let months: Vec<String> = vec!["09".into(), "10".into()];
-        let boxes = vec![None, five_numbers(&mut [70.0, 80.0, 90.0, 100.0])];
-        let dist = distribution_png(&Distribution { months: months.clone(), boxes, b_min: 75.0, a_min: 90.0 }).unwrap();
-        assert_eq!(&dist[1..4], b"PNG");
-        assert_eq!(&grade_mix_png(&months, &[[1, 2, 3, 0], [0, 0, 0, 4]]).unwrap()[1..4], b"PNG");
-        let bars = vec![("P01".to_string(), 95.5, 'A'), ("P02".to_string(), 60.0, 'C')];
-        assert_eq!(&ranking_png(&bars, 90.0, 75.0).unwrap()[1..4], b"PNG");
+        for canvas in [Canvas::DESK, Canvas::PHONE] {
+            let png = trend_png(&trend, canvas).unwrap();
+            assert_eq!(&png[1..4], b"PNG");
+            let months: Vec<String> = vec!["09".into(), "10".into()];
+            let boxes = vec![None, five_numbers(&mut [70.0, 80.0, 90.0, 100.0])];
+            let d = Distribution { months: months.clone(), boxes, b_min: 75.0, a_min: 90.0 };
+            let dist = distribution_png(&d, canvas).unwrap();
+            assert_eq!(&dist[1..4], b"PNG");
+            // The width drawn is the width shown (the IHDR chunk's first field).
+            assert_eq!(u32::from_be_bytes(dist[16..20].try_into().unwrap()), canvas.width);
+            assert_eq!(&grade_mix_png(&months, &[[1, 2, 3, 0], [0, 0, 0, 4]], canvas).unwrap()[1..4], b"PNG");
+            let bars = vec![("P01".to_string(), 95.5, 'A'), ("P02".to_string(), 60.0, 'C')];
+            assert_eq!(&ranking_png(&bars, 90.0, 75.0, canvas).unwrap()[1..4], b"PNG");
+        }
+        // On a phone the text is 24 px drawn, 12 px as shown at half the width.
+        assert_eq!(Canvas::PHONE.font(13).1, 24);
     }
 
     #[test]

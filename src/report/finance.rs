@@ -36,6 +36,7 @@ pub(crate) fn workbook(
         title: label(locale, "finance_title", &[("period", period)]),
         headers: header.iter().map(|h| label(locale, &format!("col_{h}"), &[])).collect(),
         rows,
+        narrow: vec![],
     };
     sheet::add(&mut book, &table)?;
     book.save_to_buffer()

@@ -72,28 +72,44 @@ pub(crate) fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The outbox as a plain-text table for `mail list`: one line per message, newest first.
-pub(crate) fn outbox_table(rows: &[OutboxEntry]) -> String {
+/// The outbox as a table for `mail list`: one line per message, newest first; the kind of
+/// message in words with what it is about (a partner, a unit, a contract).
+pub(crate) fn outbox_table(locale: &str, rows: &[OutboxEntry]) -> String {
+    let l = |key: &str, args: &[(&str, &str)]| label(locale, key, args);
     if rows.is_empty() {
-        return "the outbox is empty\n".into();
+        return format!("{}\n", l("outbox_empty", &[]));
     }
-    let mut out = String::new();
-    for r in rows {
-        let when = r.sent_at.as_deref().unwrap_or(&r.created_at);
-        let error =
-            r.last_error.as_deref().and_then(|e| e.lines().next()).map(|e| format!("  ({e})")).unwrap_or_default();
-        out.push_str(&format!(
-            "{:<6} {when}  {} {} {} → {}  attempts {}{error}\n",
-            r.status.as_str(),
-            r.job,
-            r.period,
-            r.kind,
-            r.recipient,
-            r.attempts
-        ));
-    }
+    let header: Vec<String> = ["status", "time", "job", "period", "kind", "recipient", "attempts", "error"]
+        .iter()
+        .map(|k| l(&format!("outbox_{k}"), &[]))
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            // `scorecard:P01:r2` → 成绩通知 P01 r2; a content version (`v1a2b…`) says nothing to people.
+            let mut parts = r.kind.split(':');
+            let what = parts.next().unwrap_or_default();
+            let what = super::words::known(locale, &format!("outbox_kind_{what}")).unwrap_or_else(|| what.to_string());
+            let about: Vec<&str> = parts.filter(|p| !(p.starts_with('v') && p.len() == 9)).collect();
+            vec![
+                l(&format!("outbox_state_{}", r.status.as_str()), &[]),
+                r.sent_at.clone().unwrap_or_else(|| r.created_at.clone()),
+                l(&format!("job_{}", r.job), &[]),
+                r.period.clone(),
+                std::iter::once(what).chain(about.iter().map(|s| s.to_string())).collect::<Vec<_>>().join(" "),
+                r.recipient.clone(),
+                r.attempts.to_string(),
+                r.last_error.as_deref().and_then(|e| e.lines().next()).unwrap_or("").to_string(),
+            ]
+        })
+        .collect();
+    let mut out = aligned(&header, &cells);
     let queued = rows.iter().filter(|r| r.status == OutboxStatus::Queued).count();
-    out.push_str(&format!("{} messages listed, {queued} queued\n", rows.len()));
+    out.push_str(&format!(
+        "{}\n",
+        l("outbox_counted", &[("count", &rows.len().to_string()), ("queued", &queued.to_string())])
+    ));
     out
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod monthly;
 pub(crate) mod records;
 pub(crate) mod sheet;
 pub(crate) mod templates;
+pub(crate) mod whatif;
 pub(crate) mod words;
 
 /// What a message says: subject, HTML (images by `cid:`), plain text and the inline images. Built

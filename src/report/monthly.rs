@@ -2,7 +2,8 @@
 //! charts and the workbook. Pure: results and stored history in, HTML, text, PNG and xlsx out.
 
 use super::charts::{
-    distribution_png, five_numbers, grade_mix_png, ranking_png, trend_png, ChartError, Distribution, Trend,
+    distribution_png, five_numbers, grade_mix_png, ranking_height, ranking_png, trend_png, Canvas, ChartError,
+    Distribution, Trend,
 };
 use super::templates::{label, render};
 use crate::domain::money::fmt2;
@@ -10,6 +11,7 @@ use crate::domain::monthly::{MonthResult, PartnerResult};
 use crate::domain::period::Month;
 use crate::domain::renewal::MonthlyScore;
 use crate::domain::rules::{Grade, GradeThresholds};
+use crate::domain::text::natural_cmp;
 use crate::domain::units::UnitStatus;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Workbook, XlsxError};
@@ -23,7 +25,8 @@ impl Report {
             subject: self.subject.clone(),
             html: self.html_mail.clone(),
             text: self.text.clone(),
-            images: self.images.clone(),
+            // A mail carries the phone's drawings only (see `linked`).
+            images: self.images.iter().filter(|(stem, _)| stem.ends_with("-phone")).cloned().collect(),
         }
     }
 }
@@ -38,7 +41,7 @@ pub(crate) struct Report {
     pub(crate) html_file: String,
     pub(crate) html_mail: String,
     pub(crate) text: String,
-    /// (content id and file name stem, PNG bytes).
+    /// (content id and file name stem, PNG bytes): each chart for a desk and for a phone.
     pub(crate) images: Vec<(String, Vec<u8>)>,
 }
 
@@ -51,6 +54,8 @@ struct Row {
     score: String,
     grade: String,
     change: String,
+    /// Why the change is large, when last month had a class-one violation (its score was cut).
+    change_note: String,
     ytd: String,
     settlement: String,
     flags: String,
@@ -77,8 +82,17 @@ pub(crate) struct ReportInput<'a> {
     pub(crate) grades: GradeThresholds,
     pub(crate) locale: &'a str,
     pub(crate) preview: bool,
+    /// Whether the month is over (a preview of a month that is over is not "before its end").
+    pub(crate) period_over: bool,
     /// The units (departments) still drafts: their pages, and the summary while any is, say so.
     pub(crate) drafts: &'a BTreeSet<String>,
+}
+
+/// The banner of a preview: the month is not over yet, or (a preview of a finished month) the
+/// results are not stored as final.
+fn preview_words(input: &ReportInput) -> Option<String> {
+    let key = if input.period_over { "preview_over" } else { "preview" };
+    input.preview.then(|| label(input.locale, key, &[]))
 }
 
 /// A department's page, named by its unit so that the name stays when other departments come or
@@ -106,7 +120,14 @@ fn rows(input: &ReportInput, partners: &[&PartnerResult]) -> Vec<Row> {
         .iter()
         .map(|p| {
             let a = p.assessment.as_ref();
-            let last = by.get(&(p.partner_id.as_str(), prev)).and_then(|m| m.score);
+            let before = by.get(&(p.partner_id.as_str(), prev));
+            let last = before.and_then(|m| m.score);
+            let change_note = match before {
+                Some(m) if a.is_some() && m.flags.contains("class_one_violation") => {
+                    label(input.locale, "change_after_class_one", &[("score", &m.score.map(fmt2).unwrap_or_default())])
+                }
+                _ => String::new(),
+            };
             let change = match (a, last) {
                 (Some(a), Some(l)) => {
                     let d = a.score - l;
@@ -135,6 +156,7 @@ fn rows(input: &ReportInput, partners: &[&PartnerResult]) -> Vec<Row> {
                 score: a.map(|a| fmt2(a.score)).unwrap_or_default(),
                 grade: a.map(|a| a.grade.as_str().to_string()).unwrap_or_default(),
                 change,
+                change_note,
                 ytd: ytd.unwrap_or_default(),
                 settlement: a.map(|a| fmt2(a.settlement)).unwrap_or_default(),
                 flags: flag_words(input.locale, p),
@@ -143,7 +165,7 @@ fn rows(input: &ReportInput, partners: &[&PartnerResult]) -> Vec<Row> {
         })
         .collect();
     let score = |r: &Row| r.score.parse::<Decimal>().ok();
-    out.sort_by(|a, b| score(b).cmp(&score(a)).then(a.partner_id.cmp(&b.partner_id)));
+    out.sort_by(|a, b| score(b).cmp(&score(a)).then(natural_cmp(&a.partner_id, &b.partner_id)));
     for (i, r) in out.iter_mut().enumerate() {
         r.rank = i + 1;
     }
@@ -202,26 +224,47 @@ fn f64_of(d: Decimal) -> f64 {
     d.to_string().parse::<f64>().unwrap_or(0.0)
 }
 
-/// A chart on a page: the file stem (and content id), its caption and note in words.
+/// A chart on a page: the file stem (and content id), its caption and note in words, and the
+/// size it is shown at on a desk and on a phone.
 #[derive(Debug, Clone, Serialize)]
 struct Chart {
     stem: String,
     src: String,
+    phone_src: String,
     caption: String,
     note: String,
     width: u32,
     height: u32,
+    phone_width: u32,
+    phone_height: u32,
     /// Shows the grade colours' legend under the chart.
     legend: bool,
 }
 
-/// The charts of a page as the page links them: by file name beside it, or by content id in a mail.
-fn linked(made: &[(Chart, Vec<u8>)], mail: bool) -> Vec<Chart> {
+/// A chart drawn for a desk and for a phone.
+struct Drawn {
+    chart: Chart,
+    desk: Vec<u8>,
+    phone: Vec<u8>,
+}
+
+/// The charts of a page as the page links them: by file name beside it (the phone's drawing for
+/// narrow screens), or by content id in a mail, where only the phone's drawing goes (it reads on
+/// a desk as well, and a mail client may not choose between two).
+fn linked(made: &[Drawn], mail: bool) -> Vec<Chart> {
     made.iter()
-        .map(|(c, _)| Chart {
-            src: if mail { format!("cid:{}", c.stem) } else { format!("{}.png", c.stem) },
-            ..c.clone()
+        .map(|d| {
+            let c = &d.chart;
+            let phone = if mail { format!("cid:{}-phone", c.stem) } else { format!("{}-phone.png", c.stem) };
+            Chart { src: if mail { phone.clone() } else { format!("{}.png", c.stem) }, phone_src: phone, ..c.clone() }
         })
+        .collect()
+}
+
+/// The image files of a page's charts: (stem, PNG), the desk's and the phone's.
+fn images(made: Vec<Drawn>) -> Vec<(String, Vec<u8>)> {
+    made.into_iter()
+        .flat_map(|d| [(d.chart.stem.clone(), d.desk), (format!("{}-phone", d.chart.stem), d.phone)])
         .collect()
 }
 
@@ -232,7 +275,7 @@ fn charts(
     partners: &[&PartnerResult],
     stem: &str,
     summary: bool,
-) -> Result<Vec<(Chart, Vec<u8>)>, ChartError> {
+) -> Result<Vec<Drawn>, ChartError> {
     let locale = input.locale;
     let l = |k: &str| label(locale, k, &[]);
     // The notes name the rules' thresholds, which the lines are drawn at.
@@ -241,33 +284,38 @@ fn charts(
     let (months, grid) = by_month(input, partners);
     let names: Vec<String> = months.iter().map(|m| format!("{:02}", m.month())).collect();
     let mut out = Vec::new();
-    let mut chart = |name: &str, key: &str, height: u32, legend: bool, png: Vec<u8>| {
-        let stem = format!("{name}-{stem}");
-        out.push((
-            Chart {
+    let mut chart = |name: &str,
+                     key: &str,
+                     height: (u32, u32),
+                     legend: bool,
+                     draw: &dyn Fn(Canvas) -> Result<Vec<u8>, ChartError>|
+     -> Result<(), ChartError> {
+        out.push(Drawn {
+            chart: Chart {
                 src: String::new(),
+                phone_src: String::new(),
                 caption: l(key),
                 note: note(&format!("{key}_note")),
-                stem,
-                width: 900,
-                height,
+                stem: format!("{name}-{stem}"),
+                width: Canvas::DESK.width,
+                height: height.0,
+                phone_width: Canvas::PHONE.width / 2,
+                phone_height: height.1 / 2,
                 legend,
             },
-            png,
-        ));
+            desk: draw(Canvas::DESK)?,
+            phone: draw(Canvas::PHONE)?,
+        });
+        Ok(())
     };
-    let boxes = grid
+    let boxes: Vec<Option<[f64; 5]>> = grid
         .iter()
         .map(|scores| five_numbers(&mut scores.values().flatten().map(|d| f64_of(*d)).collect::<Vec<_>>()))
         .collect();
     let (a_min, b_min) = (f64_of(input.grades.a_min), f64_of(input.grades.b_min));
-    chart(
-        "distribution",
-        "chart_distribution",
-        380,
-        false,
-        distribution_png(&Distribution { months: names.clone(), boxes, b_min, a_min })?,
-    );
+    let distribution = Distribution { months: names.clone(), boxes, b_min, a_min };
+    let heights = |h: u32| (Canvas::DESK.height(h), Canvas::PHONE.height(h));
+    chart("distribution", "chart_distribution", heights(380), false, &|c| distribution_png(&distribution, c))?;
     if summary {
         let grades: HashMap<(&str, Month), Option<Grade>> =
             input.history.iter().map(|m| ((m.partner_id.as_str(), m.month), m.grade)).collect();
@@ -297,7 +345,7 @@ fn charts(
                 mix
             })
             .collect();
-        chart("grade-mix", "chart_grade_mix", 320, true, grade_mix_png(&names, &mixes)?);
+        chart("grade-mix", "chart_grade_mix", heights(320), true, &|c| grade_mix_png(&names, &mixes, c))?;
         let mut ranked: Vec<(String, f64, char)> = partners
             .iter()
             .filter_map(|p| {
@@ -305,18 +353,20 @@ fn charts(
                 Some((p.partner_id.clone(), f64_of(a.score), a.grade.as_str().chars().next().unwrap_or('C')))
             })
             .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(natural_cmp(&a.0, &b.0)));
         if ranked.len() > 2 * RANKED {
             let bottom = ranked.split_off(ranked.len() - RANKED);
             ranked.truncate(RANKED);
             ranked.extend(bottom);
         }
-        let height = (40 + 22 * ranked.len() as u32).max(120);
+        let rows = ranked.len();
         let key = if partners.len() > 2 * RANKED { "chart_ranking" } else { "chart_ranking_all" };
-        chart("ranking", key, height, true, ranking_png(&ranked, a_min, b_min)?);
+        let height = (ranking_height(rows, Canvas::DESK), ranking_height(rows, Canvas::PHONE));
+        chart("ranking", key, height, true, &|c| ranking_png(&ranked, a_min, b_min, c))?;
     }
     if partners.len() <= MAX_LINES {
-        chart("trend", "trend", 420, false, trend_png(&trend(input, partners))?);
+        let trend = trend(input, partners);
+        chart("trend", "trend", heights(420), false, &|c| trend_png(&trend, c))?;
     }
     Ok(out)
 }
@@ -345,27 +395,86 @@ fn text_body(title: &str, lead: &str, rows: &[Row], locale: &str) -> String {
     s
 }
 
+/// The flagged partners grouped by severity: a blacklist recommendation, a class-one violation,
+/// two C grades; each group the partners' names (and ids) in words.
+#[derive(Debug, Clone, Serialize)]
+struct FlagGroup {
+    title: String,
+    partners: Vec<String>,
+}
+
+fn flag_groups(locale: &str, partners: &[&PartnerResult]) -> Vec<FlagGroup> {
+    use crate::domain::monthly::Flag;
+    let (open, close) = (label(locale, "open_bracket", &[]), label(locale, "close_bracket", &[]));
+    [Flag::BlacklistRecommended, Flag::ClassOneViolation, Flag::TwoCGrades]
+        .into_iter()
+        .filter_map(|flag| {
+            let mut of: Vec<&&PartnerResult> = partners.iter().filter(|p| p.flags.contains(&flag)).collect();
+            of.sort_by(|a, b| natural_cmp(&a.partner_id, &b.partner_id));
+            (!of.is_empty()).then(|| FlagGroup {
+                title: label(
+                    locale,
+                    "flag_group",
+                    &[("flag", &super::words::flag(locale, flag.as_str())), ("count", &of.len().to_string())],
+                ),
+                partners: of.iter().map(|p| format!("{}{open}{}{close}", p.partner_name, p.partner_id)).collect(),
+            })
+        })
+        .collect()
+}
+
+/// The partners on hold grouped by the first reason (a month's holds are mostly few reasons).
+fn hold_groups(locale: &str, partners: &[&PartnerResult]) -> Vec<FlagGroup> {
+    let (open, close) = (label(locale, "open_bracket", &[]), label(locale, "close_bracket", &[]));
+    let mut groups: BTreeMap<String, Vec<&PartnerResult>> = BTreeMap::new();
+    for p in partners.iter().filter(|p| p.assessment.is_none()) {
+        let reason = p.hold_reasons.iter().next().map(|r| r.split(':').next().unwrap_or(r).to_string());
+        groups.entry(reason.unwrap_or_default()).or_default().push(p);
+    }
+    groups
+        .into_iter()
+        .map(|(code, mut of)| {
+            of.sort_by(|a, b| natural_cmp(&a.partner_id, &b.partner_id));
+            let words = super::words::hold_reason(locale, &code);
+            FlagGroup {
+                title: label(locale, "flag_group", &[("flag", &words), ("count", &of.len().to_string())]),
+                partners: of.iter().map(|p| format!("{}{open}{}{close}", p.partner_name, p.partner_id)).collect(),
+            }
+        })
+        .collect()
+}
+
+/// A link to a department's page, by its name.
+#[derive(Debug, Clone, Serialize)]
+struct PageLink {
+    name: String,
+    href: String,
+}
+
 /// The department pages and the leadership summary.
 pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
     let r = input.result;
     let locale = input.locale;
-    let month = r.month.to_string();
     let t = super::templates::labels(locale);
+    let month = r.month.to_string();
     let missing = (!r.missing_history_months.is_empty()).then(|| r.missing_history_months.len().to_string());
+    let preview = preview_words(input);
     let mut out = Vec::new();
 
     let mut departments: BTreeSet<&str> = input.departments.keys().map(String::as_str).collect();
     departments.extend(r.partners.iter().flat_map(|p| p.departments.iter().map(String::as_str)));
+    let mut links = Vec::new();
     for department in departments {
         let partners: Vec<&PartnerResult> = r.partners.iter().filter(|p| p.departments.contains(department)).collect();
         if partners.is_empty() {
             continue;
         }
+        links.push(PageLink { name: department.to_string(), href: department_file(department) });
         let rows = rows(input, &partners);
         let title = label(locale, "title_department", &[("month", &month), ("department", department)]);
         let lead = label(locale, "lead_department", &[("month", &month)]);
         let made = charts(input, &partners, &super::short_hash(department), false)?;
-        let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
+        let flags = flag_groups(locale, &partners);
         let draft = input.drafts.contains(department);
         let state = (!input.preview).then(|| {
             let status = if draft { UnitStatus::Draft } else { UnitStatus::Approved };
@@ -375,7 +484,7 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
             let charts = linked(&made, mail);
             render(
                 "monthly_report.html",
-                minijinja::context! { t, title, lead, rows, flagged, summary => false, preview => input.preview,
+                minijinja::context! { t, title, lead, rows, flags, summary => false, preview, mail,
                 charts, missing_months => missing, state },
             )
         };
@@ -387,26 +496,41 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
             html_file: page(false)?,
             html_mail: page(true)?,
             text: text_body(&title, &lead, &rows, locale),
-            images: made.into_iter().map(|(c, png)| (c.stem, png)).collect(),
+            images: images(made),
         });
     }
 
+    // The summary fits on a few screens at any number of partners: the figures, the charts, the
+    // highest and lowest ten, the flagged partners by severity and who is on hold. The full
+    // ranking is on the department pages and in the workbook.
     let all: Vec<&PartnerResult> = r.partners.iter().collect();
-    let rows = rows(input, &all);
+    let mut rows = rows(input, &all);
+    let assessed = rows.iter().filter(|x| !x.on_hold).count();
+    rows.retain(|x| !x.on_hold);
+    let (top, bottom) = if rows.len() > 2 * RANKED {
+        let bottom = rows.split_off(rows.len() - RANKED);
+        rows.truncate(RANKED);
+        (rows, bottom)
+    } else {
+        (rows, Vec::new())
+    };
     let count = |g| r.partners.iter().filter(|p| p.assessment.as_ref().is_some_and(|a| a.grade == g)).count();
     let on_hold = r.partners.iter().filter(|p| p.assessment.is_none()).count();
     let sum = |f: fn(&crate::domain::monthly::Assessment) -> Decimal| {
         fmt2(r.partners.iter().filter_map(|p| p.assessment.as_ref()).map(f).sum())
     };
     let totals = minijinja::context! {
-        partners => r.partners.len(), on_hold, flagged => r.partners.iter().filter(|p| !p.flags.is_empty()).count(),
+        partners => r.partners.len(), assessed, on_hold, flagged => r.partners.iter().filter(|p| !p.flags.is_empty()).count(),
         fees_total => sum(|a| a.fees_total), fees_excluded => sum(|a| a.fees_excluded), settlement => sum(|a| a.settlement),
         a => count(Grade::A), b => count(Grade::B), c => count(Grade::C),
     };
     let made = charts(input, &all, "all", true)?;
     let title = label(locale, "title_summary", &[("month", &month)]);
     let lead = label(locale, "lead_summary", &[("month", &month)]);
-    let flagged: Vec<&Row> = rows.iter().filter(|x| !x.flags.is_empty()).collect();
+    let flags = flag_groups(locale, &all);
+    let holds = hold_groups(locale, &all);
+    let omitted =
+        label(locale, "omitted_rows", &[("count", &assessed.saturating_sub(top.len() + bottom.len()).to_string())]);
     let draft = !input.drafts.is_empty();
     let state = (!input.preview).then(|| {
         let status = if draft { UnitStatus::Draft } else { UnitStatus::Approved };
@@ -416,18 +540,19 @@ pub(crate) fn reports(input: &ReportInput) -> Result<Vec<Report>, ReportError> {
         let charts = linked(&made, mail);
         render(
             "monthly_report.html",
-            minijinja::context! { t, title, lead, rows, flagged, totals, summary => true, preview => input.preview,
-            charts, missing_months => missing, state },
+            minijinja::context! { t, title, lead, rows => top, bottom, omitted, flags, holds, totals, links, summary => true,
+            preview, mail, charts, missing_months => missing, state },
         )
     };
+    let all_rows = self::rows(input, &all);
     out.push(Report {
         kind: "summary".into(),
         department: None,
         subject: label(locale, if draft { "subject_summary" } else { "subject_summary_final" }, &[("month", &month)]),
         html_file: page(false)?,
         html_mail: page(true)?,
-        text: text_body(&title, &lead, &rows, locale),
-        images: made.into_iter().map(|(c, png)| (c.stem, png)).collect(),
+        text: text_body(&title, &lead, &all_rows, locale),
+        images: images(made),
     });
     Ok(out)
 }
@@ -443,10 +568,11 @@ pub(crate) enum ReportError {
     Workbook(#[from] XlsxError),
 }
 
-/// The month's workbook for people: an overview first (as the summary page), then the results,
-/// the indicators and the data quality, each a labelled table that filters, prints and reads in
-/// the locale's words. Quarantined rows the workbook lists up to a limit (the CSV lists them all).
-const DATA_QUALITY_ROWS_LISTED: usize = 10_000;
+/// The month's workbook for people: an overview first (the figures, who is flagged or on hold),
+/// then one row per partner twice (the result; the indicators' points), then the data quality.
+/// Each prints on A4 in type a reader can read (`sheet::plan`): a 500-partner month prints in
+/// about twenty pages. Quarantined rows the workbook lists up to a limit (the CSV lists them all).
+const DATA_QUALITY_ROWS_LISTED: usize = 100;
 
 pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Result<Vec<u8>, XlsxError> {
     use super::sheet::{self, Table, Value};
@@ -460,8 +586,14 @@ pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Resul
         title = format!("{title}{}", label(locale, "draft_mark", &[]));
     }
     let sep = if locale == "en" { "; " } else { "、" };
+    let mut partners: Vec<&PartnerResult> = result.partners.iter().collect();
+    partners.sort_by(|a, b| natural_cmp(&a.partner_id, &b.partner_id));
+    let short_flags = |p: &PartnerResult| -> String {
+        p.flags.iter().map(|x| label(locale, &format!("flag_short_{}", x.as_str()), &[])).collect::<Vec<_>>().join(sep)
+    };
 
-    // The overview: the month's figures, the grade mix, and who is flagged or on hold.
+    // The overview: the month's figures, the grade mix, the flagged by severity (the severe ones
+    // by name) and who is on hold.
     let f = sheet::Formats::new();
     let assessed: Vec<&crate::domain::monthly::Assessment> =
         result.partners.iter().filter_map(|p| p.assessment.as_ref()).collect();
@@ -479,7 +611,9 @@ pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Resul
         (l("settlement_total"), Value::Money(sum(|a| a.settlement))),
     ];
     {
+        use crate::domain::monthly::Flag;
         let overview = book.add_worksheet().set_name(l("sheet_overview"))?;
+        overview.set_default_row_height(f.size + 4.0);
         overview.write_string_with_format(0, 0, &title, &f.title)?;
         overview.write_string_with_format(2, 0, l("col_item"), &f.head)?;
         overview.write_string_with_format(2, 1, l("col_value"), &f.head)?;
@@ -489,111 +623,146 @@ pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Resul
             sheet::write(overview, &f, row, 1, value)?;
         }
         let mut row = figures.len() as u32 + 4;
-        let noted: Vec<&PartnerResult> =
-            result.partners.iter().filter(|p| !p.flags.is_empty() || p.assessment.is_none()).collect();
-        if !noted.is_empty() {
-            overview.write_string_with_format(row, 0, l("flagged_partners"), &f.title)?;
-            row += 1;
-            for (c, h) in ["col_partner_name", "col_partner_id", "col_flags", "col_hold_reasons"].iter().enumerate() {
-                overview.write_string_with_format(row, c as u16, l(h), &f.head)?;
+        let named = |p: &PartnerResult| format!("{}（{}）", p.partner_name, p.partner_id);
+        let (first, second) = (sheet::units(26, f.size), sheet::units(60, f.size));
+        // A group's heading, then a row per partner (a cell of many names would be cut at its
+        // row's height): the severe flags by name; two C grades, which can be half the field,
+        // counted here and named in the results' note column; then who is on hold and why.
+        let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+        for (flag, by_name) in
+            [(Flag::BlacklistRecommended, true), (Flag::ClassOneViolation, true), (Flag::TwoCGrades, false)]
+        {
+            let of: Vec<&&PartnerResult> = partners.iter().filter(|p| p.flags.contains(&flag)).collect();
+            if of.is_empty() {
+                continue;
             }
-            for p in noted {
+            let count = of.len().to_string();
+            let head = label(locale, "flag_group", &[("flag", &words::flag(locale, flag.as_str())), ("count", &count)]);
+            let rows = if by_name {
+                of.iter().map(|p| (named(p), String::new())).collect()
+            } else {
+                vec![(l("see_results_sheet"), String::new())]
+            };
+            groups.push((head, rows));
+        }
+        let held: Vec<&&PartnerResult> = partners.iter().filter(|p| p.assessment.is_none()).collect();
+        if !held.is_empty() {
+            let head = label(locale, "flag_group", &[("flag", &l("on_hold")), ("count", &held.len().to_string())]);
+            let rows = held
+                .iter()
+                .map(|p| {
+                    let why: Vec<String> = p.hold_reasons.iter().map(|x| words::hold_reason(locale, x)).collect();
+                    (named(p), why.join(sep))
+                })
+                .collect();
+            groups.push((head, rows));
+        }
+        for (head, rows) in groups {
+            overview.write_string_with_format(row, 0, head, &f.head)?;
+            overview.write_blank(row, 1, &f.head)?;
+            row += 1;
+            for (a, b) in rows {
+                overview.write_string_with_format(row, 0, &a, &f.text)?;
+                overview.write_string_with_format(row, 1, &b, &f.text)?;
+                let tall =
+                    sheet::lines(&Value::Text(a), first, f.size).max(sheet::lines(&Value::Text(b), second, f.size));
+                if tall > 1 {
+                    overview.set_row_height(row, tall as f64 * (f.size + 4.0))?;
+                }
                 row += 1;
-                overview.write_string_with_format(row, 0, &p.partner_name, &f.text)?;
-                overview.write_string_with_format(row, 1, &p.partner_id, &f.text)?;
-                let flags: Vec<String> = p.flags.iter().map(|x| words::flag(locale, x.as_str())).collect();
-                let holds: Vec<String> = p.hold_reasons.iter().map(|x| words::hold_reason(locale, x)).collect();
-                overview.write_string_with_format(row, 2, flags.join(sep), &f.text)?;
-                overview.write_string_with_format(row, 3, holds.join(sep), &f.text)?;
             }
         }
-        let name_width =
-            result.partners.iter().map(|p| unicode_width::UnicodeWidthStr::width(p.partner_name.as_str())).max();
-        let first = figures.iter().map(|(n, _)| unicode_width::UnicodeWidthStr::width(n.as_str())).max();
-        overview.set_column_width(0, (first.max(name_width).unwrap_or(20) + 2).clamp(16, 50) as f64)?;
-        overview.set_column_width(1, 18)?;
-        overview.set_column_width(2, 40)?;
-        overview.set_column_width(3, 40)?;
-        sheet::print_setup(overview, &title, None)?;
+        overview.set_column_width(0, first)?;
+        overview.set_column_width(1, second)?;
+        sheet::print_setup(overview, &title, None, first + second + 2.0 * sheet::COLUMN_PADDING, f.size)?;
         overview.set_active(true);
     }
 
+    let points = |d: Option<Decimal>| d.map_or(Value::Empty, Value::Points);
+    let money = |d: Option<Decimal>| d.map_or(Value::Empty, Value::Money);
+    let table = |name: &str, headers: Vec<String>, rows, narrow: Vec<usize>| Table {
+        name: l(name),
+        title: format!("{title} · {}", l(name)),
+        headers,
+        rows,
+        narrow,
+    };
+    // Two sheets of one row per partner, each narrow enough to print upright on A4 at a readable
+    // size (about sixty partners a page): the result (score, grade, money and a note: the flags,
+    // the fees the audit excluded, or why it is on hold), then the score's parts (each
+    // indicator's points and the credit deduction).
     let headers = [
         "col_partner_id",
         "col_partner_name",
         "col_departments",
-        "col_status",
-        "col_effectiveness",
-        "col_credit_deduction",
         "col_score",
         "col_grade",
         "col_fees_total",
-        "col_fees_excluded",
         "col_settlement",
-        "col_c_grades_window",
-        "col_flags",
-        "col_hold_reasons",
+        "col_notes",
     ];
-    let points = |d: Option<Decimal>| d.map_or(Value::Empty, Value::Points);
-    let money = |d: Option<Decimal>| d.map_or(Value::Empty, Value::Money);
-    let rows = result
-        .partners
+    let rows = partners
         .iter()
         .map(|p| {
             let a = p.assessment.as_ref();
+            let note = match a {
+                Some(a) if a.fees_excluded > Decimal::ZERO => {
+                    let excluded = label(locale, "note_excluded", &[("amount", &fmt2(a.fees_excluded))]);
+                    [short_flags(p), excluded].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(sep)
+                }
+                Some(_) => short_flags(p),
+                None => format!(
+                    "{}：{}",
+                    l("on_hold"),
+                    p.hold_reasons.iter().map(|x| words::hold_reason(locale, x)).collect::<Vec<_>>().join(sep)
+                ),
+            };
             vec![
                 Value::Text(p.partner_id.clone()),
                 Value::Text(p.partner_name.clone()),
                 Value::Text(p.departments.iter().cloned().collect::<Vec<_>>().join(sep)),
-                Value::Text(words::status(locale, if a.is_some() { "assessed" } else { "on_hold" })),
-                points(a.map(|a| a.effectiveness)),
-                points(a.map(|a| a.credit_deduction)),
                 points(a.map(|a| a.score)),
                 a.map_or(Value::Empty, |a| Value::Text(a.grade.as_str().to_string())),
                 money(a.map(|a| a.fees_total)),
-                money(a.map(|a| a.fees_excluded)),
                 money(a.map(|a| a.settlement)),
-                Value::Count(u64::from(p.c_grades_window)),
-                Value::Text(p.flags.iter().map(|x| words::flag(locale, x.as_str())).collect::<Vec<_>>().join(sep)),
-                Value::Text(p.hold_reasons.iter().map(|x| words::hold_reason(locale, x)).collect::<Vec<_>>().join(sep)),
+                Value::Text(note),
             ]
         })
         .collect();
-    let table = |name: &str, headers: &[&str], rows| Table {
-        name: l(name),
-        title: format!("{title} · {}", l(name)),
-        headers: headers.iter().map(|h| l(h)).collect(),
-        rows,
-    };
-    sheet::add(&mut book, &table("sheet_summary", &headers, rows))?;
+    let headers: Vec<String> = headers.iter().map(|h| l(h)).collect();
+    sheet::add(&mut book, &table("sheet_summary", headers, rows, vec![2, 7]))?;
 
-    let names: HashMap<&str, &str> =
-        result.partners.iter().map(|p| (p.partner_id.as_str(), p.partner_name.as_str())).collect();
-    let rows = result
-        .indicators
+    // The indicators, one row per partner: each indicator's points as a column (its weight in
+    // the header), then the effectiveness they add up to.
+    let mut indicators: Vec<(&str, Decimal)> = Vec::new();
+    for x in &result.indicators {
+        if !indicators.iter().any(|(id, _)| *id == x.indicator) {
+            indicators.push((x.indicator.as_str(), x.weight));
+        }
+    }
+    let by: HashMap<(&str, &str), Decimal> =
+        result.indicators.iter().map(|x| ((x.partner_id.as_str(), x.indicator.as_str()), x.points)).collect();
+    let mut headers: Vec<String> = ["col_partner_id", "col_partner_name"].iter().map(|h| l(h)).collect();
+    headers.extend(indicators.iter().map(|(id, weight)| {
+        label(
+            locale,
+            "col_indicator_of",
+            &[("name", &words::indicator(locale, id)), ("weight", &weight.normalize().to_string())],
+        )
+    }));
+    headers.extend(["col_effectiveness", "col_credit_deduction"].iter().map(|h| l(h)));
+    let rows = partners
         .iter()
-        .map(|x| {
-            vec![
-                Value::Text(x.partner_id.clone()),
-                Value::Text(names.get(x.partner_id.as_str()).unwrap_or(&"").to_string()),
-                Value::Text(words::indicator(locale, &x.indicator)),
-                points(x.measured),
-                Value::Count(x.counted),
-                Value::Points(x.points),
-                Value::Points(x.weight),
-            ]
+        .map(|p| {
+            let a = p.assessment.as_ref();
+            let mut row = vec![Value::Text(p.partner_id.clone()), Value::Text(p.partner_name.clone())];
+            row.extend(indicators.iter().map(|(id, _)| points(by.get(&(p.partner_id.as_str(), *id)).copied())));
+            row.push(points(a.map(|a| a.effectiveness)));
+            row.push(points(a.map(|a| a.credit_deduction)));
+            row
         })
         .collect();
-    let headers = [
-        "col_partner_id",
-        "col_partner_name",
-        "col_indicator",
-        "col_measured",
-        "col_counted",
-        "col_points",
-        "col_weight",
-    ];
-    sheet::add(&mut book, &table("sheet_indicators", &headers, rows))?;
+    sheet::add(&mut book, &table("sheet_indicators", headers, rows, vec![]))?;
 
     // A national month can quarantine more rows than a sheet holds (1,048,576): the sheet counts
     // them by source and problem and lists the first ones; data_quality.csv has every row.
@@ -612,24 +781,40 @@ pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Resul
             ]
         })
         .collect();
-    let note = label(
-        locale,
-        "data_quality_listed",
-        &[("listed", &listed.to_string()), ("total", &result.data_quality.len().to_string())],
-    );
+    let note = if result.data_quality.is_empty() {
+        l("data_quality_none")
+    } else {
+        label(
+            locale,
+            "data_quality_listed",
+            &[("listed", &listed.to_string()), ("total", &result.data_quality.len().to_string())],
+        )
+    };
     rows.push(vec![Value::Text(note), Value::Empty, Value::Empty]);
-    sheet::add(&mut book, &table("sheet_data_quality", &["col_source", "col_problem", "col_rows"], rows))?;
-    let rows = result.data_quality[..listed]
-        .iter()
-        .map(|d| {
-            vec![
-                Value::Text(words::source(locale, &d.source)),
-                Value::Text(d.row_id.clone()),
-                Value::Text(words::problem(locale, &d.problem)),
-            ]
-        })
-        .collect();
-    sheet::add(&mut book, &table("sheet_data_quality_rows", &["col_source", "col_row_id", "col_problem"], rows))?;
+    let headers = ["col_source", "col_problem", "col_rows"].iter().map(|h| l(h)).collect();
+    sheet::add(&mut book, &table("sheet_data_quality", headers, rows, vec![0]))?;
+    if listed > 0 {
+        let mut listed: Vec<&crate::domain::monthly::DataQualityRow> = result.data_quality[..listed].iter().collect();
+        listed.sort_by(|a, b| {
+            (&a.source, &a.problem)
+                .cmp(&(&b.source, &b.problem))
+                .then_with(|| natural_cmp(&a.partner_id, &b.partner_id))
+                .then_with(|| natural_cmp(&a.row_id, &b.row_id))
+        });
+        let rows = listed
+            .iter()
+            .map(|d| {
+                vec![
+                    Value::Text(words::source(locale, &d.source)),
+                    Value::Text(d.partner_id.clone()),
+                    Value::Text(d.row_id.clone()),
+                    Value::Text(words::problem(locale, &d.problem)),
+                ]
+            })
+            .collect();
+        let headers = ["col_source", "col_partner_id", "col_row_id", "col_problem"].iter().map(|h| l(h)).collect();
+        sheet::add(&mut book, &table("sheet_data_quality_rows", headers, rows, vec![]))?;
+    }
     book.save_to_buffer()
 }
 
@@ -675,7 +860,7 @@ mod tests {
         let grades = GradeThresholds { a_min: Decimal::from(90), b_min: Decimal::from(75) };
         static DRAFTS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
         let drafts = DRAFTS.get_or_init(|| BTreeSet::from(["网络部".to_string()]));
-        ReportInput { result: r, history, departments: d, grades, locale, preview: false, drafts }
+        ReportInput { result: r, history, departments: d, grades, locale, preview: false, period_over: true, drafts }
     }
 
     #[test]
@@ -732,6 +917,7 @@ mod tests {
         r.data_quality = (0..n)
             .map(|i| crate::domain::monthly::DataQualityRow {
                 source: "tickets".into(),
+                partner_id: String::new(),
                 row_id: format!("T{i:06}"),
                 problem: if i % 2 == 0 { "unknown_sla_class" } else { "partner_not_assessed" }.into(),
             })
@@ -760,8 +946,9 @@ mod tests {
             format!("“数据质量明细”表列出前 {DATA_QUALITY_ROWS_LISTED} 行，共 {n} 行；完整清单见 data_quality.csv")
         );
         let rows = book.worksheet_range("数据质量明细").unwrap();
-        let listed = (1..rows.height() as u32).filter(|&row| text(&rows, row, 1).starts_with('T')).count();
+        let listed = (1..rows.height() as u32).filter(|&row| text(&rows, row, 2).starts_with('T')).count();
         assert_eq!(listed, DATA_QUALITY_ROWS_LISTED);
-        assert_eq!(text(&rows, 1, 1), "T000000");
+        // Grouped by problem like the counts: partner_not_assessed (the odd rows) first.
+        assert_eq!(text(&rows, 1, 2), "T000001");
     }
 }

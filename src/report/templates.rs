@@ -4,7 +4,7 @@ use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("scorecard.html", include_str!("../../reports/zh-CN/scorecard.html")),
     ("forms_letter.html", include_str!("../../reports/zh-CN/forms_letter.html")),
     ("index.html", include_str!("../../reports/index.html")),
@@ -16,6 +16,7 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("annual.html", include_str!("../../reports/zh-CN/annual.html")),
     ("annual_result.html", include_str!("../../reports/zh-CN/annual_result.html")),
     ("ban_notice.html", include_str!("../../reports/zh-CN/ban_notice.html")),
+    ("what_if.html", include_str!("../../reports/what_if.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {

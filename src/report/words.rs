@@ -4,6 +4,11 @@
 
 use super::templates::labels;
 
+/// A label if the locale has it.
+pub(crate) fn known(locale: &str, key: &str) -> Option<String> {
+    labels(locale).get(key).cloned()
+}
+
 /// A label if the locale has it, else `fallback`.
 fn known_or(locale: &str, key: &str, fallback: impl FnOnce() -> String) -> String {
     labels(locale).get(key).cloned().unwrap_or_else(fallback)
@@ -60,22 +65,60 @@ pub(crate) fn source(locale: &str, table: &str) -> String {
 
 /// An evidence row's detail (`sla_class=AAA paused_seconds=0`, `false_info`, `class=1 severe`).
 pub(crate) fn detail(locale: &str, detail: &str) -> String {
-    let sep = if locale == "en" { " " } else { "，" };
+    // The stored detail is `key=value` tokens and bare event codes (`sla_class=AA paused_seconds=0`,
+    // `class=1 severe`, `complaint_group`): each becomes words, and what says nothing (no pause)
+    // is left out.
+    let sep = if locale == "en" { ", " } else { "，" };
     detail
         .split_whitespace()
-        .map(|token| match token.split_once('=') {
+        .filter_map(|token| match token.split_once('=') {
+            Some(("sla_class", class)) => Some(sla_class(locale, class)),
+            Some(("paused_seconds", seconds)) => {
+                let seconds: u64 = seconds.parse().ok()?;
+                (seconds > 0).then(|| paused(locale, seconds))
+            }
+            Some(("class", class)) => Some(known_or(locale, &format!("detail_class_{class}"), || class.to_string())),
             Some((k, v)) => {
                 let k = known_or(locale, &format!("detail_{k}"), || k.to_string());
-                if locale == "en" {
-                    format!("{k} {v}")
-                } else {
-                    format!("{k}{v}")
-                }
+                Some(if locale == "en" { format!("{k} {v}") } else { format!("{k}{v}") })
             }
-            None => known_or(locale, &format!("event_{token}"), || token.to_string()),
+            None => Some(known_or(locale, &format!("event_{token}"), || token.to_string())),
         })
         .collect::<Vec<_>>()
         .join(sep)
+}
+
+/// An SLA class in words: a named class (`standard` → 标准级), else the letters as a level (AA级).
+pub(crate) fn sla_class(locale: &str, class: &str) -> String {
+    known_or(locale, &format!("sla_class_{class}"), || label_with(locale, "sla_class_level", &[("class", class)]))
+}
+
+/// How long a ticket was paused, in hours and minutes.
+fn paused(locale: &str, seconds: u64) -> String {
+    let (hours, minutes) = (seconds / 3600, (seconds % 3600).div_ceil(60));
+    label_with(locale, "detail_paused", &[("hours", &hours.to_string()), ("minutes", &minutes.to_string())])
+}
+
+fn label_with(locale: &str, key: &str, args: &[(&str, &str)]) -> String {
+    super::templates::label(locale, key, args)
+}
+
+/// A rules setting (a dotted name from the rules file) in words: the known ones by name, an
+/// indicator's by the indicator's name; any other keeps its name (the file is where to find it).
+pub(crate) fn setting(locale: &str, name: &str) -> String {
+    if let Some(words) = known(locale, &format!("setting_{}", name.replace('.', "__"))) {
+        return words;
+    }
+    if let Some((id, field)) = name.strip_prefix("indicators.").and_then(|rest| rest.split_once('.')) {
+        let indicator = indicator(locale, id);
+        return known(locale, &format!("setting_indicator_{field}"))
+            .map(|w| w.replace("{name}", &indicator))
+            .unwrap_or_else(|| {
+                let w = known(locale, "setting_indicator_other").unwrap_or_default().replace("{name}", &indicator);
+                format!("{w}（{field}）")
+            });
+    }
+    name.to_string()
 }
 
 #[cfg(test)]
@@ -87,8 +130,10 @@ mod tests {
         assert_eq!(hold_reason("zh-CN", "missing_manual_score:cooperation"), "缺少人工评分：支撑配合");
         assert_eq!(hold_reason("en", "missing_manual_score:cooperation"), "manual score missing: Cooperation");
         assert_eq!(hold_reason("zh-CN", "invalid_violation:VI00017"), "违约记录无效：VI00017");
-        assert_eq!(detail("zh-CN", "sla_class=AAA paused_seconds=0"), "SLA等级AAA，挂起秒数0");
-        assert_eq!(detail("zh-CN", "class=1 severe"), "违约类别1，情节恶劣");
+        assert_eq!(detail("zh-CN", "sla_class=AAA paused_seconds=0"), "AAA级");
+        assert_eq!(detail("zh-CN", "sla_class=standard paused_seconds=10920"), "标准级，挂起 3 小时 2 分");
+        assert_eq!(detail("zh-CN", "class=1 severe"), "一类违约，情节恶劣");
+        assert_eq!(detail("en", "sla_class=AA paused_seconds=60"), "class AA, paused 0 h 1 min");
         assert_eq!(detail("zh-CN", "complaint_group"), "集团投诉");
         assert_eq!(
             list("zh-CN", "two_c_grades;class_one_violation", flag),

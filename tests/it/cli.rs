@@ -124,7 +124,7 @@ fn shipped_configuration_checks_clean_without_leaking_secrets() {
     let o = c.current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
     let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(code(&o), 0, "{all}");
-    assert!(all.contains("configuration OK") && all.contains("store: reachable; due now ("), "{all}");
+    assert!(all.contains("配置无误") && all.contains("结果库：可以连接；现在到期的任务"), "{all}");
 }
 
 /// The shipped calendar covers 2025 and 2026: from 60 days before it runs out, check-config says
@@ -141,7 +141,7 @@ fn check_config_warns_before_the_calendar_runs_out() {
     let o = check("2026-11-15 10:00:00");
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(code(&o), 0, "{out}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.contains("warning: the working calendar has no data for 2027 and runs out in 47 days"), "{out}");
+    assert!(out.contains("警告：工作日历没有 2027 年的数据，47 天后用完"), "{out}");
     assert!(out.contains("config/calendar-cn.toml") && out.contains("国务院办公厅"), "{out}");
     let o = check("2026-06-01 10:00:00");
     assert_eq!(code(&o), 0);
@@ -149,7 +149,7 @@ fn check_config_warns_before_the_calendar_runs_out() {
     // Once the year has begun without data, it is an error.
     let o = check("2027-01-04 10:00:00");
     assert_eq!(code(&o), 78, "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no holiday data for 2027"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("工作日历没有 2027 年的放假安排"));
 }
 
 /// `runs`, `explain`, `mail list` and `check-config` only look: on a store that does not exist they
@@ -175,7 +175,8 @@ fn read_only_commands_never_create_a_store() {
     env.ok(&["run", "monthly", "--month", "2026-03"]);
     assert!(env.ok(&["runs"]).contains("月度考核"));
     assert!(env.ok(&["explain", "--partner", "P01", "--month", "2026-03"]).contains("P01"));
-    assert!(env.ok(&["mail", "list"]).contains("messages listed"));
+    let listed = env.ok(&["mail", "list"]);
+    assert!(listed.contains("收件人") && listed.contains("封待发"), "{listed}");
 }
 
 /// A what-if (another rules file, `--dry-run`) and a preview write into their own folders; the
@@ -201,7 +202,7 @@ fn a_what_if_never_replaces_the_official_files() {
     let candidate = env.dir.path().join("candidate.toml");
     std::fs::write(&candidate, rules.replace("a_min = 90", "a_min = 95")).unwrap();
     let out = env.ok(&["--rules", candidate.to_str().unwrap(), "run", "monthly", "--month", "2026-03", "--dry-run"]);
-    let folder = out.lines().find_map(|l| l.strip_prefix("outputs: ")).expect("the command prints its folder");
+    let folder = out.lines().find_map(|l| l.strip_prefix("输出目录：")).expect("the command prints its folder");
     let folder = Path::new(folder);
     assert_eq!(folder.parent().unwrap(), env.out().join("monthly/2026-03/what-if"), "{out}");
     let hash = folder.file_name().unwrap().to_str().unwrap();
@@ -216,7 +217,7 @@ fn a_what_if_never_replaces_the_official_files() {
     }
     // A preview of a month that is not over writes under preview/ only.
     let out = env.ok(&["run", "monthly", "--month", "2999-01", "--preview"]);
-    assert!(out.contains(&format!("outputs: {}", env.out().join("monthly/2999-01/preview").display())), "{out}");
+    assert!(out.contains(&format!("输出目录：{}", env.out().join("monthly/2999-01/preview").display())), "{out}");
     assert!(env.out().join("monthly/2999-01/preview/scores.csv").exists());
     assert!(!env.out().join("monthly/2999-01/scores.csv").exists());
 }
@@ -331,7 +332,7 @@ fn demo_runs_without_a_server_and_says_where_to_look() {
     let o = Command::new(BIN).args(["demo", "--dir"]).arg(dir.path()).current_dir(dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("outputs:"), "{stdout}");
+    assert!(stdout.contains("输出目录："), "{stdout}");
     assert!(dir.path().join("out/monthly/2026-01/scores.csv").exists());
 }
 

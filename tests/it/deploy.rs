@@ -85,7 +85,7 @@ fn the_command_lines_run_as_written() {
         let config = config_with(env.dir.path(), "first_period = \"2099-01\"");
         let (code, said) = run_for_real(&line, &env, &config);
         assert_eq!(code, 0, "{line}: {said}");
-        assert!(said.contains("nothing due") || said.contains("stopped"), "{line}: {said}");
+        assert!(said.contains("没有到期的任务") || said.contains("stopped"), "{line}: {said}");
         // The unit's log flag took effect: the daemon's log lines are JSON.
         if line.contains("--log-format json") && line.contains("serve") {
             let logs: Vec<&str> = said.lines().filter(|l| l.contains("serving")).collect();

@@ -268,9 +268,10 @@ fn a_silent_mail_server_costs_one_timeout_not_one_per_message() {
     }
     let queued = run(&["mail", "list", "--queued"]);
     let listing = String::from_utf8_lossy(&queued.stdout);
-    assert!(listing.contains("12 messages listed, 12 queued"), "{listing}");
+    assert!(listing.contains("共 12 封，其中 12 封待发"), "{listing}");
     let started = Instant::now();
-    let o = run(&["mail", "flush"]);
+    // -v: the log a person asks for beside the command's own words.
+    let o = run(&["mail", "flush", "-v"]);
     let took = started.elapsed();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code(&o), 69, "{err}");
@@ -316,7 +317,7 @@ fn run_due_retries_the_mail_not_the_computation_until_the_server_is_back() {
     let o = child.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(code(&o), 0, "{out}");
-    assert!(out.contains("monthly 2026-02: done (results stored; queued mail: 3 delivered"), "{out}");
+    assert!(out.contains("月度考核 2026-02：完成（结果已保存；邮件：已发出 3 封"), "{out}");
     let mails = inspect(&m.mailbox);
     let monthly: Vec<&serde_json::Value> =
         mails.iter().filter(|x| x["subject"].as_str().unwrap().contains("2026-02")).collect();

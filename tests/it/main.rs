@@ -21,4 +21,5 @@ mod records;
 mod reports;
 mod schedule;
 mod units;
+mod whatif;
 mod workbooks;

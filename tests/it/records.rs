@@ -379,11 +379,11 @@ fn check_config_says_where_each_dataset_comes_from() {
     let e = Entered::new(&source, &["manual_scores", "violations", "presales_scores"], None);
     e.ok(&["run", "monthly", "--month", "2026-01"]);
     let out = e.ok(&["check-config"]);
-    assert!(out.contains("configuration OK"), "{out}");
-    assert!(out.contains("dataset manual_scores: entered records"), "{out}");
-    assert!(out.contains("dataset violations: entered records"), "{out}");
-    assert!(out.contains("dataset tickets: [source]"), "{out}");
-    assert!(out.contains("dataset presales_scores: entered records"), "{out}");
+    assert!(out.contains("配置无误"), "{out}");
+    assert!(out.contains("数据「人工评分」：部门填报"), "{out}");
+    assert!(out.contains("数据「违约记录」：部门填报"), "{out}");
+    assert!(out.contains("数据「故障工单」：默认数据源"), "{out}");
+    assert!(out.contains("数据「售前支撑评价得分」：部门填报"), "{out}");
     let bad = Entered::new(&ops(), &["tickets"], None);
     let o = bad.run(&["check-config"]);
     assert_eq!(code(&o), 78, "{}", stderr(&o));

@@ -57,15 +57,15 @@ fn run_due_catches_up_after_three_months_down_oldest_first_then_does_nothing() {
     let position =
         |what: &str| lines.iter().position(|l| l.starts_with(what)).unwrap_or_else(|| panic!("{what} not run: {out}"));
     let (feb, mar, apr) =
-        (position("monthly 2026-02: done"), position("monthly 2026-03: done"), position("monthly 2026-04: done"));
+        (position("月度考核 2026-02：完成"), position("月度考核 2026-03：完成"), position("月度考核 2026-04：完成"));
     assert!(feb < mar && mar < apr, "not oldest first: {out}");
     // The first quarter's settlement fired on 04-05, between March's and April's assessments;
     // renewal ran once, as of the last day, not once per missed day.
-    let q1 = position("quarterly 2026-Q1: done");
+    let q1 = position("季度售前结算 2026-Q1：完成");
     assert!(mar < q1 && q1 < apr, "{out}");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("renewal")).count(), 1, "{out}");
-    assert!(out.contains("renewal 2026-05-03: done"), "{out}");
-    assert!(!out.contains("monthly 2026-01"), "January was done already: {out}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("续约汇总")).count(), 1, "{out}");
+    assert!(out.contains("续约汇总 2026-05-03：完成"), "{out}");
+    assert!(!out.contains("月度考核 2026-01"), "January was done already: {out}");
     assert_eq!(lines.len(), 5, "{out}");
     for month in ["2026-02", "2026-03", "2026-04"] {
         assert!(env.out().join(format!("monthly/{month}/scores.csv")).exists());
@@ -77,7 +77,7 @@ fn run_due_catches_up_after_three_months_down_oldest_first_then_does_nothing() {
     assert_eq!(succeeded("monthly"), Some(4));
     // Again: nothing due, exit 0, nothing run.
     let again = env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
-    assert!(again.starts_with("nothing due"), "{again}");
+    assert!(again.starts_with("截至 ") && again.contains("没有到期的任务"), "{again}");
     // January by hand, then February, March, the quarter, April and renewal.
     assert_eq!(store_count(&store, "SELECT COUNT(*) FROM run_ledger"), Some(6));
     // A date in the future is refused rather than guessed at.
@@ -100,10 +100,10 @@ fn an_approved_period_is_done_and_a_failure_stops_its_job_but_not_the_others() {
     let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(code(&o), 1, "{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(!out.contains("monthly 2026-02"), "approved, so done: {out}");
-    assert!(out.contains("monthly 2026-03: FAILED (exit 1)"), "{out}");
-    assert!(out.contains("monthly 2026-04: not started (an earlier monthly period did not complete)"), "{out}");
-    assert!(out.contains("renewal 2026-05-03: done") && !out.contains("quarterly"), "{out}");
+    assert!(!out.contains("月度考核 2026-02"), "approved, so done: {out}");
+    assert!(out.contains("月度考核 2026-03：失败（退出码 1）"), "{out}");
+    assert!(out.contains("月度考核 2026-04：未开始（此前的月度考核期间没有完成）"), "{out}");
+    assert!(out.contains("续约汇总 2026-05-03：完成") && !out.contains("季度售前结算"), "{out}");
     let store = sqlite_url(&env.store());
     // Not transient: one attempt, recorded as failed with its error.
     assert_eq!(
@@ -116,7 +116,7 @@ fn an_approved_period_is_done_and_a_failure_stops_its_job_but_not_the_others() {
     // Fixed: the next pass picks March up, then April.
     std::fs::remove_file(env.out().join("monthly/2026-03")).unwrap();
     let out = env.ok(&["--config", cfg, "run", "due", "--as-of", "2026-05-03"]);
-    assert!(out.contains("monthly 2026-03: done") && out.contains("monthly 2026-04: done"), "{out}");
+    assert!(out.contains("月度考核 2026-03：完成") && out.contains("月度考核 2026-04：完成"), "{out}");
     assert_eq!(
         store_count(&store, "SELECT MAX(attempt) FROM run_ledger WHERE job = 'monthly' AND period = '2026-03'"),
         Some(2)
@@ -264,7 +264,7 @@ fn serve_stops_on_sigterm_with_the_ledger_consistent() {
     assert_eq!(store_count(&store, "SELECT COUNT(*) FROM monthly_runs"), Some(0), "nothing partial: {log}");
     // And the next pass does the period.
     let out = env.ok(&["--config", config.to_str().unwrap(), "run", "due", "--as-of", "2026-04-03"]);
-    assert!(out.contains("monthly 2026-03: done"), "{out}");
+    assert!(out.contains("月度考核 2026-03：完成"), "{out}");
 }
 
 #[test]
@@ -297,7 +297,7 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
     let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(code(&o), 69, "{out}");
-    assert!(out.contains("monthly 2026-03: FAILED (exit 69)"), "{out}");
+    assert!(out.contains("月度考核 2026-03：失败（退出码 69）"), "{out}");
     let store = sqlite_url(&env.store());
     assert_eq!(
         store_count(&store, "SELECT COUNT(*) FROM run_ledger WHERE job = 'monthly' AND status = 'failed'"),
@@ -328,7 +328,7 @@ fn transient_failures_are_retried_then_alerted_and_the_heartbeat_says_so() {
     env.store_url = Some("postgres://postgres@127.0.0.1:1/none".into());
     let o = env.run(&["--config", cfg, "run", "due", "--as-of", "2026-04-03"]);
     assert_eq!(code(&o), 69, "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED before any job period (exit 69)"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("未能开始任何任务（退出码 69）"));
     assert_eq!(alert_count(), 3, "the store being down is worth one alert");
     env.store_url = None;
     // The source back: the next pass completes and says so.
@@ -389,7 +389,7 @@ fn a_job_definition_names_who_gets_its_overview_once_per_period() {
     std::fs::write(&config, text.replace(&repo_jobs, jobs.to_str().unwrap())).unwrap();
     let cfg = config.to_str().unwrap();
     let out = env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
-    assert!(out.contains("overview mail: 1 new messages queued"), "{out}");
+    assert!(out.contains("概览邮件：新加入待发 1 封"), "{out}");
     let overview = |dir: &Path| -> Vec<String> {
         std::fs::read_dir(dir.join("outbox"))
             .unwrap()
@@ -405,7 +405,7 @@ fn a_job_definition_names_who_gets_its_overview_once_per_period() {
     }
     // A rerun of the period sends nothing new.
     let again = env.ok(&["--config", cfg, "run", "monthly", "--month", "2026-02"]);
-    assert!(again.contains("overview mail: 0 new messages queued"), "{again}");
+    assert!(again.contains("概览邮件：新加入待发 0 封"), "{again}");
     assert_eq!(overview(&env.out()).len(), 1);
     // A bad address in a job file is a configuration error, named with the others.
     let monthly = jobs.join("monthly.toml");
@@ -439,7 +439,7 @@ fn run_due_warns_once_a_day_before_the_calendar_runs_out() {
             .count()
     };
     let first = pass();
-    assert!(first.contains("warning: the working calendar has no data for 2027 and runs out in 42 days"), "{first}");
+    assert!(first.contains("警告：工作日历没有 2027 年的数据，42 天后用完"), "{first}");
     assert_eq!(calendar_alerts(), 1);
     let second = pass();
     assert!(!second.contains("warning"), "{second}");

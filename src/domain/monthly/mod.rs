@@ -5,7 +5,7 @@ mod evidence;
 mod timeliness;
 
 pub(crate) use evidence::{
-    data_quality_parts, events_parts_of, rows_of_partners, EvidencePart, MonthEvidence, PartKind, Words,
+    data_quality_parts, events_parts_of, rows_of_partners, EvidencePart, MonthEvidence, PartKind, Rows, Words,
 };
 #[cfg(test)]
 pub(crate) use evidence::{data_quality_rows, ROWS_PER_PART};
@@ -119,6 +119,9 @@ pub(crate) struct IndicatorResult {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct DataQualityRow {
     pub(crate) source: std::borrow::Cow<'static, str>,
+    /// The partner the row names, when it names one (people look for their own; the CSV keeps
+    /// the contract's three columns).
+    pub(crate) partner_id: String,
     pub(crate) row_id: String,
     pub(crate) problem: std::borrow::Cow<'static, str>,
 }
@@ -199,8 +202,14 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn quarantine(&mut self, source: &'static str, row_id: &str, problem: &'static str) {
-        self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
+    fn quarantine(&mut self, source: &'static str, partner: &str, row_id: &str, problem: &'static str) {
+        let partner_id = partner.into();
+        self.dq.push(DataQualityRow {
+            source: source.into(),
+            partner_id,
+            row_id: row_id.into(),
+            problem: problem.into(),
+        });
     }
     fn is_assessed(&self, partner: &str) -> bool {
         self.assessed.contains_key(partner)
@@ -262,7 +271,7 @@ fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tal
         let id = ids.get(i).unwrap_or("");
         let partner = partners.get(i).unwrap_or("");
         let Ok(Some(at)) = opt_timestamp(received.get(i)) else {
-            c.quarantine("complaints", id, "unparsable_received_at");
+            c.quarantine("complaints", partner, id, "unparsable_received_at");
             continue;
         };
         if Month::of_instant(at) != c.month {
@@ -288,11 +297,11 @@ fn evaluate_complaints(input: &MonthInput, rules: &Rules, c: &mut Collector, tal
             _ => None,
         };
         let (Some(points), Some(justified)) = (points, justified) else {
-            c.quarantine("complaints", id, "invalid_complaint");
+            c.quarantine("complaints", partner, id, "invalid_complaint");
             continue;
         };
         if !c.is_assessed(partner) {
-            c.quarantine("complaints", id, "partner_not_assessed");
+            c.quarantine("complaints", partner, id, "partner_not_assessed");
             continue;
         }
         if justified {
@@ -326,7 +335,7 @@ fn evaluate_surveys(input: &MonthInput, rules: &Rules, c: &mut Collector) -> Has
         let id = ids.get(i).unwrap_or("");
         let partner = partners.get(i).unwrap_or("");
         let Ok(Some(at)) = opt_timestamp(answered.get(i)) else {
-            c.quarantine("surveys", id, "unparsable_answered_at");
+            c.quarantine("surveys", partner, id, "unparsable_answered_at");
             continue;
         };
         if Month::of_instant(at) != c.month {
@@ -335,16 +344,16 @@ fn evaluate_surveys(input: &MonthInput, rules: &Rules, c: &mut Collector) -> Has
         let score = match opt_decimal(scores.get(i)) {
             Ok(Some(s)) if (Decimal::ZERO..=Decimal::ONE_HUNDRED).contains(&s) => s,
             Ok(Some(_)) => {
-                c.quarantine("surveys", id, "score_out_of_range");
+                c.quarantine("surveys", partner, id, "score_out_of_range");
                 continue;
             }
             _ => {
-                c.quarantine("surveys", id, "unparsable_score");
+                c.quarantine("surveys", partner, id, "unparsable_score");
                 continue;
             }
         };
         if !c.is_assessed(partner) {
-            c.quarantine("surveys", id, "partner_not_assessed");
+            c.quarantine("surveys", partner, id, "partner_not_assessed");
             continue;
         }
         out.entry(partner.into()).or_default().push(score);
@@ -384,11 +393,11 @@ fn evaluate_manual(
         let ind = inds.get(i).unwrap_or("");
         let row_id = format!("{partner}/{month}/{ind}");
         let Some(indicator) = rules.indicator(ind).filter(|x| matches!(x.kind, IndicatorKind::Manual)) else {
-            c.quarantine("manual_scores", &row_id, "unknown_indicator");
+            c.quarantine("manual_scores", partner, &row_id, "unknown_indicator");
             continue;
         };
         if !c.is_assessed(partner) {
-            c.quarantine("manual_scores", &row_id, "partner_not_assessed");
+            c.quarantine("manual_scores", partner, &row_id, "partner_not_assessed");
             continue;
         }
         match opt_decimal(points.get(i)) {
@@ -424,14 +433,14 @@ fn evaluate_violations(
         let id = ids.get(i).unwrap_or("");
         let partner = partners.get(i).unwrap_or("");
         let Ok(Some(day)) = opt_date(confirmed.get(i)) else {
-            c.quarantine("violations", id, "unparsable_confirmed_on");
+            c.quarantine("violations", partner, id, "unparsable_confirmed_on");
             continue;
         };
         if Month::of(day) != c.month {
             continue;
         }
         if !c.is_assessed(partner) {
-            c.quarantine("violations", id, "partner_not_assessed");
+            c.quarantine("violations", partner, id, "partner_not_assessed");
             continue;
         }
         let valid = match opt_int(classes.get(i)) {
@@ -500,11 +509,11 @@ fn evaluate_fees(
         }
         let id = ids.get(i).unwrap_or("");
         let Some(partner) = contracts.get(i).and_then(|k| contract_partner.get(k)) else {
-            c.quarantine("fee_items", id, "unknown_contract");
+            c.quarantine("fee_items", "", id, "unknown_contract");
             continue;
         };
         if !c.is_assessed(partner) {
-            c.quarantine("fee_items", id, "partner_not_assessed");
+            c.quarantine("fee_items", partner, id, "partner_not_assessed");
             continue;
         }
         let amount = match opt_decimal(amounts.get(i)) {

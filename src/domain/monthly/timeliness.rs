@@ -64,8 +64,14 @@ impl Timeliness {
         self.penalties.extend(other.penalties);
         self.dq.extend(other.dq);
     }
-    fn quarantine(&mut self, source: &'static str, row_id: &str, problem: &'static str) {
-        self.dq.push(DataQualityRow { source: source.into(), row_id: row_id.into(), problem: problem.into() });
+    fn quarantine(&mut self, source: &'static str, partner: &str, row_id: &str, problem: &'static str) {
+        let partner_id = partner.into();
+        self.dq.push(DataQualityRow {
+            source: source.into(),
+            partner_id,
+            row_id: row_id.into(),
+            problem: problem.into(),
+        });
     }
 }
 
@@ -149,18 +155,18 @@ impl<'a> PauseIndex<'a> {
             match (paused, resumed) {
                 (BAD_STAMP, _) => {
                     if listed_here(ticket, text.unwrap_or("")) {
-                        c.quarantine("ticket_pauses", &row_id(), "unparsable_value");
+                        c.quarantine("ticket_pauses", "", &row_id(), "unparsable_value");
                     }
                 }
-                (NULL_STAMP, _) => c.quarantine("ticket_pauses", &row_id(), "unparsable_value"),
+                (NULL_STAMP, _) => c.quarantine("ticket_pauses", "", &row_id(), "unparsable_value"),
                 (p, BAD_STAMP) => {
                     if bounds.holds(p) {
-                        c.quarantine("ticket_pauses", &row_id(), "unparsable_value");
+                        c.quarantine("ticket_pauses", "", &row_id(), "unparsable_value");
                     }
                 }
                 (p, r) if r != NULL_STAMP && r < p => {
                     if bounds.holds(p) {
-                        c.quarantine("ticket_pauses", &row_id(), "resumed_before_paused");
+                        c.quarantine("ticket_pauses", "", &row_id(), "resumed_before_paused");
                     }
                 }
                 (p, r) => valid.push((ticket, Span { start: p, end: (r != NULL_STAMP).then_some(r) })),
@@ -318,15 +324,17 @@ pub(crate) fn tickets(
         let ids = tickets.id.slice(rows.start as i64, rows.len());
         for (i, id) in rows.zip(ids.iter()) {
             let id = id.unwrap_or("");
+            // Named only when a row is quarantined (rare): the hot path never looks it up.
+            let partner_of = || code(&tickets.partner.codes, i).map_or("", |c| tickets.partner.names[c].as_str());
             let opened = tickets.opened[i];
             if opened == NULL_STAMP || opened == BAD_STAMP {
-                out.quarantine("tickets", id, "unparsable_opened_at");
+                out.quarantine("tickets", partner_of(), id, "unparsable_opened_at");
                 continue;
             }
             let here = bounds.holds(opened);
             let quarantine_here = |out: &mut Timeliness, problem: &'static str| {
                 if here {
-                    out.quarantine("tickets", id, problem);
+                    out.quarantine("tickets", partner_of(), id, problem);
                 }
             };
             match code(&tickets.responsibility.codes, i).map_or(Responsibility::Unknown, |c| responsibility[c]) {
@@ -377,7 +385,7 @@ pub(crate) fn tickets(
                 continue;
             }
             let Some(partner) = code(&tickets.partner.codes, i).filter(|c| assessed[*c]) else {
-                out.quarantine("tickets", id, "partner_not_assessed");
+                out.quarantine("tickets", partner_of(), id, "partner_not_assessed");
                 continue;
             };
             out.counts[partner].0 += 1;
@@ -419,15 +427,23 @@ pub(crate) fn orders(orders: &Orders, month: Month, as_of: Option<Stamp>, assess
         let ids = orders.id.slice(rows.start as i64, rows.len());
         for (i, id) in rows.zip(ids.iter()) {
             let id = id.unwrap_or("");
+            let partner_of = || {
+                let code = orders.partner.codes[i];
+                if code == NULL_CODE {
+                    ""
+                } else {
+                    orders.partner.names[code as usize].as_str()
+                }
+            };
             let accepted = orders.accepted[i];
             if accepted == NULL_STAMP || accepted == BAD_STAMP {
-                out.quarantine("orders", id, "unparsable_accepted_at");
+                out.quarantine("orders", partner_of(), id, "unparsable_accepted_at");
                 continue;
             }
             let here = bounds.holds(accepted);
             let quarantine_here = |out: &mut Timeliness, problem: &'static str| {
                 if here {
-                    out.quarantine("orders", id, problem);
+                    out.quarantine("orders", partner_of(), id, problem);
                 }
             };
             let (due, completed) = (orders.due[i], orders.completed[i]);
@@ -456,7 +472,7 @@ pub(crate) fn orders(orders: &Orders, month: Month, as_of: Option<Stamp>, assess
             }
             let code = orders.partner.codes[i];
             if code == NULL_CODE || !assessed[code as usize] {
-                out.quarantine("orders", id, "partner_not_assessed");
+                out.quarantine("orders", partner_of(), id, "partner_not_assessed");
                 continue;
             }
             out.counts[code as usize].0 += 1;
