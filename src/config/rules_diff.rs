@@ -47,14 +47,21 @@ fn item_into(item: &Item, name: &str, out: &mut std::collections::BTreeMap<Strin
         }
         Item::Value(toml_edit::Value::InlineTable(t)) => {
             for (key, v) in t.iter() {
-                out.insert(format!("{name}.{key}"), v.to_string().trim().to_string());
+                out.insert(format!("{name}.{key}"), plain(v));
             }
         }
         Item::Value(v) => {
-            out.insert(name.to_string(), v.to_string().trim().to_string());
+            out.insert(name.to_string(), plain(v));
         }
         Item::None => {}
     }
+}
+
+/// A value as written, without its comments and spacing (`80  # stricter` is `80`).
+fn plain(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string().trim().to_string()
 }
 
 #[cfg(test)]

@@ -348,6 +348,7 @@ async fn quarter_messages(
     let locale = cx.settings.locale.as_str();
     let files: Vec<FormFile> = forms
         .iter()
+        .filter(|form| form.payable)
         .map(|form| {
             Ok(FormFile {
                 form,
@@ -358,9 +359,13 @@ async fn quarter_messages(
         })
         .collect::<Result<_, minijinja::Error>>()?;
     let mut out = Vec::new();
-    let mut push = |kind: String, title: String, recipients: Vec<String>, group: &[&FormFile]| -> anyhow::Result<()> {
-        let group_forms: Vec<&Form> = group.iter().map(|f| f.form).collect();
-        let letter = forms::letter(&title, &period, &group_forms)?;
+    let mut push = |kind: String,
+                    title: String,
+                    recipients: Vec<String>,
+                    listed: &[&Form],
+                    group: &[&FormFile]|
+     -> anyhow::Result<()> {
+        let letter = forms::letter(&title, &period, listed)?;
         let attached: Vec<AttachedFile> = group
             .iter()
             .map(|f| AttachedFile {
@@ -373,14 +378,14 @@ async fn quarter_messages(
         out.extend(letters_to(cx, "quarterly", &period, &kind, &recipients, &letter, &attached));
         Ok(())
     };
-    if !files.is_empty() {
+    if !forms.is_empty() {
         let all: Vec<&FormFile> = files.iter().collect();
         let recipients = cx.settings.commissioning_units.get(unit).cloned().unwrap_or_default();
         let title = label(locale, "subject_forms", &[("quarter", &period), ("to", unit)]);
         // Keyed by their content: forms corrected after a reopening go again, the same ones never.
         let version =
             crate::report::short_hash(&files.iter().map(|f| String::from_utf8_lossy(&f.html)).collect::<String>());
-        push(format!("forms_unit:{unit}:v{version}"), title, recipients, &all)?;
+        push(format!("forms_unit:{unit}:v{version}"), title, recipients, &forms, &all)?;
     }
     let mut by_partner: BTreeMap<&str, Vec<&FormFile>> = BTreeMap::new();
     for f in &files {
@@ -391,7 +396,8 @@ async fn quarter_messages(
         let title = label(locale, "subject_forms", &[("quarter", &period), ("to", to)]);
         let version =
             crate::report::short_hash(&group.iter().map(|f| String::from_utf8_lossy(&f.html)).collect::<String>());
-        push(format!("forms_partner:{partner}:{unit}:v{version}"), title, contacts.email(partner), group)?;
+        let listed: Vec<&Form> = group.iter().map(|f| f.form).collect();
+        push(format!("forms_partner:{partner}:{unit}:v{version}"), title, contacts.email(partner), &listed, group)?;
     }
     Ok(out)
 }

@@ -92,7 +92,9 @@ impl JobSteps for Quarterly {
             .filter_map(|(id, name)| Some((id?.to_string(), name.unwrap_or("").to_string())))
             .collect();
         // One 结算确认表 per (partner, commissioning unit): a sheet of the workbook and a printable page.
-        let forms = forms::forms(result, &names, run.options.preview);
+        // Nothing to sign for ¥0.00: those partners' units read 本季度无应结算金额 in their letter.
+        let forms: Vec<_> =
+            forms::forms(result, &names, run.options.preview).into_iter().filter(|f| f.payable).collect();
         let mut files = vec![
             ("presales.csv".to_string(), csv::presales(result)),
             ("confirmation_forms.xlsx".to_string(), forms::workbook(quarter, &forms)?),

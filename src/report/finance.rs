@@ -19,7 +19,7 @@ pub(crate) fn workbook(
 ) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(&super::stable_properties(day)?);
-    let rows = rows
+    let mut rows: Vec<Vec<Value>> = rows
         .iter()
         .map(|row| {
             row.iter()
@@ -31,6 +31,22 @@ pub(crate) fn workbook(
                 .collect()
         })
         .collect();
+    // The total finance checks against the forms and the bank: the last row.
+    let total: Decimal = rows
+        .iter()
+        .filter_map(|r| match r.get(money_column) {
+            Some(Value::Money(d)) => Some(*d),
+            _ => None,
+        })
+        .sum();
+    if !rows.is_empty() {
+        let mut last = vec![Value::Empty; header.len()];
+        last[0] = Value::Text(label(locale, "finance_total", &[("count", &rows.len().to_string())]));
+        if let Some(cell) = last.get_mut(money_column) {
+            *cell = Value::Money(total);
+        }
+        rows.push(last);
+    }
     let table = Table {
         name: label(locale, "sheet_settlement", &[]),
         title: label(locale, "finance_title", &[("period", period)]),

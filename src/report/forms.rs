@@ -21,6 +21,8 @@ pub(crate) struct Form {
     pub(crate) total_upper: String,
     #[serde(skip)]
     pub(crate) total_amount: Decimal,
+    /// Whether there is anything to pay: nobody is asked to sign for ¥0.00.
+    pub(crate) payable: bool,
     pub(crate) preview: bool,
 }
 
@@ -86,6 +88,7 @@ pub(crate) fn forms(result: &QuarterResult, names: &HashMap<String, String>, pre
                 total: fmt2(total),
                 total_upper: rmb_uppercase(total),
                 total_amount: total,
+                payable: !total.is_zero(),
                 preview,
             }
         })
@@ -108,10 +111,14 @@ pub(crate) fn letter(title: &str, quarter: &str, forms: &[&Form]) -> Result<crat
     let html = super::templates::render("forms_letter.html", minijinja::context! { title, quarter, forms })?;
     let mut text = format!("{title}\n\n");
     for f in forms {
-        text.push_str(&format!(
-            "{}（{}） {}：{} 元（人民币{}）\n",
-            f.partner_name, f.partner_id, f.unit, f.total, f.total_upper
-        ));
+        if f.payable {
+            text.push_str(&format!(
+                "{}（{}） {}：{} 元（人民币{}）\n",
+                f.partner_name, f.partner_id, f.unit, f.total, f.total_upper
+            ));
+        } else {
+            text.push_str(&format!("{}（{}） {}：本季度无应结算金额\n", f.partner_name, f.partner_id, f.unit));
+        }
     }
     Ok(crate::report::Letter { subject: title.to_string(), html, text, images: vec![] })
 }
@@ -172,30 +179,31 @@ pub(crate) fn workbook(quarter: Quarter, forms: &[Form]) -> Result<Vec<u8>, Xlsx
         sheet.write_number_with_format(r, 9, form.total_amount.to_string().parse::<f64>().unwrap_or(0.0), &money)?;
         sheet.merge_range(r + 1, 0, r + 1, 1, "合计（大写）", &bold)?;
         sheet.merge_range(r + 1, 2, r + 1, 9, &format!("人民币{}", form.total_upper), &bold)?;
+        // The signatures, each with room for a seal (a row about 4 cm tall) and a date to write.
         let sign = r + 3;
-        for (i, line) in [
-            format!("考核单位：{}", form.unit),
-            "授权代表(签章)：".into(),
-            "部门分管领导(签章)：".into(),
-            "日期：".into(),
-        ]
-        .iter()
-        .enumerate()
-        {
+        let date = "日期：　　　　年　　月　　日";
+        let unit_side =
+            [format!("考核单位：{}", form.unit), "授权代表（签章）：".into(), "部门分管领导（签章）：".into()];
+        for (i, line) in unit_side.iter().enumerate() {
             sheet.write_string(sign + i as u32, 0, line)?;
         }
-        for (i, line) in
-            [format!("ICT支撑商：{}", form.partner_name), "授权代表(签章)：".into(), "日期：".into()].iter().enumerate()
-        {
+        let partner_side = [format!("ICT支撑商：{}", form.partner_name), "授权代表（签章）：".into()];
+        for (i, line) in partner_side.iter().enumerate() {
             sheet.write_string(sign + i as u32, 6, line)?;
         }
+        sheet.set_row_height(sign + 3, 110.0)?;
+        sheet.write_string(sign + 4, 0, date)?;
+        sheet.write_string(sign + 4, 6, date)?;
         for (c, w) in
             [(0, 6.0), (1, 12.0), (2, 30.0), (3, 9.0), (4, 10.0), (5, 14.0), (6, 10.0), (7, 11.0), (8, 10.0), (9, 15.0)]
         {
             sheet.set_column_width(c, w)?;
         }
-        sheet.set_landscape();
-        sheet.set_print_fit_to_pages(1, 0);
+        // A4 landscape, one page wide: the columns total about 127 units, which fits at about
+        // 85 %, keeping the 11 pt type above 9 pt; the form's header and the signatures print
+        // with the rows.
+        sheet.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0);
+        sheet.set_header(&format!("&C{}", form.quarter)).set_footer("&C&P / &N");
     }
     book.save_to_buffer()
 }
@@ -256,8 +264,9 @@ mod tests {
         let page = html(&f[0]).unwrap();
         for needle in [
             "考核单位",
-            "授权代表(签章)",
-            "部门分管领导(签章)",
+            "授权代表（签章）",
+            "部门分管领导（签章）",
+            "年　　月　　日",
             "ICT支撑商",
             "日期",
             "人民币壹万零贰佰零叁元肆角",

@@ -348,7 +348,18 @@ fn human_outputs_sit_beside_the_csvs() {
     let forms: Vec<_> = std::fs::read_dir(q1.join("forms")).unwrap().collect();
     assert!(!forms.is_empty());
     let form = std::fs::read_to_string(forms[0].as_ref().unwrap().path()).unwrap();
-    assert!(form.contains("部门分管领导(签章)") && form.contains("人民币"));
+    assert!(form.contains("部门分管领导（签章）") && form.contains("年　　月　　日") && form.contains("人民币"));
+    assert!(form.contains("name=\"viewport\""), "a mailed form reads on a phone");
+    // Nothing to sign for ¥0.00.
+    for f in &forms {
+        let page = std::fs::read_to_string(f.as_ref().unwrap().path()).unwrap();
+        assert!(!page.contains("人民币零元整"), "a form for nothing to pay");
+    }
+    // The index names what it links (a department by its name, not its file) and links the
+    // notices and forms too.
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!index.contains(">department-") && !index.contains(">summary.html<"), "{index}");
+    assert!(index.contains("forms&#x2f;") && index.contains("notices&#x2f;"), "{index}");
     let renewal = std::fs::read_dir(out.join("renewal")).unwrap().next().unwrap().unwrap().path();
     let csv = std::fs::read_to_string(renewal.join("renewals.csv")).unwrap();
     // Renewal notices, besides the notices to terminate a banned partner's contract (ban-*.html).
