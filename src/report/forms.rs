@@ -203,7 +203,7 @@ pub(crate) fn workbook(quarter: Quarter, forms: &[Form]) -> Result<Vec<u8>, Xlsx
         // 85 %, keeping the 11 pt type above 9 pt; the form's header and the signatures print
         // with the rows.
         sheet.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0);
-        sheet.set_header(&format!("&C{}", form.quarter)).set_footer("&C&P / &N");
+        sheet.set_header(format!("&C{}", form.quarter)).set_footer("&C&P / &N");
     }
     book.save_to_buffer()
 }
