@@ -53,6 +53,40 @@ fn decode(bytes: Vec<u8>) -> PolarsResult<(DataFrame, Words)> {
     Ok((reader.finish()?, words))
 }
 
+/// Decodes fetched parts on every core (a part's decompression and row selection are one core's
+/// work, and a 10M month has twenty of them): each part's rows of the wanted partners, in the
+/// parts' order.
+fn decode_parts(
+    fetched: Vec<(PartKind, i64, Vec<u8>)>,
+    wanted: &std::collections::BTreeSet<String>,
+    which: Rows,
+) -> Result<Vec<Vec<Evidence>>> {
+    let what = "monthly_evidence_frames";
+    let one = |(kind, index, bytes): (PartKind, i64, Vec<u8>)| -> Result<Vec<Evidence>> {
+        let (frame, words) = decode(bytes).map_err(|e| corrupt(what, e))?;
+        let part = EvidencePart { kind, index: index as usize, frame };
+        rows_of_partners(&part, &words, wanted, which).map_err(|e| corrupt(what, e))
+    };
+    let workers = std::thread::available_parallelism().map_or(1, usize::from).min(fetched.len()).max(1);
+    if workers == 1 {
+        return fetched.into_iter().map(one).collect();
+    }
+    // Worker w takes parts w, w + workers, …; at most `workers` parts are decoded at once.
+    let mut shares: Vec<Vec<(usize, (PartKind, i64, Vec<u8>))>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, part) in fetched.into_iter().enumerate() {
+        shares[i % workers].push((i, part));
+    }
+    let mut done: Vec<(usize, Result<Vec<Evidence>>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(|| share.into_iter().map(|(i, part)| (i, one(part))).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, rows)| rows).collect()
+}
+
 /// One encoded part of a month's evidence.
 pub(super) struct EncodedPart {
     kind: PartKind,
@@ -167,6 +201,7 @@ impl Store {
                 .iter()
                 .map(|r| Ok((text_req(r, 0, what)?, get::<i64>(r, 1, what)?)))
                 .collect::<Result<_>>()?;
+            let mut fetched: Vec<(PartKind, i64, Vec<u8>)> = Vec::new();
             for (kind, index) in parts {
                 let kind = PartKind::parse(&kind)
                     .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
@@ -180,9 +215,10 @@ impl Store {
                     .fetch_one(&self.pool)
                     .await
                     .map_err(failed("reading the partners' evidence"))?;
-                let (frame, words) = decode(get(&row, 0, what)?).map_err(|e| corrupt(what, e))?;
-                let part = EvidencePart { kind, index: index as usize, frame };
-                for e in rows_of_partners(&part, &words, wanted, which).map_err(|e| corrupt(what, e))? {
+                fetched.push((kind, index, get(&row, 0, what)?));
+            }
+            for rows in decode_parts(fetched, wanted, which)? {
+                for e in rows {
                     if let Some(rows) = out.get_mut(&e.partner_id) {
                         rows.push(e);
                     }
