@@ -53,16 +53,19 @@ fn decode(bytes: Vec<u8>) -> PolarsResult<(DataFrame, Words)> {
     Ok((reader.finish()?, words))
 }
 
+/// A part as fetched: its kind, its index and its compressed bytes.
+type FetchedPart = (PartKind, i64, Vec<u8>);
+
 /// Decodes fetched parts on every core (a part's decompression and row selection are one core's
 /// work, and a 10M month has twenty of them): each part's rows of the wanted partners, in the
 /// parts' order.
 fn decode_parts(
-    fetched: Vec<(PartKind, i64, Vec<u8>)>,
+    fetched: Vec<FetchedPart>,
     wanted: &std::collections::BTreeSet<String>,
     which: Rows,
 ) -> Result<Vec<Vec<Evidence>>> {
     let what = "monthly_evidence_frames";
-    let one = |(kind, index, bytes): (PartKind, i64, Vec<u8>)| -> Result<Vec<Evidence>> {
+    let one = |(kind, index, bytes): FetchedPart| -> Result<Vec<Evidence>> {
         let (frame, words) = decode(bytes).map_err(|e| corrupt(what, e))?;
         let part = EvidencePart { kind, index: index as usize, frame };
         rows_of_partners(&part, &words, wanted, which).map_err(|e| corrupt(what, e))
@@ -72,7 +75,7 @@ fn decode_parts(
         return fetched.into_iter().map(one).collect();
     }
     // Worker w takes parts w, w + workers, …; at most `workers` parts are decoded at once.
-    let mut shares: Vec<Vec<(usize, (PartKind, i64, Vec<u8>))>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<(usize, FetchedPart)>> = (0..workers).map(|_| Vec::new()).collect();
     for (i, part) in fetched.into_iter().enumerate() {
         shares[i % workers].push((i, part));
     }
@@ -201,7 +204,7 @@ impl Store {
                 .iter()
                 .map(|r| Ok((text_req(r, 0, what)?, get::<i64>(r, 1, what)?)))
                 .collect::<Result<_>>()?;
-            let mut fetched: Vec<(PartKind, i64, Vec<u8>)> = Vec::new();
+            let mut fetched: Vec<FetchedPart> = Vec::new();
             for (kind, index) in parts {
                 let kind = PartKind::parse(&kind)
                     .ok_or_else(|| corrupt(what, std::io::Error::other(format!("unknown kind of part {kind:?}"))))?;
