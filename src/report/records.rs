@@ -331,6 +331,7 @@ pub(crate) fn template(locale: &str, t: &Template<'_>, day: NaiveDate) -> Result
             })
             .collect();
         write_sheet(list, &columns, &rows)?;
+        list.set_portrait().set_paper_size(9).set_print_fit_to_pages(1, 0).set_repeat_rows(0, 0)?;
         list.protect();
     }
     book.save_to_buffer()
@@ -511,7 +512,7 @@ fn write_sheet(sheet: &mut Worksheet, columns: &[Column], rows: &[Vec<Value>]) -
         .set_align(FormatAlign::Center)
         .set_text_wrap();
     let cell_format = |c: &Column| {
-        let f = Format::new().set_border(FormatBorder::Thin).set_border_color("#BFBFBF");
+        let f = Format::new().set_border(FormatBorder::Thin).set_border_color("#BFBFBF").set_text_wrap();
         let f =
             if c.input { f.set_unlocked().set_background_color("#FFF2CC") } else { f.set_background_color("#F2F2F2") };
         match c.format {
@@ -530,7 +531,9 @@ fn write_sheet(sheet: &mut Worksheet, columns: &[Column], rows: &[Vec<Value>]) -
             .chain([c.title.width(), if c.input { 10 } else { 6 }])
             .max()
             .unwrap_or(8);
-        sheet.set_column_width(i as u16, (widest + 3).min(60) as f64)?;
+        // A long text (a project's name) wraps at 36 rather than widen the sheet past what
+        // prints at 8 pt on A4 landscape.
+        sheet.set_column_width(i as u16, (widest + 2).min(36) as f64)?;
     }
     let formats: Vec<Format> = columns.iter().map(cell_format).collect();
     for (r, row) in rows.iter().enumerate() {

@@ -183,3 +183,91 @@ fn chinese_outputs_hold_no_untranslated_code() {
     assert_eq!(untranslated("状态：on_hold，见data_quality.csv"), BTreeSet::from(["on_hold".to_string()]));
     assert_eq!(untranslated("联系 ops@p01.example.cn，late"), BTreeSet::from(["late".to_string()]));
 }
+
+/// Every page a person opens reads on a phone (a viewport), and every workbook prints on A4 with
+/// no fit-to-width that shrinks its type below 8 pt: the run's own outputs, a what-if's, and the
+/// templates people fill in.
+#[test]
+fn every_page_has_a_viewport_and_every_workbook_prints_readably_on_a4() {
+    let env = run_everything();
+    let extra = env.dir.path().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml");
+    let out = extra.join("what-if");
+    env.ok_at(
+        NOW,
+        &[
+            "what-if",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--months",
+            "2026-01..2026-03",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    for (kind, period) in [
+        ("manual-scores", Some(("--month", "2026-03"))),
+        ("violations", Some(("--month", "2026-03"))),
+        ("presales-scores", Some(("--quarter", "2026-Q1"))),
+        ("blacklist", None),
+        ("exit-requests", None),
+        ("audit-exclusions", Some(("--month", "2026-03"))),
+    ] {
+        let file = extra.join(format!("{kind}.xlsx"));
+        let mut args = vec!["template", kind, "--out", file.to_str().unwrap()];
+        if let Some((flag, value)) = period {
+            args.extend([flag, value]);
+        }
+        env.ok_at(NOW, &args);
+    }
+    let mut pages = 0;
+    let mut walk = vec![env.out(), extra.clone()];
+    let mut books = Vec::new();
+    while let Some(dir) = walk.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk.push(p);
+            } else if p.extension().is_some_and(|x| x == "html") {
+                let page = std::fs::read_to_string(&p).unwrap();
+                assert!(page.contains("name=\"viewport\""), "{} has no viewport", p.display());
+                pages += 1;
+            } else if p.extension().is_some_and(|x| x == "xlsx") {
+                books.push(p);
+            }
+        }
+    }
+    assert!(pages > 10 && books.len() > 8, "{pages} pages, {} workbooks", books.len());
+    // The printable width of A4 in column units of the sheet's type at 8 pt (LibreOffice's
+    // measure, the narrower): a fitted sheet wider than that prints below 8 pt.
+    let script = r#"
+import json, sys, collections, openpyxl
+bad = []
+for path in sys.argv[1:]:
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        ps = ws.page_setup
+        if str(ps.paperSize) != "9":
+            bad.append(f"{path} [{ws.title}]: paper {ps.paperSize}")
+        fit = ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage
+        if not fit or (ps.fitToWidth not in (None, 1)):
+            continue
+        sizes = collections.Counter(c.font.sz for row in ws.iter_rows(min_row=1, max_row=min(ws.max_row, 30)) for c in row if c.value is not None and c.font is not None and c.font.sz)
+        size = sizes.most_common(1)[0][0] if sizes else 11
+        # A <col> may span several columns of one width.
+        widths = {}
+        for d in list(ws.column_dimensions.values()):
+            for c in range(d.min or 1, (d.max or d.min or 1) + 1):
+                widths[c] = d.width or 8.43
+        width = sum(widths.get(c, 8.43) for c in range(1, ws.max_column + 1))
+        page = 770 / 7.1 if ps.orientation == "landscape" else 523 / 7.1
+        if width > page * size / 8 + 0.5:
+            bad.append(f"{path} [{ws.title}]: {width:.0f} units fitted to {page:.0f} at {size} pt")
+print(json.dumps(bad, ensure_ascii=False))
+"#;
+    let o = python().args(["-c", script]).args(&books).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bad: Vec<String> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(bad.is_empty(), "workbooks that print unreadably:\n{}", bad.join("\n"));
+}
