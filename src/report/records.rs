@@ -174,6 +174,11 @@ pub(crate) fn template(locale: &str, t: &Template<'_>, day: NaiveDate) -> Result
     sheet.set_header(format!("&L{}&C&\"-,Bold\"{}&R{}", escape(t.period()), escape(&title), escape(&scope)));
     sheet.set_footer("&C&P / &N");
     sheet.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0).set_repeat_rows(0, 0)?;
+    // The spare rows are there to type into, not to print: a printout has the filled rows and
+    // twenty empty ones to write on.
+    let filled = rows.iter().rposition(|r| r.iter().any(|v| !matches!(v, Value::Empty))).map_or(0, |i| i + 1);
+    let printed = (filled + 20).min(rows.len()).max(1) as u32;
+    sheet.set_print_area(0, 0, printed, columns.len().max(1) as u16 - 1)?;
     let data_rows = rows.len().max(1) as u32;
     let position = |title: &str| columns.iter().position(|c| c.title == title).map(|c| c as u16);
     match t {
