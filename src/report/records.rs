@@ -176,7 +176,8 @@ pub(crate) fn template(locale: &str, t: &Template<'_>, day: NaiveDate) -> Result
     sheet.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0).set_repeat_rows(0, 0)?;
     // The spare rows are there to type into, not to print: a printout has the filled rows and
     // twenty empty ones to write on.
-    let filled = rows.iter().rposition(|r| r.iter().any(|v| !matches!(v, Value::Empty))).map_or(0, |i| i + 1);
+    // (A row counts as filled by anything beyond the period every row carries.)
+    let filled = rows.iter().rposition(|r| r.iter().skip(1).any(|v| !matches!(v, Value::Empty))).map_or(0, |i| i + 1);
     let printed = (filled + 20).min(rows.len()).max(1) as u32;
     sheet.set_print_area(0, 0, printed, columns.len().max(1) as u16 - 1)?;
     let data_rows = rows.len().max(1) as u32;
