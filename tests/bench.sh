@@ -37,7 +37,7 @@ load_server() {
     psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name"
     psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d "$name" -f sql/contract/postgres.sql
     for t in "${tables[@]}"; do
-      sqlite3 -csv -cmd '.nullvalue \N' "$db" "SELECT * FROM $t" |
+      sqlite3 -csv -cmd ".nullvalue '\N'" "$db" "SELECT * FROM $t" |
         psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d "$name" -c "\copy $t FROM STDIN WITH (FORMAT csv, NULL '\N')"
     done
     psql -q -h 127.0.0.1 -U postgres -d "$name" -c "VACUUM ANALYZE"
@@ -47,7 +47,7 @@ load_server() {
     mariadb -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $name; CREATE DATABASE $name CHARACTER SET utf8mb4"
     mariadb -h 127.0.0.1 -u root "$name" <sql/contract/mysql.sql
     for t in "${tables[@]}"; do
-      sqlite3 -csv -cmd '.nullvalue \N' "$db" "SELECT * FROM $t" >"$work/$t.csv"
+      sqlite3 -csv -cmd ".nullvalue '\N'" "$db" "SELECT * FROM $t" >"$work/$t.csv"
       mariadb --local-infile=1 -h 127.0.0.1 -u root "$name" -e \
         "LOAD DATA LOCAL INFILE '$work/$t.csv' INTO TABLE $t FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\n'"
       rm -f "$work/$t.csv"
