@@ -21,6 +21,9 @@ use anyhow::Context as _;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// The longest range a what-if computes, in months.
+const MAX_MONTHS: i32 = 120;
+
 /// The largest rules file a what-if reads (a rules file is a few kilobytes).
 const RULES_FILE_MAX: u64 = 1 << 20;
 
@@ -47,6 +50,14 @@ pub(crate) async fn what_if(cx: &Context, candidate: Rules, first: Month, last: 
         let args = [("month", last.to_string()), ("end", end.to_string())];
         let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         return Err(UsageError(label(&cx.settings.locale, "whatif_not_over", &args)).into());
+    }
+    // Each month is a month's computation: a range is a person's question about a revision,
+    // not a sweep of the calendar (at most ten years).
+    let months = (last.year() - first.year()) * 12 + last.month() as i32 - first.month() as i32 + 1;
+    if months > MAX_MONTHS {
+        let args = [("months", months.to_string()), ("max", MAX_MONTHS.to_string())];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        return Err(UsageError(label(&cx.settings.locale, "whatif_too_long", &args)).into());
     }
     let options = super::RunOptions { dry_run: true, ..Default::default() };
     let store = cx.store_for(options).await?;

@@ -250,42 +250,7 @@ pub(crate) fn distribution_png(d: &Distribution, canvas: Canvas) -> Result<Vec<u
 
 /// The grade mix per month: A, B, C and on hold stacked, bottom to top.
 pub(crate) fn grade_mix_png(months: &[String], counts: &[[usize; 4]], canvas: Canvas) -> Result<Vec<u8>, ChartError> {
-    register_font();
-    let (w, h) = (canvas.width, canvas.height(320));
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let n = months.len();
-        let top = counts.iter().map(|c| c.iter().sum::<usize>()).max().unwrap_or(0).max(1) as f64;
-        let mut chart = month_axis(&root, n, 0f64..top * 1.05, canvas)?;
-        let labels = months.to_vec();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.max(1))
-            .x_label_formatter(&|x| labels.get(x.round().max(0.0) as usize).cloned().unwrap_or_default())
-            .y_labels(6)
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .label_style(canvas.font(13))
-            .draw()
-            .map_err(err)?;
-        for (i, c) in counts.iter().enumerate() {
-            let x = i as f64;
-            let mut base = 0f64;
-            for (k, color) in [A_COLOR, B_COLOR, C_COLOR, HOLD_COLOR].into_iter().enumerate() {
-                let v = c[k] as f64;
-                if v > 0.0 {
-                    chart
-                        .draw_series([Rectangle::new([(x - 0.35, base), (x + 0.35, base + v)], color.filled())])
-                        .map_err(err)?;
-                }
-                base += v;
-            }
-        }
-        root.present().map_err(err)?;
-    }
-    encode_png(&buf, w, h)
+    stacked_grades(months, &[(counts, 0.0, 0.35, 1.0)], canvas)
 }
 
 /// The grade mix per month before and after a rules revision: two stacked bars a month, the
@@ -296,6 +261,14 @@ pub(crate) fn grade_mix_pair_png(
     after: &[[usize; 4]],
     canvas: Canvas,
 ) -> Result<Vec<u8>, ChartError> {
+    stacked_grades(months, &[(before, -0.2, 0.17, 0.45), (after, 0.2, 0.17, 1.0)], canvas)
+}
+
+/// Stacked grade bars per month, one series of bars per (counts, offset from the month, half
+/// width, opacity).
+type GradeSeries<'a> = (&'a [[usize; 4]], f64, f64, f64);
+
+fn stacked_grades(months: &[String], series: &[GradeSeries<'_>], canvas: Canvas) -> Result<Vec<u8>, ChartError> {
     register_font();
     let (w, h) = (canvas.width, canvas.height(320));
     let mut buf = vec![255u8; (w * h * 3) as usize];
@@ -303,7 +276,8 @@ pub(crate) fn grade_mix_pair_png(
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let n = months.len();
-        let top = before.iter().chain(after).map(|c| c.iter().sum::<usize>()).max().unwrap_or(0).max(1) as f64;
+        let totals = series.iter().flat_map(|(counts, ..)| counts.iter().map(|c| c.iter().sum::<usize>()));
+        let top = totals.max().unwrap_or(0).max(1) as f64;
         let mut chart = month_axis(&root, n, 0f64..top * 1.05, canvas)?;
         // Twelve month labels do not fit a phone: every second one there.
         let step = if canvas.scale > 1.0 && n > 6 { 2 } else { 1 };
@@ -325,17 +299,16 @@ pub(crate) fn grade_mix_pair_png(
             .label_style(canvas.font(13))
             .draw()
             .map_err(err)?;
-        for (side, counts) in [(0, before), (1, after)] {
+        for (counts, offset, half, opacity) in series {
             for (i, c) in counts.iter().enumerate() {
-                let x = i as f64 + if side == 0 { -0.2 } else { 0.2 };
+                let x = i as f64 + offset;
                 let mut base = 0f64;
                 for (k, color) in [A_COLOR, B_COLOR, C_COLOR, HOLD_COLOR].into_iter().enumerate() {
                     let v = c[k] as f64;
-                    let color = if side == 0 { color.mix(0.45) } else { color.mix(1.0) };
                     if v > 0.0 {
-                        chart
-                            .draw_series([Rectangle::new([(x - 0.17, base), (x + 0.17, base + v)], color.filled())])
-                            .map_err(err)?;
+                        let bar =
+                            Rectangle::new([(x - half, base), (x + half, base + v)], color.mix(*opacity).filled());
+                        chart.draw_series([bar]).map_err(err)?;
                     }
                     base += v;
                 }

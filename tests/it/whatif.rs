@@ -207,6 +207,10 @@ fn a_bad_candidate_or_a_range_not_over_is_refused_and_nothing_is_computed() {
     let o = env.run(&["what-if", "--rules", same.to_str().unwrap(), "--months", "2026-01..2999-12"]);
     assert_eq!(code(&o), 64, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("尚未结束"), "{}", String::from_utf8_lossy(&o.stderr));
+    // A range is bounded: a century of months is refused before anything is read.
+    let o = env.run(&["what-if", "--rules", same.to_str().unwrap(), "--months", "1926-01..2026-02"]);
+    assert_eq!(code(&o), 64, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("最多 120 个月"), "{}", String::from_utf8_lossy(&o.stderr));
     // A month with no stored result is computed on both sides, and the report says which.
     let o = env.ok(&[
         "what-if",

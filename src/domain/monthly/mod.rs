@@ -127,6 +127,18 @@ pub(crate) struct DataQualityRow {
     pub(crate) partner_id: String,
 }
 
+impl DataQualityRow {
+    /// A quarantined or ignored row of a source table (`partner`: the one it names, or "").
+    pub(crate) fn new(source: &'static str, partner: &str, row_id: &str, problem: &'static str) -> Self {
+        DataQualityRow {
+            source: source.into(),
+            row_id: row_id.into(),
+            problem: problem.into(),
+            partner_id: partner.into(),
+        }
+    }
+}
+
 /// A source row behind a number: which ticket counted, on time or late, which event cost what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Evidence {
@@ -204,13 +216,7 @@ struct Collector<'a> {
 
 impl Collector<'_> {
     fn quarantine(&mut self, source: &'static str, partner: &str, row_id: &str, problem: &'static str) {
-        let partner_id = partner.into();
-        self.dq.push(DataQualityRow {
-            source: source.into(),
-            partner_id,
-            row_id: row_id.into(),
-            problem: problem.into(),
-        });
+        self.dq.push(DataQualityRow::new(source, partner, row_id, problem));
     }
     fn is_assessed(&self, partner: &str) -> bool {
         self.assessed.contains_key(partner)

@@ -65,13 +65,7 @@ impl Timeliness {
         self.dq.extend(other.dq);
     }
     fn quarantine(&mut self, source: &'static str, partner: &str, row_id: &str, problem: &'static str) {
-        let partner_id = partner.into();
-        self.dq.push(DataQualityRow {
-            source: source.into(),
-            partner_id,
-            row_id: row_id.into(),
-            problem: problem.into(),
-        });
+        self.dq.push(DataQualityRow::new(source, partner, row_id, problem));
     }
 }
 
