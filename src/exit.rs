@@ -44,8 +44,8 @@ fn db(e: &DbError) -> u8 {
 fn source(e: &SourceError) -> u8 {
     match e {
         SourceError::Db(e) => db(e),
-        SourceError::MissingColumn { .. } | SourceError::Unusable { .. } => DATA,
-        SourceError::Value { .. } | SourceError::Frame { .. } => FAILURE,
+        SourceError::MissingColumn { .. } | SourceError::Unusable { .. } | SourceError::ColumnType { .. } => DATA,
+        SourceError::Value { .. } | SourceError::Frame { .. } | SourceError::Stream { .. } => FAILURE,
     }
 }
 

@@ -24,6 +24,9 @@ pub enum Cell<'a> {
     /// A binary float: read through its shortest round-trip text (0.1 is 0.1).
     Real(f64),
     Text(&'a [u8]),
+    /// A wall-clock instant in microseconds since 1970-01-01 00:00:00 (PostgreSQL's binary
+    /// `timestamp`, moved to this epoch): read as its text `YYYY-MM-DD HH:MM:SS[.ffffff]` reads.
+    Micros(i64),
 }
 
 impl Cell<'_> {
@@ -34,8 +37,67 @@ impl Cell<'_> {
             Cell::Text(t) => f(Some(t)),
             Cell::Int(i) => f(Some(i.to_string().as_bytes())),
             Cell::Real(x) => f(Some(x.to_string().as_bytes())),
+            Cell::Micros(us) => {
+                let mut buf = [0u8; 40];
+                f(Some(micros_text(us, &mut buf)))
+            }
         }
     }
+}
+
+/// The first and the last instant (exclusive) of the contract's years, in seconds.
+const FIRST_SECOND: i64 = -30_610_224_000; // 1000-01-01 00:00:00
+const END_SECOND: i64 = 253_402_300_800; // 10000-01-01 00:00:00
+
+/// An instant in microseconds as PostgreSQL prints a `timestamp` (trailing zeros of the fraction
+/// dropped); years outside 0000..=9999 as chrono writes them (never parsed back: not the contract's).
+fn micros_text(us: i64, buf: &mut [u8; 40]) -> &[u8] {
+    let (secs, frac) = (us.div_euclid(1_000_000), us.rem_euclid(1_000_000));
+    let (days, second) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        let text = chrono::DateTime::from_timestamp(secs, (frac * 1000) as u32)
+            .map_or_else(|| format!("{us}"), |t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string());
+        let text = if frac == 0 { text.as_str() } else { text.trim_end_matches('0') };
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+        return &buf[..n];
+    }
+    let mut put = |at: usize, value: i64, width: usize| {
+        let mut v = value;
+        for k in (0..width).rev() {
+            buf[at + k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, second / 3600, 2);
+    put(14, second / 60 % 60, 2);
+    put(17, second % 60, 2);
+    put(20, frac, 6);
+    for (at, c) in [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':'), (19, b'.')] {
+        buf[at] = c;
+    }
+    let mut len = 26;
+    while frac != 0 && buf[len - 1] == b'0' {
+        len -= 1;
+    }
+    &buf[..if frac == 0 { 19 } else { len }]
+}
+
+/// The civil date of a day number since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn digits<const N: usize>(b: &[u8]) -> Option<i64> {
@@ -93,6 +155,12 @@ pub fn date_shaped(s: &[u8]) -> bool {
 /// A timestamp of the contract as an instant: `NULL_STAMP` for NULL or blank, `BAD_STAMP` for
 /// text that is not one. The same answer as `inputs::opt_timestamp`, faster.
 pub fn parse_stamp(cell: Cell) -> Stamp {
+    if let Cell::Micros(us) = cell {
+        // As the parser reads its text: whole seconds of the contract's years only.
+        let secs = us.div_euclid(1_000_000);
+        let whole = us.rem_euclid(1_000_000) == 0;
+        return if whole && (FIRST_SECOND..END_SECOND).contains(&secs) { secs } else { BAD_STAMP };
+    }
     cell.with_text(|t| {
         let Some(t) = t.map(<[u8]>::trim_ascii).filter(|t| !t.is_empty()) else { return NULL_STAMP };
         if let Some(s) = fast_stamp(t) {
@@ -109,8 +177,8 @@ pub fn parse_stamp(cell: Cell) -> Stamp {
 pub fn parse_flag(cell: Cell) -> Result<bool, Unparsable> {
     match cell {
         Cell::Null => Ok(false),
-        Cell::Int(0) => Ok(false),
-        Cell::Int(1) => Ok(true),
+        Cell::Int(0) | Cell::Text(b"0") => Ok(false),
+        Cell::Int(1) | Cell::Text(b"1") => Ok(true),
         Cell::Int(_) => Err(Unparsable),
         other => other.with_text(|t| {
             let text = t.map(|t| String::from_utf8_lossy(t).into_owned());
@@ -589,6 +657,17 @@ mod tests {
         }
         assert_eq!(parse_stamp(Cell::Null), NULL_STAMP);
         assert_eq!(parse_stamp(Cell::Int(20261001)), BAD_STAMP);
+        assert_eq!(days_from_civil(1000, 1, 1) * 86_400, FIRST_SECOND);
+        assert_eq!(days_from_civil(10000, 1, 1) * 86_400, END_SECOND);
+        let text = |us| {
+            let mut buf = [0u8; 40];
+            String::from_utf8(micros_text(us, &mut buf).to_vec()).unwrap()
+        };
+        assert_eq!(text(1_790_812_800_000_000), "2026-10-01 00:00:00");
+        assert_eq!(text(1_790_812_800_500_000), "2026-10-01 00:00:00.5");
+        assert_eq!(text(-1), "1969-12-31 23:59:59.999999");
+        assert_eq!(parse_stamp(Cell::Micros(1_790_812_800_000_000)), 1_790_812_800);
+        assert_eq!(parse_stamp(Cell::Micros(1_790_812_800_500_000)), BAD_STAMP);
     }
 
     #[test]
@@ -649,6 +728,27 @@ mod tests {
                 _ => junk,
             };
             prop_assert_eq!(parse_stamp(Cell::Text(text.as_bytes())), reference(&text));
+        }
+
+        /// An instant handed over as microseconds reads as its text does, and that text is the
+        /// one chrono writes (PostgreSQL's, trailing zeros of the fraction dropped).
+        #[test]
+        fn an_instant_reads_as_its_text(
+            us in prop_oneof![
+                -40_000_000_000_000_000i64..300_000_000_000_000_000,
+                (-31_000_000_000i64..254_000_000_000).prop_map(|s| s * 1_000_000),
+            ],
+        ) {
+            let text = Cell::Micros(us).with_text(|t| String::from_utf8(t.unwrap().to_vec()).unwrap());
+            let t = chrono::DateTime::from_timestamp_micros(us).unwrap().naive_utc();
+            let chrono_text = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
+            let trimmed = if chrono_text.contains('.') {
+                chrono_text.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                chrono_text
+            };
+            prop_assert_eq!(&text, &trimmed);
+            prop_assert_eq!(parse_stamp(Cell::Micros(us)), reference(&text));
         }
     }
 }

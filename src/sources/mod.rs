@@ -5,6 +5,8 @@
 //! numeric read exactly: 0.1 is 0.1), borrowed from the row, never copied into a `String`, and
 //! the big datasets typed as they stream in, the way the SQLite reader types them.
 
+mod pg_binary;
+mod postgres;
 mod sqlite;
 
 use crate::config::{Secret, Settings};
@@ -36,6 +38,17 @@ pub(crate) enum SourceError {
         column: &'static str,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An extraction query returns a column in a type the PostgreSQL reader does not take (exit
+    /// 65: cast it in the query).
+    #[error("the {dataset} query returns {column} as {type_name}: a PostgreSQL source hands over text, integers and timestamps")]
+    ColumnType { dataset: &'static str, column: String, type_name: String },
+    /// The rows of a binary COPY did not read as PostgreSQL writes them.
+    #[error("reading {dataset}")]
+    Stream {
+        dataset: &'static str,
+        #[source]
+        source: pg_binary::Malformed,
     },
     #[error("building the {dataset} frame")]
     Frame {
@@ -81,39 +94,25 @@ pub(crate) fn query_text(dialect: Dialect, dataset: &str) -> &'static str {
     }
 }
 
-/// Query parameters are written `:start`, `:end` (the period, end exclusive) and `:month`; each
-/// dialect gets its own placeholders, and the values to bind in order.
-pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
-    const TOKENS: [&str; 5] = [":start", ":end", ":month", ":part_lo", ":part_hi"];
-    // Comments go first: a token named in a comment is not a parameter.
+/// The parameter tokens a query may use, in the order of `Source::fetch`'s values.
+const TOKENS: [&str; 5] = [":start", ":end", ":month", ":part_lo", ":part_hi"];
+
+/// The query with each parameter token replaced by what `put` writes for its index. Comments go
+/// first (a token named in a comment is not a parameter), and a token preceded by a colon is none
+/// (`x::text` is a cast).
+fn substitute(sql: &str, mut put: impl FnMut(usize, &mut String)) -> String {
     let code: String = sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-    let sql = code.as_str();
-    let mut out = String::with_capacity(sql.len());
-    let mut binds: Vec<usize> = Vec::new();
-    let mut rest = sql;
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code.as_str();
     while let Some(pos) = rest.find(':') {
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
         let hit = TOKENS.iter().enumerate().find(|(_, t)| {
             tail.starts_with(**t) && !tail[t.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
         });
-        let preceded_by_colon = out.ends_with(':');
         match hit {
-            Some((index, token)) if !preceded_by_colon => {
-                match dialect {
-                    Dialect::Sqlite => out.push_str(&format!("?{}", index + 1)),
-                    Dialect::Postgres => {
-                        let n = binds.iter().position(|b| *b == index).unwrap_or_else(|| {
-                            binds.push(index);
-                            binds.len() - 1
-                        });
-                        out.push_str(&format!("${}", n + 1));
-                    }
-                    Dialect::MySql => {
-                        binds.push(index);
-                        out.push('?');
-                    }
-                }
+            Some((index, token)) if !out.ends_with(':') => {
+                put(index, &mut out);
                 rest = &tail[token.len()..];
             }
             _ => {
@@ -123,12 +122,45 @@ pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) 
         }
     }
     out.push_str(rest);
+    out
+}
+
+/// Query parameters are written `:start`, `:end` (the period, end exclusive) and `:month`; each
+/// dialect gets its own placeholders, and the values to bind in order.
+pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> (String, Vec<usize>) {
+    let mut binds: Vec<usize> = Vec::new();
+    let mut out = substitute(sql, |index, out| match dialect {
+        Dialect::Sqlite => out.push_str(&format!("?{}", index + 1)),
+        Dialect::Postgres => {
+            let n = binds.iter().position(|b| *b == index).unwrap_or_else(|| {
+                binds.push(index);
+                binds.len() - 1
+            });
+            out.push_str(&format!("${}", n + 1));
+        }
+        Dialect::MySql => {
+            binds.push(index);
+            out.push('?');
+        }
+    });
     if dialect == Dialect::Sqlite {
         // Numbered parameters: bind up to the highest one used (SQLite refuses extra ones).
         let highest = (1..=TOKENS.len()).rev().find(|n| out.contains(&format!("?{n}"))).unwrap_or(0);
         binds = (0..highest).collect();
     }
+    out.shrink_to_fit();
     (out, binds)
+}
+
+/// The query with its parameters written in as string literals, for a statement that takes no
+/// parameters (`COPY`). The values are the program's own (instants, a month, tuple ids); a quote
+/// in one would still be doubled.
+pub(crate) fn with_literals(sql: &str, values: &[&str; 5]) -> String {
+    substitute(sql, |index, out| {
+        out.push('\'');
+        out.push_str(&values[index].replace('\'', "''"));
+        out.push('\'');
+    })
 }
 
 /// The parameters a query may use: `?1` period start, `?2` period end (exclusive timestamps),
@@ -257,48 +289,6 @@ where
         .collect()
 }
 
-/// A second read-only transaction in the snapshot `tx` holds (`pg_export_snapshot`), or `None`
-/// when there is none to have: a pool of one connection, a standby, a second connection that
-/// cannot be had. The read then stays on `tx` alone. A statement that fails on `tx` itself is an
-/// error: it has ended `tx`, so there is nothing left to read on.
-async fn pg_beside(
-    pool: &sqlx::PgPool,
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>> {
-    if pool.options().get_max_connections() < 2 {
-        return Ok(None);
-    }
-    let failed = |e| db::classify(e, "starting the source read");
-    // A standby may not export a snapshot.
-    let primary: bool =
-        sqlx::query_scalar("SELECT NOT pg_is_in_recovery()").fetch_one(&mut **tx).await.map_err(failed)?;
-    if !primary {
-        return Ok(None);
-    }
-    let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await.map_err(failed)?;
-    let mut beside = match pool.begin().await {
-        Ok(beside) => beside,
-        Err(e) => {
-            tracing::info!(error = %e, "reading the source on one connection");
-            return Ok(None);
-        }
-    };
-    for sql in
-        ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &format!("SET TRANSACTION SNAPSHOT '{id}'")]
-    {
-        if let Err(e) = sqlx::query(sql).execute(&mut *beside).await {
-            tracing::info!(error = %e, "reading the source on one connection");
-            return Ok(None);
-        }
-    }
-    Ok(Some(beside))
-}
-
-/// A PostgreSQL value as a cell: the queries hand every column over as text.
-fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> std::result::Result<Cell<'_>, sqlx::Error> {
-    Ok(row.try_get::<Option<&str>, _>(i)?.map_or(Cell::Null, |t| Cell::Text(t.as_bytes())))
-}
-
 /// A MySQL value as a cell: text, or bytes where a binary collation hands them over.
 fn mysql_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> std::result::Result<Cell<'_>, sqlx::Error> {
     let bytes = match row.try_get::<Option<&str>, _>(i) {
@@ -384,39 +374,8 @@ impl Source {
                 return read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
             }
             Source::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(start)?;
-                let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
-                sqlx::query(snapshot).execute(&mut *tx).await.map_err(start)?;
-                // The tickets (most of a month) are read on a second connection in this very
-                // snapshot while this one reads the rest: the server works on both at once.
-                let (tickets, rest): (Vec<Dataset>, Vec<Dataset>) =
-                    datasets.iter().partition(|d| d.name == TICKETS.name);
-                let beside =
-                    if tickets.is_empty() || rest.is_empty() { None } else { pg_beside(pool, &mut tx).await? };
-                match beside {
-                    Some(mut beside) => {
-                        let mut mine = Extract::default();
-                        let read_tickets = async {
-                            let mut theirs = Extract::default();
-                            read_datasets!(beside, Dialect::Postgres, &tickets, params, typed, theirs, pg_cell);
-                            beside.rollback().await.ok();
-                            Ok::<Extract, SourceError>(theirs)
-                        };
-                        let read_rest = async {
-                            read_datasets!(tx, Dialect::Postgres, &rest, params, typed, mine, pg_cell);
-                            Ok::<(), SourceError>(())
-                        };
-                        // Both run to their end; a failure of the datasets before the tickets
-                        // (partners, contracts) is the one told, as a read on one connection would.
-                        let (theirs, rest) = futures_util::join!(read_tickets, read_rest);
-                        rest?;
-                        let theirs = theirs?;
-                        extract.merge(mine);
-                        extract.merge(theirs);
-                    }
-                    None => read_datasets!(tx, Dialect::Postgres, datasets, params, typed, extract, pg_cell),
-                }
-                tx.rollback().await.ok();
+                let values = [window.start.as_str(), window.end.as_str(), window.month.as_str()];
+                return postgres::fetch(pool, datasets, values, typed).await;
             }
             Source::MySql(pool) => {
                 let mut conn = pool.acquire().await.map_err(start)?;
@@ -683,37 +642,6 @@ impl ServerSink {
 mod tests {
     use super::*;
 
-    /// The connection beside reads the snapshot of the transaction that exported it: a row
-    /// committed after the export is not there for it, though a new reader sees it. Against the
-    /// local PostgreSQL every machine of this kind runs.
-    #[tokio::test]
-    async fn the_connection_beside_reads_the_same_snapshot() {
-        let url = "postgres://postgres@127.0.0.1:5432/test";
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(3)
-            .connect(url)
-            .await
-            .unwrap_or_else(|e| panic!("the local PostgreSQL at {url} is needed: {e}"));
-        let table = format!("beside_{}", std::process::id());
-        sqlx::query(&format!("CREATE TABLE {table} (n INTEGER)")).execute(&pool).await.unwrap();
-        let count = format!("SELECT count(*) FROM {table}");
-        let mut tx = pool.begin().await.unwrap();
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.unwrap();
-        let mut beside = pg_beside(&pool, &mut tx).await.unwrap().expect("a connection beside");
-        sqlx::query(&format!("INSERT INTO {table} VALUES (1)")).execute(&pool).await.unwrap();
-        let in_beside: i64 = sqlx::query_scalar(&count).fetch_one(&mut *beside).await.unwrap();
-        let in_tx: i64 = sqlx::query_scalar(&count).fetch_one(&mut *tx).await.unwrap();
-        let fresh: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
-        beside.rollback().await.unwrap();
-        tx.rollback().await.unwrap();
-        sqlx::query(&format!("DROP TABLE {table}")).execute(&pool).await.unwrap();
-        assert_eq!((in_beside, in_tx, fresh), (0, 0, 1));
-        // A pool of one connection reads on one.
-        let single = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(url).await.unwrap();
-        let mut tx = single.begin().await.unwrap();
-        assert!(pg_beside(&single, &mut tx).await.unwrap().is_none());
-    }
-
     #[test]
     fn placeholders_per_dialect() {
         let sql = "WHERE a < :end AND (b >= :start OR c >= :start) AND x::text = y";
@@ -733,6 +661,11 @@ mod tests {
         assert_eq!(placeholders("SELECT 1", Dialect::Postgres), ("SELECT 1".into(), vec![]));
         assert_eq!(placeholders("-- for :month\nWHERE m = :month", Dialect::MySql), ("\nWHERE m = ?".into(), vec![2]));
         assert_eq!(placeholders("WHERE :monthly = 1", Dialect::MySql).0, "WHERE :monthly = 1");
+        let values = ["2026-10-01 00:00:00", "2026-11-01 00:00:00", "2026-10", "(0,0)", "o'clock"];
+        assert_eq!(
+            with_literals("-- :end\nWHERE a < :end AND m = :month AND x::text = :part_hi", &values),
+            "\nWHERE a < '2026-11-01 00:00:00' AND m = '2026-10' AND x::text = 'o''clock'"
+        );
     }
 
     #[test]

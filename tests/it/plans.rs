@@ -80,10 +80,15 @@ fn query_files(dialect: &str) -> Vec<(String, String)> {
 /// The query as `src/sources/mod.rs` (`placeholders`) reads it, with the month's values written
 /// in where it puts placeholders: comments dropped first (a token in a comment is no parameter),
 /// then each whole token not preceded by a colon (`x::text` is a cast). The pieces' bounds are
-/// SQLite's; the servers would be given empty strings for them.
+/// PostgreSQL's whole table (the tickets' page ranges, as `tid`s); no MySQL query has them.
 fn with_literals(sql: &str) -> String {
-    const TOKENS: [(&str, &str); 5] =
-        [(":start", START), (":end", END), (":month", MONTH), (":part_lo", "''"), (":part_hi", "''")];
+    const TOKENS: [(&str, &str); 5] = [
+        (":start", START),
+        (":end", END),
+        (":month", MONTH),
+        (":part_lo", "'(0,0)'"),
+        (":part_hi", "'(4294967295,0)'"),
+    ];
     let code: String = sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
     let mut out = String::with_capacity(code.len());
     let mut rest = code.as_str();

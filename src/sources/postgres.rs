@@ -1,0 +1,305 @@
+//! Reading a PostgreSQL source: one snapshot (REPEATABLE READ, read only) shared by a few
+//! connections through `pg_export_snapshot`, every dataset by binary `COPY (query) TO STDOUT`
+//! decoded as it streams in ([`pg_binary`]), and the tickets in ranges of the table's pages read
+//! side by side, the way DuckDB's postgres_scanner reads a table. The server formats no value
+//! (timestamps travel as integers), and its work and ours spread over both sides' cores.
+
+use super::pg_binary::{CopyReader, Malformed, Wire};
+use super::{placeholders, query_text, with_literals, Extract, ServerSink, SourceError, PROGRESS_EVERY};
+use crate::db::{self, Dialect};
+use crate::domain::frames::Tickets;
+use crate::domain::inputs::{Dataset, TICKETS};
+use futures_util::TryStreamExt;
+use sqlx::postgres::{PgConnection, PgPool, Postgres};
+use sqlx::Transaction;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+type Result<T> = std::result::Result<T, SourceError>;
+type Tx = Transaction<'static, Postgres>;
+
+/// At most this many connections read one snapshot: the tickets in as many ranges, the other
+/// datasets taken by whichever connection is free.
+const LANES: u32 = 3;
+/// A `tid` past any page a table can have (the highest block number is 0xFFFFFFFE).
+const LAST_TID: &str = "(4294967295,0)";
+
+/// What one connection reads: a dataset, or one range of the tickets' pages.
+#[derive(Debug, Clone)]
+struct Job {
+    /// The dataset's place in the read: the first failure in this order is the one told.
+    order: usize,
+    dataset: Dataset,
+    /// `:part_lo` and `:part_hi` as `tid` literals.
+    part: (String, String),
+    piece: usize,
+    columns: Arc<Columns>,
+}
+
+/// How a query's result is read: each column's wire, and where the contract's columns are.
+#[derive(Debug)]
+struct Columns {
+    wires: Vec<Wire>,
+    places: Vec<usize>,
+}
+
+/// What a finished job hands back.
+struct Done {
+    job: Job,
+    sink: ServerSink,
+}
+
+/// Reads `datasets` from one snapshot. `values`: the window's `:start`, `:end`, `:month`.
+pub(super) async fn fetch(pool: &PgPool, datasets: &[Dataset], values: [&str; 3], typed: bool) -> Result<Extract> {
+    let start = |e| db::classify(e, "starting the source read");
+    let mut tx = pool.begin().await.map_err(start)?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.map_err(start)?;
+    // Every query described first, in the read's order, on this connection: a missing table or
+    // column is told for the first dataset that has one, before any rows move.
+    let mut described = Vec::with_capacity(datasets.len());
+    for dataset in datasets {
+        described.push(Arc::new(describe(&mut tx, *dataset).await?));
+    }
+    let reads_tickets = datasets.iter().any(|d| d.name == TICKETS.name);
+    let wanted = if datasets.len() > 1 || reads_tickets { pool.options().get_max_connections().min(LANES) } else { 1 };
+    let besides = besides(pool, &mut tx, wanted.saturating_sub(1) as usize).await?;
+    let lanes = 1 + besides.len();
+    // The tickets in page ranges only where they come typed (the month's read).
+    let pieces = if typed && reads_tickets && lanes > 1 { ticket_pages(&mut tx, lanes).await? } else { None };
+    let mut queue = VecDeque::new();
+    for ((order, dataset), columns) in datasets.iter().copied().enumerate().zip(described) {
+        match (&pieces, dataset.name == TICKETS.name) {
+            (Some(bounds), true) => {
+                for (piece, part) in bounds.iter().cloned().enumerate() {
+                    queue.push_front(Job { order, dataset, part, piece, columns: columns.clone() });
+                }
+            }
+            _ => {
+                let job = Job { order, dataset, part: ("(0,0)".into(), LAST_TID.into()), piece: 0, columns };
+                // The tickets first: the longest read starts at once.
+                if dataset.name == TICKETS.name {
+                    queue.push_front(job)
+                } else {
+                    queue.push_back(job)
+                }
+            }
+        }
+    }
+    let queue = Arc::new(Mutex::new(queue));
+    let values: Arc<[String; 3]> = Arc::new(values.map(str::to_string));
+    let mut handles = Vec::with_capacity(lanes);
+    for lane in std::iter::once(tx).chain(besides) {
+        let (queue, values) = (queue.clone(), values.clone());
+        // A task per connection: the rows of each are decoded on whichever core is free.
+        handles.push(tokio::spawn(run_lane(lane, queue, values, typed)));
+    }
+    let mut done: Vec<Done> = Vec::new();
+    let mut failed: Option<(usize, SourceError)> = None;
+    for handle in handles {
+        let (finished, failure) = handle.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        done.extend(finished);
+        if let Some((order, e)) = failure {
+            if failed.as_ref().is_none_or(|(first, _)| order < *first) {
+                failed = Some((order, e));
+            }
+        }
+    }
+    if let Some((_, e)) = failed {
+        return Err(e);
+    }
+    let mut extract = Extract::default();
+    done.sort_by_key(|d| (d.job.order, d.job.piece));
+    let mut pieces: Vec<Tickets> = Vec::new();
+    let split = done.iter().filter(|d| d.job.dataset.name == TICKETS.name).count() > 1;
+    for d in done {
+        match d.sink {
+            ServerSink::Tickets(builder) if split => pieces.push(builder.finish()),
+            sink => sink.finish(&mut extract)?,
+        }
+    }
+    if split {
+        extract.tickets = Some(Tickets::concat(pieces));
+    }
+    Ok(extract)
+}
+
+/// One connection's share: jobs from the queue until it is empty or a job fails (then the queue
+/// is emptied, so the others stop too). Returns what it read and its failure, if any.
+async fn run_lane(
+    mut tx: Tx,
+    queue: Arc<Mutex<VecDeque<Job>>>,
+    values: Arc<[String; 3]>,
+    typed: bool,
+) -> (Vec<Done>, Option<(usize, SourceError)>) {
+    let mut done = Vec::new();
+    loop {
+        let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+        let Some(job) = next else { break };
+        let mut sink = ServerSink::new(job.dataset, typed);
+        let [start, end, month] = &*values;
+        let values = [start.as_str(), end.as_str(), month.as_str(), job.part.0.as_str(), job.part.1.as_str()];
+        match copy(&mut tx, &job, &values, &mut sink).await {
+            Ok(()) => done.push(Done { job, sink }),
+            Err(e) => {
+                queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+                return (done, Some((job.order, e)));
+            }
+        }
+    }
+    tx.rollback().await.ok();
+    (done, None)
+}
+
+/// A dataset's query described by the server: its columns' types and where the contract's are.
+async fn describe(conn: &mut PgConnection, dataset: Dataset) -> Result<Columns> {
+    use sqlx::{Column, Executor, TypeInfo};
+    let (sql, _) = placeholders(query_text(Dialect::Postgres, dataset.name), Dialect::Postgres);
+    let described =
+        (&mut *conn).describe(&sql).await.map_err(|e| db::classify(e, format!("reading {}", dataset.name)))?;
+    let columns = described.columns();
+    let mut wires = Vec::with_capacity(columns.len());
+    for c in columns {
+        let type_name = c.type_info().name();
+        let wire = Wire::of(type_name).ok_or_else(|| SourceError::ColumnType {
+            dataset: dataset.name,
+            column: c.name().to_string(),
+            type_name: type_name.to_string(),
+        })?;
+        wires.push(wire);
+    }
+    let places = dataset
+        .columns
+        .iter()
+        .map(|name| {
+            columns
+                .iter()
+                .position(|c| c.name() == *name)
+                .ok_or(SourceError::MissingColumn { dataset: dataset.name, column: name })
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    Ok(Columns { wires, places })
+}
+
+/// Reads one dataset (or one range of it) into `sink`, as binary `COPY` with the values written
+/// in (`COPY` takes no parameters).
+async fn copy(conn: &mut PgConnection, job: &Job, values: &[&str; 5], sink: &mut ServerSink) -> Result<()> {
+    let dataset = job.dataset;
+    let what = || format!("reading {}", dataset.name);
+    let query = query_text(Dialect::Postgres, dataset.name);
+    let malformed = |source: Malformed| SourceError::Stream { dataset: dataset.name, source };
+    let mut reader = CopyReader::new(job.columns.wires.clone(), job.columns.places.clone()).map_err(malformed)?;
+    let statement = format!("COPY ({}) TO STDOUT (FORMAT binary)", with_literals(query, values));
+    let started = std::time::Instant::now();
+    let mut told = 0;
+    let mut chunks = conn.copy_out_raw(&statement).await.map_err(|e| db::classify(e, what()))?;
+    while let Some(chunk) = chunks.try_next().await.map_err(|e| db::classify(e, what()))? {
+        reader.feed(&chunk, &mut |cells| sink.push_row(cells)).map_err(malformed)?;
+        // Progress of a long extraction, so an operator watching a big month sees it move.
+        if reader.rows() >= told + PROGRESS_EVERY {
+            told = reader.rows() - reader.rows() % PROGRESS_EVERY;
+            let rate = told as f64 / started.elapsed().as_secs_f64().max(0.001);
+            tracing::info!(dataset = dataset.name, rows = told, rows_per_second = rate as u64, "reading");
+        }
+    }
+    drop(chunks);
+    reader.finish().map_err(malformed)?;
+    Ok(())
+}
+
+/// The tickets' pages cut into `lanes` ranges as `tid` bounds, or `None` when the read is one
+/// piece: a mapped query without `:part_lo`/`:part_hi`, or no page count (`tickets.parts.sql`).
+async fn ticket_pages(tx: &mut Tx, lanes: usize) -> Result<Option<Vec<(String, String)>>> {
+    if !query_text(Dialect::Postgres, TICKETS.name).contains(":part_lo") {
+        return Ok(None);
+    }
+    let sql = include_str!("../../sql/extract/postgres/tickets.parts.sql");
+    let pages: Option<i64> =
+        sqlx::query_scalar(sql).fetch_one(&mut **tx).await.map_err(|e| db::classify(e, "starting the source read"))?;
+    let Some(pages) = pages.filter(|p| *p >= lanes as i64) else { return Ok(None) };
+    let bound = |k: usize| format!("({},0)", pages * k as i64 / lanes as i64);
+    // The last range is open: pages added since the size was read hold no row of this snapshot,
+    // but nothing depends on that.
+    Ok(Some((0..lanes).map(|k| (bound(k), if k + 1 == lanes { LAST_TID.into() } else { bound(k + 1) })).collect()))
+}
+
+/// Up to `wanted` more read-only transactions in the snapshot `tx` holds (`pg_export_snapshot`):
+/// none when there is none to have (a standby, a pool of one connection, connections that cannot
+/// be had). The read then stays on fewer. A statement that fails on `tx` itself is an error: it
+/// has ended `tx`, so there is nothing left to read on.
+pub(super) async fn besides(pool: &PgPool, tx: &mut Tx, wanted: usize) -> Result<Vec<Tx>> {
+    if wanted == 0 || pool.options().get_max_connections() < 2 {
+        return Ok(Vec::new());
+    }
+    let failed = |e| db::classify(e, "starting the source read");
+    // A standby may not export a snapshot.
+    let primary: bool =
+        sqlx::query_scalar("SELECT NOT pg_is_in_recovery()").fetch_one(&mut **tx).await.map_err(failed)?;
+    if !primary {
+        return Ok(Vec::new());
+    }
+    let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut **tx).await.map_err(failed)?;
+    let mut found = Vec::with_capacity(wanted);
+    'more: for _ in 0..wanted.min(pool.options().get_max_connections() as usize - 1) {
+        let mut beside = match pool.begin().await {
+            Ok(beside) => beside,
+            Err(e) => {
+                tracing::info!(error = %e, "reading the source on fewer connections");
+                break;
+            }
+        };
+        for sql in
+            ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &format!("SET TRANSACTION SNAPSHOT '{id}'")]
+        {
+            if let Err(e) = sqlx::query(sql).execute(&mut *beside).await {
+                tracing::info!(error = %e, "reading the source on fewer connections");
+                break 'more;
+            }
+        }
+        found.push(beside);
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connections beside read the snapshot of the transaction that exported it: a row
+    /// committed after the export is not there for them, though a new reader sees it. Against the
+    /// local PostgreSQL every machine of this kind runs.
+    #[tokio::test]
+    async fn the_connections_beside_read_the_same_snapshot() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("the local PostgreSQL at {url} is needed: {e}"));
+        let table = format!("beside_{}", std::process::id());
+        sqlx::query(&format!("CREATE TABLE {table} (n INTEGER)")).execute(&pool).await.unwrap();
+        let count = format!("SELECT count(*) FROM {table}");
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await.unwrap();
+        let mut others = besides(&pool, &mut tx, 2).await.unwrap();
+        assert_eq!(others.len(), 2);
+        sqlx::query(&format!("INSERT INTO {table} VALUES (1)")).execute(&pool).await.unwrap();
+        let mut seen = Vec::new();
+        for beside in &mut others {
+            seen.push(sqlx::query_scalar::<_, i64>(&count).fetch_one(&mut **beside).await.unwrap());
+        }
+        seen.push(sqlx::query_scalar(&count).fetch_one(&mut *tx).await.unwrap());
+        let fresh: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
+        for beside in others {
+            beside.rollback().await.unwrap();
+        }
+        tx.rollback().await.unwrap();
+        sqlx::query(&format!("DROP TABLE {table}")).execute(&pool).await.unwrap();
+        assert_eq!((seen, fresh), (vec![0, 0, 0], 1));
+        // No more than the pool has beside the first; a pool of one connection reads on one.
+        for (size, found) in [(3, 2), (1, 0)] {
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(size).connect(url).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            assert_eq!(besides(&pool, &mut tx, 5).await.unwrap().len(), found, "a pool of {size}");
+        }
+    }
+}
