@@ -12,6 +12,8 @@ pub(super) enum Wire {
     Int2,
     Int4,
     Int8,
+    /// `boolean`, read as the 0 or 1 of the contract's flags.
+    Bool,
     /// `timestamp` (without time zone): microseconds since 2000-01-01 00:00:00.
     Timestamp,
 }
@@ -24,6 +26,7 @@ impl Wire {
             "INT2" => Some(Wire::Int2),
             "INT4" => Some(Wire::Int4),
             "INT8" => Some(Wire::Int8),
+            "BOOL" => Some(Wire::Bool),
             "TIMESTAMP" => Some(Wire::Timestamp),
             _ => None,
         }
@@ -205,6 +208,11 @@ fn cell(wire: Wire, value: &[u8]) -> Result<Cell<'_>, Malformed> {
         Wire::Int2 => Cell::Int(int(2)?),
         Wire::Int4 => Cell::Int(int(4)?),
         Wire::Int8 => Cell::Int(int(8)?),
+        Wire::Bool => match value {
+            [0] => Cell::Int(0),
+            [1] => Cell::Int(1),
+            _ => return Err(Malformed("a boolean that is neither true nor false")),
+        },
         Wire::Timestamp => match int(8)? {
             // `infinity` and `-infinity` are no instant of the contract: read as their text is.
             i64::MAX => Cell::Text(b"infinity"),

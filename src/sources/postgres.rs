@@ -7,8 +7,8 @@
 use super::pg_binary::{CopyReader, Malformed, Wire};
 use super::{placeholders, query_text, with_literals, Extract, ServerSink, SourceError, PROGRESS_EVERY};
 use crate::db::{self, Dialect};
-use crate::domain::frames::Tickets;
-use crate::domain::inputs::{Dataset, TICKETS};
+use crate::domain::frames::{Orders, Tickets};
+use crate::domain::inputs::{Dataset, ORDERS, TICKETS};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnection, PgPool, Postgres};
 use sqlx::Transaction;
@@ -60,31 +60,22 @@ pub(super) async fn fetch(pool: &PgPool, datasets: &[Dataset], values: [&str; 3]
     for dataset in datasets {
         described.push(Arc::new(describe(&mut tx, *dataset).await?));
     }
-    let reads_tickets = datasets.iter().any(|d| d.name == TICKETS.name);
-    let wanted = if datasets.len() > 1 || reads_tickets { pool.options().get_max_connections().min(LANES) } else { 1 };
+    let splits = datasets.iter().any(|d| parts_query(*d).is_some());
+    let wanted = if datasets.len() > 1 || splits { pool.options().get_max_connections().min(LANES) } else { 1 };
     let besides = besides(pool, &mut tx, wanted.saturating_sub(1) as usize).await?;
     let lanes = 1 + besides.len();
-    // The tickets in page ranges only where they come typed (the month's read).
-    let pieces = if typed && reads_tickets && lanes > 1 { ticket_pages(&mut tx, lanes).await? } else { None };
     let mut queue = VecDeque::new();
     for ((order, dataset), columns) in datasets.iter().copied().enumerate().zip(described) {
-        match (&pieces, dataset.name == TICKETS.name) {
-            (Some(bounds), true) => {
-                for (piece, part) in bounds.iter().cloned().enumerate() {
-                    queue.push_front(Job { order, dataset, part, piece, columns: columns.clone() });
-                }
-            }
-            _ => {
-                let job = Job { order, dataset, part: ("(0,0)".into(), LAST_TID.into()), piece: 0, columns };
-                // The tickets first: the longest read starts at once.
-                if dataset.name == TICKETS.name {
-                    queue.push_front(job)
-                } else {
-                    queue.push_back(job)
-                }
-            }
+        // The big datasets in page ranges, where they come typed (the month's read).
+        let ranges = if typed && lanes > 1 { pages(&mut tx, dataset, lanes).await? } else { None };
+        let ranges = ranges.unwrap_or_else(|| vec![("(0,0)".to_string(), LAST_TID.to_string())]);
+        for (piece, part) in ranges.into_iter().enumerate() {
+            queue.push_back(Job { order, dataset, part, piece, columns: columns.clone() });
         }
     }
+    // The longest reads start first: the tickets, then the orders, then the rest in order.
+    let rank = |job: &Job| [TICKETS.name, ORDERS.name].iter().position(|n| *n == job.dataset.name).unwrap_or(2);
+    queue.make_contiguous().sort_by_key(rank);
     let queue = Arc::new(Mutex::new(queue));
     let values: Arc<[String; 3]> = Arc::new(values.map(str::to_string));
     let mut handles = Vec::with_capacity(lanes);
@@ -109,16 +100,20 @@ pub(super) async fn fetch(pool: &PgPool, datasets: &[Dataset], values: [&str; 3]
     }
     let mut extract = Extract::default();
     done.sort_by_key(|d| (d.job.order, d.job.piece));
-    let mut pieces: Vec<Tickets> = Vec::new();
-    let split = done.iter().filter(|d| d.job.dataset.name == TICKETS.name).count() > 1;
+    let (mut tickets, mut orders) = (Vec::new(), Vec::new());
     for d in done {
         match d.sink {
-            ServerSink::Tickets(builder) if split => pieces.push(builder.finish()),
+            ServerSink::Tickets(builder) => tickets.push(builder.finish()),
+            ServerSink::Orders(builder) => orders.push(builder.finish()),
             sink => sink.finish(&mut extract)?,
         }
     }
-    if split {
-        extract.tickets = Some(Tickets::concat(pieces));
+    // The pieces of a dataset in page order, as one frame.
+    if !tickets.is_empty() {
+        extract.tickets = Some(if tickets.len() == 1 { tickets.remove(0) } else { Tickets::concat(tickets) });
+    }
+    if !orders.is_empty() {
+        extract.orders = Some(if orders.len() == 1 { orders.remove(0) } else { Orders::concat(orders) });
     }
     Ok(extract)
 }
@@ -206,15 +201,25 @@ async fn copy(conn: &mut PgConnection, job: &Job, values: &[&str; 5], sink: &mut
     Ok(())
 }
 
-/// The tickets' pages cut into `lanes` ranges as `tid` bounds, or `None` when the read is one
-/// piece: a mapped query without `:part_lo`/`:part_hi`, or no page count (`tickets.parts.sql`).
-async fn ticket_pages(tx: &mut Tx, lanes: usize) -> Result<Option<Vec<(String, String)>>> {
-    if !query_text(Dialect::Postgres, TICKETS.name).contains(":part_lo") {
-        return Ok(None);
+/// The page count query of a dataset whose query can be split (`<dataset>.parts.sql`): one
+/// whose query takes `:part_lo` and `:part_hi` (a mapped query without them is read whole).
+fn parts_query(dataset: Dataset) -> Option<&'static str> {
+    let splittable = query_text(Dialect::Postgres, dataset.name).contains(":part_lo");
+    match dataset.name {
+        "tickets" if splittable => Some(include_str!("../../sql/extract/postgres/tickets.parts.sql")),
+        "orders" if splittable => Some(include_str!("../../sql/extract/postgres/orders.parts.sql")),
+        _ => None,
     }
-    let sql = include_str!("../../sql/extract/postgres/tickets.parts.sql");
-    let pages: Option<i64> =
-        sqlx::query_scalar(sql).fetch_one(&mut **tx).await.map_err(|e| db::classify(e, "starting the source read"))?;
+}
+
+/// A dataset's pages cut into `lanes` ranges as `tid` bounds, or `None` when it is read in one
+/// piece: no parts query, or no page count (before PostgreSQL 14, or not a table).
+async fn pages(tx: &mut Tx, dataset: Dataset, lanes: usize) -> Result<Option<Vec<(String, String)>>> {
+    let Some(sql) = parts_query(dataset) else { return Ok(None) };
+    let pages: Option<i64> = sqlx::query_scalar(sql)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| db::classify(e, format!("reading {}", dataset.name)))?;
     let Some(pages) = pages.filter(|p| *p >= lanes as i64) else { return Ok(None) };
     let bound = |k: usize| format!("({},0)", pages * k as i64 / lanes as i64);
     // The last range is open: pages added since the size was read hold no row of this snapshot,
