@@ -704,6 +704,8 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
     let mut data_quality = c.dq;
     data_quality.sort();
     data_quality.dedup();
+    // Held to the end of the run: without the slack of its growth (50 MB of the 10M peak).
+    data_quality.shrink_to_fit();
     indicators.sort_by(|a, b| (&a.partner_id, &a.indicator).cmp(&(&b.partner_id, &b.indicator)));
     let order_indicator = rules
         .indicators
@@ -713,13 +715,16 @@ pub(crate) fn assess(input: MonthInput, rules: &Rules, history: &GradeHistory) -
     // What the evidence does not show (responsibility, flags) goes now: at 10M tickets it is tens
     // of megabytes held through the store and the reports.
     let shown = Tickets { responsibility: Default::default(), flags: Vec::new(), ..input.tickets };
+    let (mut ticket_rows, mut order_rows) = (tickets.counted, orders.counted);
+    ticket_rows.shrink_to_fit();
+    order_rows.shrink_to_fit();
     let evidence = MonthEvidence {
         tickets: shown,
         ticket_indicator: ticket_rules.indicator,
-        ticket_rows: tickets.counted,
+        ticket_rows,
         orders: input.orders,
         order_indicator,
-        order_rows: orders.counted,
+        order_rows,
         events: c.events,
     };
     Ok(MonthResult { month, partners, indicators, data_quality, evidence, missing_history_months })

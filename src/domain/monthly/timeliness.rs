@@ -31,6 +31,14 @@ impl Counted {
         self.on_time.push(on_time);
         self.paused.push(u32::try_from(paused).unwrap_or(u32::MAX));
     }
+    /// Gives back the slack of the columns' growth: they are held through the store and reports.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.row.shrink_to_fit();
+        self.due.shrink_to_fit();
+        self.on_time.shrink_to_fit();
+        self.paused.shrink_to_fit();
+    }
+
     fn extend(&mut self, other: Counted) {
         self.row.extend(other.row);
         self.due.extend(other.due);
