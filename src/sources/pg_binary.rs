@@ -43,6 +43,10 @@ const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 const EPOCH_2000: i64 = 946_684_800_000_000;
 /// The widest row read: a contract dataset has at most 16 columns, a query may add a few.
 const MAX_FIELDS: usize = 64;
+/// The longest value taken: the contract's values are ids, codes, names and instants. A longer
+/// length is no row of ours (PostgreSQL itself allows 1 GB), and is refused before a byte of it
+/// is kept.
+const MAX_VALUE: usize = 16 << 20;
 /// The most contract columns a dataset has.
 const MAX_CELLS: usize = 16;
 /// A result column the contract does not name.
@@ -162,6 +166,9 @@ impl CopyReader {
                 Cell::Null
             } else {
                 let len = usize::try_from(len).map_err(|_| Malformed("a negative length"))?;
+                if len > MAX_VALUE {
+                    return Err(Malformed("a value longer than 16 MiB"));
+                }
                 let Some(value) = buf.get(at..at + len) else { return Ok(Step::Short) };
                 at += len;
                 cell(*wire, value)?
@@ -317,6 +324,10 @@ mod tests {
         oids[12] = 1; // bit 16 of the flags
         assert!(read(&WIRES, &[0], &oids, &[]).is_err());
         assert!(CopyReader::new(vec![Wire::Text], vec![1]).is_err());
+        // A length past the cap is refused at once, however little of the value has come.
+        let huge = [&SIGNATURE[..], &[0; 8], &1i16.to_be_bytes(), &(MAX_VALUE as i32 + 1).to_be_bytes()].concat();
+        let mut reader = CopyReader::new(vec![Wire::Text], vec![0]).unwrap();
+        assert_eq!(reader.feed(&huge, &mut |_| {}), Err(Malformed("a value longer than 16 MiB")));
         // Infinity is no instant.
         let inf = [
             &SIGNATURE[..],
