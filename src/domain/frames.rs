@@ -25,7 +25,8 @@ pub enum Cell<'a> {
     Real(f64),
     Text(&'a [u8]),
     /// A wall-clock instant in microseconds since 1970-01-01 00:00:00 (PostgreSQL's binary
-    /// `timestamp`, moved to this epoch): read as its text `YYYY-MM-DD HH:MM:SS[.ffffff]` reads.
+    /// `timestamp`, moved to this epoch): read as `to_char(…, 'YYYY-MM-DD HH24:MI:SS')` printed
+    /// it before, to the second (a fraction dropped, as a deployment's `now()` stamps have one).
     Micros(i64),
 }
 
@@ -49,16 +50,15 @@ impl Cell<'_> {
 const FIRST_SECOND: i64 = -30_610_224_000; // 1000-01-01 00:00:00
 const END_SECOND: i64 = 253_402_300_800; // 10000-01-01 00:00:00
 
-/// An instant in microseconds as PostgreSQL prints a `timestamp` (trailing zeros of the fraction
-/// dropped); years outside 0000..=9999 as chrono writes them (never parsed back: not the contract's).
+/// An instant in microseconds as `to_char(…, 'YYYY-MM-DD HH24:MI:SS')` prints it (the second it
+/// falls in); years outside 0000..=9999 as chrono writes them (never parsed back: not the contract's).
 fn micros_text(us: i64, buf: &mut [u8; 40]) -> &[u8] {
-    let (secs, frac) = (us.div_euclid(1_000_000), us.rem_euclid(1_000_000));
+    let secs = us.div_euclid(1_000_000);
     let (days, second) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     if !(0..=9999).contains(&y) {
-        let text = chrono::DateTime::from_timestamp(secs, (frac * 1000) as u32)
-            .map_or_else(|| format!("{us}"), |t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string());
-        let text = if frac == 0 { text.as_str() } else { text.trim_end_matches('0') };
+        let text = chrono::DateTime::from_timestamp(secs, 0)
+            .map_or_else(|| format!("{us}"), |t| t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string());
         let n = text.len().min(buf.len());
         buf[..n].copy_from_slice(&text.as_bytes()[..n]);
         return &buf[..n];
@@ -76,15 +76,10 @@ fn micros_text(us: i64, buf: &mut [u8; 40]) -> &[u8] {
     put(11, second / 3600, 2);
     put(14, second / 60 % 60, 2);
     put(17, second % 60, 2);
-    put(20, frac, 6);
-    for (at, c) in [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':'), (19, b'.')] {
+    for (at, c) in [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')] {
         buf[at] = c;
     }
-    let mut len = 26;
-    while frac != 0 && buf[len - 1] == b'0' {
-        len -= 1;
-    }
-    &buf[..if frac == 0 { 19 } else { len }]
+    &buf[..19]
 }
 
 /// The civil date of a day number since 1970-01-01 (Howard Hinnant's algorithm).
@@ -156,10 +151,9 @@ pub fn date_shaped(s: &[u8]) -> bool {
 /// text that is not one. The same answer as `inputs::opt_timestamp`, faster.
 pub fn parse_stamp(cell: Cell) -> Stamp {
     if let Cell::Micros(us) = cell {
-        // As the parser reads its text: whole seconds of the contract's years only.
+        // As the parser reads its text: the second it falls in, of the contract's years only.
         let secs = us.div_euclid(1_000_000);
-        let whole = us.rem_euclid(1_000_000) == 0;
-        return if whole && (FIRST_SECOND..END_SECOND).contains(&secs) { secs } else { BAD_STAMP };
+        return if (FIRST_SECOND..END_SECOND).contains(&secs) { secs } else { BAD_STAMP };
     }
     cell.with_text(|t| {
         let Some(t) = t.map(<[u8]>::trim_ascii).filter(|t| !t.is_empty()) else { return NULL_STAMP };
@@ -664,10 +658,11 @@ mod tests {
             String::from_utf8(micros_text(us, &mut buf).to_vec()).unwrap()
         };
         assert_eq!(text(1_790_812_800_000_000), "2026-10-01 00:00:00");
-        assert_eq!(text(1_790_812_800_500_000), "2026-10-01 00:00:00.5");
-        assert_eq!(text(-1), "1969-12-31 23:59:59.999999");
+        assert_eq!(text(1_790_812_800_999_999), "2026-10-01 00:00:00");
+        assert_eq!(text(-1), "1969-12-31 23:59:59");
         assert_eq!(parse_stamp(Cell::Micros(1_790_812_800_000_000)), 1_790_812_800);
-        assert_eq!(parse_stamp(Cell::Micros(1_790_812_800_500_000)), BAD_STAMP);
+        assert_eq!(parse_stamp(Cell::Micros(1_790_812_800_500_000)), 1_790_812_800);
+        assert_eq!(parse_stamp(Cell::Micros(END_SECOND * 1_000_000)), BAD_STAMP);
     }
 
     #[test]
@@ -731,7 +726,7 @@ mod tests {
         }
 
         /// An instant handed over as microseconds reads as its text does, and that text is the
-        /// one chrono writes (PostgreSQL's, trailing zeros of the fraction dropped).
+        /// second it falls in as chrono writes it (as `to_char` printed it).
         #[test]
         fn an_instant_reads_as_its_text(
             us in prop_oneof![
@@ -740,14 +735,8 @@ mod tests {
             ],
         ) {
             let text = Cell::Micros(us).with_text(|t| String::from_utf8(t.unwrap().to_vec()).unwrap());
-            let t = chrono::DateTime::from_timestamp_micros(us).unwrap().naive_utc();
-            let chrono_text = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
-            let trimmed = if chrono_text.contains('.') {
-                chrono_text.trim_end_matches('0').trim_end_matches('.').to_string()
-            } else {
-                chrono_text
-            };
-            prop_assert_eq!(&text, &trimmed);
+            let t = chrono::DateTime::from_timestamp(us.div_euclid(1_000_000), 0).unwrap().naive_utc();
+            prop_assert_eq!(&text, &t.format("%Y-%m-%d %H:%M:%S").to_string());
             prop_assert_eq!(parse_stamp(Cell::Micros(us)), reference(&text));
         }
     }

@@ -402,9 +402,16 @@ impl Source {
         for dataset in datasets {
             let (sql, _) = placeholders(query_text(self.dialect(), dataset.name), self.dialect());
             let described: std::result::Result<Vec<String>, sqlx::Error> = match self {
-                Source::Postgres(p) => {
-                    p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
-                }
+                Source::Postgres(p) => p.describe(&sql).await.map(|d| {
+                    // A contract column in a type binary COPY is not read in stops a run: said now.
+                    for (column, type_name) in postgres::column_types(*dataset, d.columns()) {
+                        problems.push(format!(
+                            "{}: the query returns {column} as {type_name}; cast it to text",
+                            dataset.name
+                        ));
+                    }
+                    d.columns().iter().map(|c| c.name().to_string()).collect()
+                }),
                 Source::MySql(p) => {
                     p.describe(&sql).await.map(|d| d.columns().iter().map(|c| c.name().to_string()).collect())
                 }

@@ -16,6 +16,8 @@ pub(super) enum Wire {
     Bool,
     /// `timestamp` (without time zone): microseconds since 2000-01-01 00:00:00.
     Timestamp,
+    /// A column the contract does not name: whatever its type, stepped over unread.
+    Skip,
 }
 
 impl Wire {
@@ -41,8 +43,8 @@ pub(crate) struct Malformed(pub(super) &'static str);
 const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const EPOCH_2000: i64 = 946_684_800_000_000;
-/// The widest row read: a contract dataset has at most 16 columns, a query may add a few.
-const MAX_FIELDS: usize = 64;
+/// The widest row read: PostgreSQL's own limit on a result's columns.
+const MAX_FIELDS: usize = 1664;
 /// The longest value taken: the contract's values are ids, codes, names and instants. A longer
 /// length is no row of ours (PostgreSQL itself allows 1 GB), and is refused before a byte of it
 /// is kept.
@@ -221,11 +223,13 @@ fn cell(wire: Wire, value: &[u8]) -> Result<Cell<'_>, Malformed> {
             _ => return Err(Malformed("a boolean that is neither true nor false")),
         },
         Wire::Timestamp => match int(8)? {
-            // `infinity` and `-infinity` are no instant of the contract: read as their text is.
-            i64::MAX => Cell::Text(b"infinity"),
-            i64::MIN => Cell::Text(b"-infinity"),
-            us => us.checked_add(EPOCH_2000).map_or(Cell::Text(b"infinity"), Cell::Micros),
+            // `infinity` and `-infinity` read as `to_char` printed them before: NULL.
+            i64::MIN | i64::MAX => Cell::Null,
+            // The last years PostgreSQL has (to 294276) pass the end of i64 when moved to 1970:
+            // kept past the contract's years, so they read as unparsable.
+            us => Cell::Micros(us.saturating_add(EPOCH_2000)),
         },
+        Wire::Skip => Cell::Null,
     })
 }
 
@@ -328,7 +332,7 @@ mod tests {
         let huge = [&SIGNATURE[..], &[0; 8], &1i16.to_be_bytes(), &(MAX_VALUE as i32 + 1).to_be_bytes()].concat();
         let mut reader = CopyReader::new(vec![Wire::Text], vec![0]).unwrap();
         assert_eq!(reader.feed(&huge, &mut |_| {}), Err(Malformed("a value longer than 16 MiB")));
-        // Infinity is no instant.
+        // Infinity is no instant: NULL, as `to_char` gave.
         let inf = [
             &SIGNATURE[..],
             &[0; 8],
@@ -338,7 +342,7 @@ mod tests {
             &(-1i16).to_be_bytes(),
         ]
         .concat();
-        assert_eq!(read(&[Wire::Timestamp], &[0], &inf, &[]).unwrap(), vec![vec!["text infinity"]]);
+        assert_eq!(read(&[Wire::Timestamp], &[0], &inf, &[]).unwrap(), vec![vec!["NULL"]]);
     }
 
     proptest! {

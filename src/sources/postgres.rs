@@ -147,21 +147,18 @@ async fn run_lane(
 
 /// A dataset's query described by the server: its columns' types and where the contract's are.
 async fn describe(conn: &mut PgConnection, dataset: Dataset) -> Result<Columns> {
-    use sqlx::{Column, Executor, TypeInfo};
+    use sqlx::{Column, Executor};
     let (sql, _) = placeholders(query_text(Dialect::Postgres, dataset.name), Dialect::Postgres);
     let described =
         (&mut *conn).describe(&sql).await.map_err(|e| db::classify(e, format!("reading {}", dataset.name)))?;
     let columns = described.columns();
-    let mut wires = Vec::with_capacity(columns.len());
-    for c in columns {
-        let type_name = c.type_info().name();
-        let wire = Wire::of(type_name).ok_or_else(|| SourceError::ColumnType {
-            dataset: dataset.name,
-            column: c.name().to_string(),
-            type_name: type_name.to_string(),
-        })?;
-        wires.push(wire);
+    let problems = column_types(dataset, columns);
+    if let Some((column, type_name)) = problems.into_iter().next() {
+        return Err(SourceError::ColumnType { dataset: dataset.name, column, type_name });
     }
+    // The contract's columns by their type; any other column is stepped over unread.
+    let wires =
+        columns.iter().map(|c| contract_column(dataset, c).map_or(Wire::Skip, |w| w.unwrap_or(Wire::Skip))).collect();
     let places = dataset
         .columns
         .iter()
@@ -173,6 +170,24 @@ async fn describe(conn: &mut PgConnection, dataset: Dataset) -> Result<Columns> 
         })
         .collect::<Result<Vec<usize>>>()?;
     Ok(Columns { wires, places })
+}
+
+/// The wire of a result column the contract names (`Some(None)`: in a type not read), or `None`
+/// for a column the contract does not name.
+fn contract_column(dataset: Dataset, column: &sqlx::postgres::PgColumn) -> Option<Option<Wire>> {
+    use sqlx::{Column, TypeInfo};
+    dataset.columns.contains(&column.name()).then(|| Wire::of(column.type_info().name()))
+}
+
+/// The contract's columns a described query returns in a type the reader does not take, as
+/// (column, type): what `check-config` lists and a run refuses (exit 65).
+pub(super) fn column_types(dataset: Dataset, columns: &[sqlx::postgres::PgColumn]) -> Vec<(String, String)> {
+    use sqlx::{Column, TypeInfo};
+    columns
+        .iter()
+        .filter(|c| matches!(contract_column(dataset, c), Some(None)))
+        .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+        .collect()
 }
 
 /// Reads one dataset (or one range of it) into `sink`, as binary `COPY` with the values written

@@ -179,6 +179,48 @@ fn a_mariadb_source_with_binary_ids_reads_like_one_with_text() {
     assert_eq!(bytes, text);
 }
 
+/// PostgreSQL is read by binary COPY, instants as integers: stamps with a fraction of a second
+/// (a deployment's `now()`) read to the second, as the formatted text read before, and give the
+/// month the same files as the whole seconds from SQLite; a column the contract does not name is
+/// stepped over whatever its type; a contract column in a type not read is named by
+/// `check-config` and refused by a run (exit 65).
+#[test]
+fn a_postgres_source_reads_stamps_to_the_second_and_refuses_an_unread_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("ops.sqlite");
+    gen_data(sqlite.to_str().unwrap());
+    let pg = Scratch::new(PG_ADMIN, "pgfrac");
+    gen_data(&pg.url());
+    admin_sql(
+        &pg.url(),
+        "UPDATE tickets SET opened_at = opened_at + interval '0.25 second', \
+         resolved_at = resolved_at + interval '0.999999 second'; \
+         UPDATE orders SET accepted_at = accepted_at + interval '0.5 second'; \
+         ALTER TABLE tickets ADD COLUMN note_blob BYTEA DEFAULT '\\x00ff'",
+    );
+    let month = |source: String| {
+        let mut env = Env::new(Path::new("unused"));
+        env.source_url = Some(source);
+        env.ok(&["run", "monthly", "--month", "2026-03"]);
+        ["scores.csv", "indicators.csv", "data_quality.csv"].map(|f| env.read(&format!("monthly/2026-03/{f}")))
+    };
+    assert_eq!(month(pg.url()), month(format!("sqlite://{}", sqlite.display())));
+    // A flag kept as a numeric is no type the reader takes.
+    admin_sql(&pg.url(), "ALTER TABLE tickets ALTER COLUMN critical_outage TYPE numeric");
+    let mut env = Env::new(Path::new("unused"));
+    env.source_url = Some(pg.url());
+    let o = env.run(&["run", "monthly", "--month", "2026-03"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 65, "{err}");
+    assert!(err.contains("critical_outage") && err.contains("NUMERIC"), "{err}");
+    let mut c = env.cmd(&["check-config"]);
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let o = c.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 65, "{err}");
+    assert!(err.contains("tickets: the query returns critical_outage as NUMERIC"), "{err}");
+}
+
 #[test]
 fn a_missing_table_is_65_and_an_unreachable_server_69() {
     let pg = Scratch::new(PG_ADMIN, "pgmiss");
