@@ -806,7 +806,7 @@ pub(crate) fn workbook(result: &MonthResult, locale: &str, draft: bool) -> Resul
             .map(|d| {
                 vec![
                     Value::Text(words::source(locale, &d.source)),
-                    Value::Text(d.partner_id.clone()),
+                    Value::Text(d.partner_id.to_string()),
                     Value::Text(d.row_id.clone()),
                     Value::Text(words::problem(locale, &d.problem)),
                 ]
@@ -917,7 +917,7 @@ mod tests {
         r.data_quality = (0..n)
             .map(|i| crate::domain::monthly::DataQualityRow {
                 source: "tickets".into(),
-                partner_id: String::new(),
+                partner_id: "".into(),
                 row_id: format!("T{i:06}"),
                 problem: if i % 2 == 0 { "unknown_sla_class" } else { "partner_not_assessed" }.into(),
             })

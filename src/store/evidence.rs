@@ -304,13 +304,13 @@ mod tests {
         let rows = vec![
             DataQualityRow {
                 source: "tickets".into(),
-                partner_id: String::new(),
+                partner_id: "".into(),
                 row_id: "T-2026-10-000000123456".into(),
                 problem: "x".into(),
             },
             DataQualityRow {
                 source: "orders".into(),
-                partner_id: String::new(),
+                partner_id: "".into(),
                 row_id: "O1".into(),
                 problem: "无法解析".into(),
             },
@@ -337,7 +337,7 @@ mod tests {
         let rows: Vec<DataQualityRow> = (0..(crate::domain::monthly::ROWS_PER_PART + 3))
             .map(|i| DataQualityRow {
                 source: if i % 3 == 0 { "ticket_pauses" } else { "tickets" }.into(),
-                partner_id: String::new(),
+                partner_id: "".into(),
                 row_id: format!("T{i}@2026-10-0{} 08:00:00", i % 9 + 1),
                 problem: ["partner_not_assessed", "unknown_sla_class", "换行\n与\"引号\""][i % 3].into(),
             })

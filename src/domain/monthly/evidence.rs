@@ -393,7 +393,7 @@ pub(crate) fn data_quality_rows(part: &EvidencePart) -> PolarsResult<Vec<DataQua
     Ok((0..part.frame.height())
         .map(|k| DataQualityRow {
             source: source.get(k).unwrap_or("").to_string().into(),
-            partner_id: String::new(),
+            partner_id: "".into(),
             row_id: row_id.get(k).unwrap_or("").to_string(),
             problem: problem.get(k).unwrap_or("").to_string().into(),
         })

@@ -203,7 +203,7 @@ fn invalid_pause_is_reported_and_ignored() {
         r.data_quality,
         vec![DataQualityRow {
             source: "ticket_pauses".into(),
-            partner_id: String::new(),
+            partner_id: "".into(),
             row_id: "T1@2026-07-02 11:00:00".into(),
             problem: "resumed_before_paused".into()
         }]

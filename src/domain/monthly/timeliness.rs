@@ -56,6 +56,7 @@ pub(crate) struct Timeliness {
     pub(crate) events: Vec<Evidence>,
     pub(crate) penalties: Vec<(String, Decimal)>,
     pub(crate) dq: Vec<DataQualityRow>,
+    partners: super::Partners,
 }
 
 impl Timeliness {
@@ -73,7 +74,8 @@ impl Timeliness {
         self.dq.extend(other.dq);
     }
     fn quarantine(&mut self, source: &'static str, partner: &str, row_id: &str, problem: &'static str) {
-        self.dq.push(DataQualityRow::new(source, partner, row_id, problem));
+        let partner = self.partners.get(partner);
+        self.dq.push(DataQualityRow::of_partner(source, partner, row_id, problem));
     }
 }
 
