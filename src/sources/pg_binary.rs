@@ -49,6 +49,8 @@ const MAX_FIELDS: usize = 1664;
 /// length is no row of ours (PostgreSQL itself allows 1 GB), and is refused before a byte of it
 /// is kept.
 const MAX_VALUE: usize = 16 << 20;
+/// The longest row kept while the rest of it arrives.
+const MAX_ROW: usize = 64 << 20;
 /// The most contract columns a dataset has.
 const MAX_CELLS: usize = 16;
 /// A result column the contract does not name.
@@ -108,6 +110,10 @@ impl CopyReader {
             let used = self.parse(&pending, row)?;
             pending.drain(..used);
             self.pending = pending;
+        }
+        // What is kept is one unfinished row: bounded, whatever the number of its columns.
+        if self.pending.len() > MAX_ROW {
+            return Err(Malformed("a row longer than 64 MiB"));
         }
         Ok(())
     }
@@ -332,6 +338,15 @@ mod tests {
         let huge = [&SIGNATURE[..], &[0; 8], &1i16.to_be_bytes(), &(MAX_VALUE as i32 + 1).to_be_bytes()].concat();
         let mut reader = CopyReader::new(vec![Wire::Text], vec![0]).unwrap();
         assert_eq!(reader.feed(&huge, &mut |_| {}), Err(Malformed("a value longer than 16 MiB")));
+        // Many values each under the cap make no row past its own: refused once 64 MiB are held.
+        let wide = vec![Wire::Text; 8];
+        let mut reader = CopyReader::new(wide, vec![0]).unwrap();
+        let head = [&SIGNATURE[..], &[0; 8], &8i16.to_be_bytes()].concat();
+        reader.feed(&head, &mut |_| {}).unwrap();
+        let value = [&(MAX_VALUE as i32).to_be_bytes()[..], &vec![b'x'; MAX_VALUE]].concat();
+        let fed: Vec<_> = (0..4).map(|_| reader.feed(&value, &mut |_| {})).collect();
+        assert_eq!(fed[..3], [Ok(()), Ok(()), Ok(())]);
+        assert_eq!(fed[3], Err(Malformed("a row longer than 64 MiB")));
         // Infinity is no instant: NULL, as `to_char` gave.
         let inf = [
             &SIGNATURE[..],

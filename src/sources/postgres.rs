@@ -284,6 +284,57 @@ pub(super) async fn besides(pool: &PgPool, tx: &mut Tx, wanted: usize) -> Result
 mod tests {
     use super::*;
 
+    /// The month's tickets read in page ranges on three connections are every ticket once, in the
+    /// table's order, as one connection reads them; the ranges are as many as the connections.
+    #[tokio::test]
+    async fn page_ranges_read_every_ticket_once_in_order() {
+        let url = "postgres://postgres@127.0.0.1:5432/test";
+        let schema = format!("ranges_{}", std::process::id());
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("the local PostgreSQL at {url} is needed: {e}"));
+        for sql in [
+            format!("CREATE SCHEMA {schema}"),
+            format!(
+                "CREATE TABLE {schema}.tickets AS SELECT 'T' || lpad(n::text, 5, '0') AS ticket_id, \
+                 'P' || (n % 7) AS partner_id, 'A' AS sla_class, 'partner' AS responsibility, \
+                 timestamp '2026-10-01' + n * interval '1 minute' AS opened_at, \
+                 NULL::timestamp AS resolved_at, n % 2 AS critical_outage, 0 AS dispatch_violation, \
+                 0 AS false_info FROM generate_series(1, 3000) AS n"
+            ),
+        ] {
+            sqlx::query(&sql).execute(&admin).await.unwrap();
+        }
+        let read = |connections: u32| {
+            let schema = schema.clone();
+            async move {
+                let options =
+                    url.parse::<sqlx::postgres::PgConnectOptions>().unwrap().options([("search_path", schema)]);
+                let pool = sqlx::postgres::PgPoolOptions::new().max_connections(connections).connect_with(options);
+                let pool = pool.await.unwrap();
+                let mut tx = pool.begin().await.unwrap();
+                let ranges = pages(&mut tx, TICKETS, 3).await.unwrap().map_or(0, |r| r.len());
+                tx.rollback().await.unwrap();
+                let values = ["2026-10-01 00:00:00", "2026-11-01 00:00:00", "2026-10"];
+                let mut extract = fetch(&pool, &[TICKETS], values, true).await.unwrap();
+                let tickets = extract.tickets.take().unwrap();
+                let ids: Vec<String> = tickets.id.iter().map(|t| t.unwrap_or("").to_string()).collect();
+                (ranges, ids, tickets.flags)
+            }
+        };
+        let (ranges, three, flags) = read(3).await;
+        let (_, one, _) = read(1).await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
+        assert_eq!(ranges, 3, "the table spans enough pages for three ranges");
+        let expected: Vec<String> = (1..=3000).map(|n| format!("T{n:05}")).collect();
+        assert_eq!(three, expected);
+        assert_eq!(one, expected);
+        // A flag of 0 comes as NULL and reads as 0; a 1 as 1.
+        assert_eq!(flags.iter().filter(|f| **f == crate::domain::frames::CRITICAL_OUTAGE).count(), 1500);
+    }
+
     /// The connections beside read the snapshot of the transaction that exported it: a row
     /// committed after the export is not there for them, though a new reader sees it. Against the
     /// local PostgreSQL every machine of this kind runs.
